@@ -1,0 +1,64 @@
+/**
+ * The one route table. CDK creates one Lambda function and one HTTP API route per entry,
+ * and the local API Gateway adapter (infra/local) routes with the very same entries, so a
+ * path that works locally is a path that exists on AWS.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+export interface Route {
+  /** Logical id: CDK construct id and function name suffix; unique. */
+  readonly name: string;
+  readonly method: HttpMethod;
+  /** API Gateway route path, with `{param}` segments. */
+  readonly path: string;
+  /** Entry file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  /** False only for the discovery documents, which Glance serves without a token. */
+  readonly auth: boolean;
+  /** Extra per-function settings the data path needs. */
+  readonly memoryMb?: number;
+  readonly timeoutSeconds?: number;
+}
+
+const r = (name: string, method: HttpMethod, path: string, entry: string, auth = true): Route => ({
+  name,
+  method,
+  path,
+  entry: `functions/${entry}.ts`,
+  auth,
+});
+
+export const routes: readonly Route[] = [
+  r('ListVersions', 'GET', '/', 'discovery/list-versions', false),
+  r('GetVersions', 'GET', '/versions', 'discovery/get-versions', false),
+  r('GetImportInfo', 'GET', '/v2/info/import', 'discovery/get-import-info'),
+  r('GetSchema', 'GET', '/v2/schemas/{schema_name}', 'discovery/get-schema'),
+
+  r('CreateImage', 'POST', '/v2/images', 'images/create-image'),
+  r('ListImages', 'GET', '/v2/images', 'images/list-images'),
+  r('ShowImage', 'GET', '/v2/images/{image_id}', 'images/show-image'),
+  r('PatchImage', 'PATCH', '/v2/images/{image_id}', 'images/patch-image'),
+  r('DeleteImage', 'DELETE', '/v2/images/{image_id}', 'images/delete-image'),
+  r('ShowImageHistory', 'GET', '/v2/images/{image_id}/history', 'images/show-image-history'),
+  r('AddImageTag', 'PUT', '/v2/images/{image_id}/tags/{tag}', 'images/add-image-tag'),
+  r('DeleteImageTag', 'DELETE', '/v2/images/{image_id}/tags/{tag}', 'images/delete-image-tag'),
+  r('DeactivateImage', 'POST', '/v2/images/{image_id}/actions/deactivate', 'images/deactivate-image'),
+  r('ReactivateImage', 'POST', '/v2/images/{image_id}/actions/reactivate', 'images/reactivate-image'),
+];
+
+/**
+ * Paths served by a method-not-allowed function for every other method (Glance answers 405
+ * with an `Allow` header). On AWS these are `ANY` routes, which API Gateway ranks below the
+ * exact-method routes.
+ */
+export const knownPaths = (): string[] => [...new Set(routes.map((route) => route.path))];
+
+/** Methods accepted on a path, for the `Allow` header. */
+export const allowedMethods = (path: string): HttpMethod[] =>
+  routes.filter((route) => route.path === path).map((route) => route.method);
+
+/** The function behind `ANY {path}` routes. */
+export const methodNotAllowedEntry = 'functions/http/method-not-allowed.ts';
+/** The function behind the `$default` route: Glance's 404 for an unknown path. */
+export const notFoundEntry = 'functions/http/not-found.ts';

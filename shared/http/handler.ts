@@ -1,0 +1,127 @@
+/**
+ * The one way an API function is built: middy with header normalisation, the caller taken
+ * from the authorizer claims, and Glance-shaped error responses from one middleware.
+ * A handler body only parses, calls the domain and returns a `Reply`.
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { type Caller, callerFromClaims } from '../auth.ts';
+import { BadRequest, type GlanceError, InternalError, isGlanceError } from '../errors.ts';
+import { logger } from '../logger.ts';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+/** What a handler sees: the event, decoded once. */
+export interface Request {
+  readonly event: ApiEvent;
+  readonly caller: Caller;
+  readonly path: Readonly<Record<string, string>>;
+  /** All query values, repeated keys kept (Glance repeats `tag`, `sort_key`, `sort_dir`). */
+  readonly query: URLSearchParams;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** Raw body bytes (empty when there is none). */
+  readonly body: Buffer;
+}
+
+/** What a handler returns; `body` is serialized as JSON unless `rawBody` is given. */
+export interface Reply {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export const reply = (status: number, body?: unknown, headers?: Record<string, string>): Reply => ({
+  status,
+  body,
+  headers,
+});
+
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+export const toResult = ({ status, body, headers }: Reply): ApiResult => {
+  if (body === undefined) return { statusCode: status, headers: { ...headers }, body: '' };
+  return {
+    statusCode: status,
+    headers: { 'Content-Type': JSON_TYPE, ...headers },
+    body: JSON.stringify(body),
+  };
+};
+
+export const errorResult = (error: GlanceError): ApiResult =>
+  toResult({ status: error.status, body: error.toBody(), headers: error.headers });
+
+/** Path parameters arrive URL-decoded from API Gateway; an absent one is a routing bug. */
+const decodeBody = (event: ApiEvent): Buffer => {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+};
+
+export interface HandlerOptions {
+  /** False for the discovery documents Glance serves without a token. */
+  readonly auth?: boolean;
+}
+
+const ANONYMOUS: Caller = { userId: '', projectId: '', roles: [], isAdmin: false };
+
+/** Maps every error to a response; unknown errors become a 500 without their details. */
+const glanceErrors = (): middy.MiddlewareObj<ApiEvent, ApiResult> => ({
+  onError: async (request) => {
+    const { error } = request;
+    if (isGlanceError(error)) {
+      if (error.status >= 500) logger.error('request failed', { error });
+      request.response = errorResult(error);
+      return;
+    }
+    logger.error('unexpected error', { error: error as Error });
+    request.response = errorResult(new InternalError({ cause: error }));
+  },
+});
+
+/** Wraps a handler body into a Lambda handler for API Gateway HTTP API (payload v2). */
+export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: HandlerOptions = {}) =>
+  middy<ApiEvent, ApiResult, Error, Context>()
+    .use(httpHeaderNormalizer())
+    .use(glanceErrors())
+    .handler(async (event) => {
+      const caller =
+        options.auth === false ? ANONYMOUS : callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
+      const request: Request = {
+        event,
+        caller,
+        path: (event.pathParameters ?? {}) as Record<string, string>,
+        query: new URLSearchParams(event.rawQueryString ?? ''),
+        headers: event.headers ?? {},
+        body: decodeBody(event),
+      };
+      return toResult(await fn(request));
+    });
+
+/**
+ * Parses a JSON body that must be an object: Glance answers 400 for malformed JSON and for
+ * arrays or scalars where an object is expected.
+ */
+export const jsonObjectBody = (request: Request): Record<string, unknown> => {
+  const value = jsonBody(request);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadRequest('The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+};
+
+/** Parses any JSON body; malformed JSON is a 400. */
+export const jsonBody = (request: Request): unknown => {
+  const text = request.body.toString('utf8');
+  if (text.trim() === '') throw new BadRequest('The request body is empty; JSON was expected.');
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new BadRequest('Malformed JSON in request body.', { cause });
+  }
+};
