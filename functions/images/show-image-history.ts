@@ -1,0 +1,10 @@
+import { apiHandler, reply } from '#shared/http/handler';
+import { loadVisibleImage } from '#shared/images/access';
+import { historyView } from '#shared/images/view';
+import { images } from '#shared/services';
+
+/** `GET /v2/images/{image_id}/history`: every transition with actor and reason (decision B1). */
+export const handler = apiHandler(async ({ caller, path }) => {
+  const image = await loadVisibleImage(images, caller, path.image_id ?? '');
+  return reply(200, historyView(image));
+});

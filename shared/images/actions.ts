@@ -1,0 +1,38 @@
+/**
+ * Status-changing image operations shared by several entry points: ask the status rules,
+ * then write their answer conditionally. A refusal becomes the Glance error the rules chose.
+ */
+import type { Caller } from '../auth.ts';
+import { canModifyImage, requireImagePolicy } from '../policy.ts';
+import { decideImage, type ImageTrigger, TransitionRefused } from '../status-rules.ts';
+import { actorOf } from './access.ts';
+import type { ImageRecord } from './model.ts';
+import type { ImageRepository, TransitionOptions } from './repository.ts';
+
+/** Applies a trigger to an image as loaded; throws the rules' error when it does not apply. */
+export const applyTrigger = async (
+  repository: ImageRepository,
+  image: ImageRecord,
+  trigger: ImageTrigger,
+  options: TransitionOptions,
+): Promise<ImageRecord> => {
+  let decision: ReturnType<typeof decideImage>;
+  try {
+    decision = decideImage(image, trigger);
+  } catch (error) {
+    if (error instanceof TransitionRefused) throw error.error;
+    throw error;
+  }
+  return repository.transition(image, decision, options);
+};
+
+/** Deactivate or reactivate (T16, T17): owner or admin; idempotent; 403 from other statuses. */
+export const toggleActivation = async (
+  repository: ImageRepository,
+  caller: Caller,
+  image: ImageRecord,
+  trigger: 'deactivate' | 'reactivate',
+): Promise<ImageRecord> => {
+  requireImagePolicy(caller, image, canModifyImage, trigger);
+  return applyTrigger(repository, image, trigger, { actor: actorOf(caller) });
+};

@@ -1,0 +1,135 @@
+/**
+ * The stored image record and the vocabularies of its fields (spec §3.2). The record is what
+ * DynamoDB holds; `view.ts` turns it into the Glance entity.
+ */
+import type { ImageStatus } from '../status-rules.ts';
+
+export const VISIBILITIES = ['public', 'community', 'shared', 'private'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export const DISK_FORMATS = [
+  'ami',
+  'ari',
+  'aki',
+  'vhd',
+  'vhdx',
+  'vmdk',
+  'raw',
+  'qcow2',
+  'vdi',
+  'iso',
+  'ploop',
+] as const;
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+
+export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'] as const;
+export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
+
+/** One recorded transition (decision B1). */
+export interface HistoryEntry {
+  readonly from: ImageStatus | null;
+  readonly to: ImageStatus;
+  readonly trigger: string;
+  /** `user:<id>@project:<id>`, or `system:<component>` for triggers, sweeper and workflow. */
+  readonly actor: string;
+  readonly at: string;
+  readonly reason?: string;
+}
+
+/** Base attributes a client may set (subject to the rules in patch/create). */
+export interface ImageAttributes {
+  name: string | null;
+  visibility: Visibility;
+  protected: boolean;
+  os_hidden: boolean;
+  owner: string | null;
+  container_format: ContainerFormat | null;
+  disk_format: DiskFormat | null;
+  min_disk: number;
+  min_ram: number;
+  tags: string[];
+  /** Additional properties: string values only (spec §3.2). Includes `os_glance_*` bookkeeping. */
+  properties: Record<string, string>;
+}
+
+/** The stored record. */
+export interface ImageRecord extends ImageAttributes {
+  id: string;
+  status: ImageStatus;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  /** Stored with milliseconds for ordering; rendered without them. */
+  created_at: string;
+  updated_at: string;
+  /** Optimistic-concurrency counter; every write is conditional on it. */
+  version: number;
+  history: HistoryEntry[];
+}
+
+/** Base attribute names, in Glance's view order. */
+export const BASE_ATTRIBUTES = [
+  'id',
+  'name',
+  'status',
+  'visibility',
+  'protected',
+  'os_hidden',
+  'checksum',
+  'os_hash_algo',
+  'os_hash_value',
+  'owner',
+  'size',
+  'virtual_size',
+  'container_format',
+  'disk_format',
+  'min_disk',
+  'min_ram',
+  'created_at',
+  'updated_at',
+  'tags',
+] as const;
+
+/** Attributes a client can never write (403 on create and PATCH). */
+export const READ_ONLY_ATTRIBUTES = [
+  'created_at',
+  'updated_at',
+  'status',
+  'checksum',
+  'size',
+  'virtual_size',
+  'direct_url',
+  'self',
+  'file',
+  'schema',
+  'id',
+  'os_hash_algo',
+  'os_hash_value',
+  'stores',
+] as const;
+
+/** Reserved names (403), besides any `os_glance*` key. */
+export const RESERVED_ATTRIBUTES = ['location', 'locations', 'deleted', 'deleted_at'] as const;
+
+export const isReservedKey = (key: string): boolean =>
+  key.startsWith('os_glance') || (RESERVED_ATTRIBUTES as readonly string[]).includes(key);
+
+/**
+ * Why an image is `killed` (decision D1). A reserved property, so clients can read it in every
+ * Glance client but never write it.
+ */
+export const FAILURE_REASON_PROPERTY = 'os_glance_failure_reason';
+
+/** Bookkeeping properties hidden from every response (spec §2.4.3). */
+export const HIDDEN_PROPERTIES = ['os_glance_stage_host', 'os_glance_hash_op_host'] as const;
+
+/** Default and maximum quotas (spec §4.2). */
+export const LIMITS = {
+  nameLength: 255,
+  propertyKeyLength: 255,
+  tagLength: 255,
+  propertyQuota: 128,
+  tagQuota: 128,
+} as const;

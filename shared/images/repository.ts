@@ -1,0 +1,296 @@
+/**
+ * Images in DynamoDB. Every write is ONE single-item conditional request: creation on
+ * `attribute_not_exists`, every status change and every PATCH on the expected status and
+ * version. History (decision B1) lives in the item itself and is appended by the same update,
+ * so a transition and its history entry can never be separated (the local DynamoDB has no
+ * transactions, and a single-item update needs none).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { Conflict } from '../errors.ts';
+import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '../status-rules.ts';
+import { createdSortKey, imageKey, ownerIndexKey, TABLE_KEYS, visibilityIndexKey } from '../table.ts';
+import type { HistoryEntry, ImageRecord } from './model.ts';
+
+/** A conditional write lost: someone else changed the image first. Carries what it is now. */
+export class ImageConflict extends Conflict {
+  constructor(
+    message: string,
+    readonly current: ImageRecord | undefined,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+/** Attributes of an image that a transition or an update may set. */
+export type ImageChanges = Partial<Omit<ImageRecord, 'id' | 'status' | 'version' | 'history' | 'created_at'>>;
+
+export interface TransitionOptions {
+  readonly actor: string;
+  readonly reason?: string;
+  /** Attributes written together with the status (size and hashes on activation...). */
+  readonly set?: ImageChanges;
+  /** Reserved properties to drop in the same write. */
+  readonly removeProperties?: readonly string[];
+  readonly now?: Date;
+}
+
+/** Gone images leave the indexes: listings never see them and never pay for them. */
+const INDEXED_STATUSES_EXCLUDE: readonly ImageStatus[] = ['deleted', 'pending_delete'];
+
+type Item = Record<string, unknown>;
+
+const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'created_at'>) => ({
+  [TABLE_KEYS.gsi1.partition]: ownerIndexKey(image.owner ?? ''),
+  [TABLE_KEYS.gsi1.sort]: createdSortKey(image.created_at, image.id),
+  [TABLE_KEYS.gsi2.partition]: visibilityIndexKey(image.visibility),
+  [TABLE_KEYS.gsi2.sort]: createdSortKey(image.created_at, image.id),
+});
+
+const fromItem = (item: Item): ImageRecord => {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, ...record } = item;
+  return record as unknown as ImageRecord;
+};
+
+/**
+ * Builds `SET a = :a, ...` for a set of attributes with placeholder names, so that reserved
+ * words (`size`, `name`, `status`, `protected`) are always safe.
+ */
+class UpdateBuilder {
+  private readonly sets: string[] = [];
+  private readonly removes: string[] = [];
+  private readonly conditions: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private counter = 0;
+
+  name(attribute: string): string {
+    const placeholder = `#${attribute.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
+  }
+
+  value(value: unknown): string {
+    const placeholder = `:v${this.counter++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+
+  set(attribute: string, value: unknown): this {
+    this.sets.push(`${this.name(attribute)} = ${this.value(value)}`);
+    return this;
+  }
+
+  setExpression(expression: string): this {
+    this.sets.push(expression);
+    return this;
+  }
+
+  remove(path: string): this {
+    this.removes.push(path);
+    return this;
+  }
+
+  condition(expression: string): this {
+    this.conditions.push(expression);
+    return this;
+  }
+
+  build() {
+    const parts = [];
+    if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
+    if (this.removes.length) parts.push(`REMOVE ${this.removes.join(', ')}`);
+    return {
+      UpdateExpression: parts.join(' '),
+      ConditionExpression: this.conditions.join(' AND '),
+      ExpressionAttributeNames: this.names,
+      ExpressionAttributeValues: this.values,
+    };
+  }
+}
+
+/** Invariant: the item still has the status and version the caller decided on. */
+const expectStatusAndVersion = (update: UpdateBuilder, status: ImageStatus, version: number) =>
+  update
+    .condition(`${update.name('status')} = ${update.value(status)}`)
+    .condition(`${update.name('version')} = ${update.value(version)}`);
+
+/** Invariant: every write bumps the version, so any two writes from one read conflict. */
+const bumpVersion = (update: UpdateBuilder, image: ImageRecord, now: Date) =>
+  update.set('version', image.version + 1).set('updated_at', now.toISOString());
+
+export class ImageRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Creates a new image; an id that was ever used (even deleted) is a 409 (spec §1.1). */
+  async create(image: ImageRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...imageKey(image.id), ...indexKeys(image), ...image },
+          // Invariant: ids are never reused, deleted records stay as tombstones.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ImageConflict(`Image with identifier ${image.id} already exists!`, undefined, error);
+      }
+      throw error;
+    }
+  }
+
+  /** The stored record, deleted ones included (callers decide what is visible). */
+  async get(id: string): Promise<ImageRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: imageKey(id), ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /**
+   * Writes a decision of the status rules: the new status, a history entry and the given
+   * attributes, conditional on the status and version the decision was made on. A no-op
+   * decision writes nothing. Losing the race throws `ImageConflict` with the current record.
+   */
+  async transition(
+    image: ImageRecord,
+    decision: ImageDecision,
+    options: TransitionOptions,
+  ): Promise<ImageRecord> {
+    if (decision.kind === 'noop') return image;
+    const now = options.now ?? new Date();
+    const entry: HistoryEntry = {
+      from: decision.from,
+      to: decision.to,
+      trigger: decision.trigger,
+      actor: options.actor,
+      at: now.toISOString(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+    };
+    const changes: ImageChanges = {
+      ...(clearsSizeOnEntry(decision.to) ? { size: null, virtual_size: null } : {}),
+      ...options.set,
+    };
+    const properties = { ...image.properties, ...changes.properties };
+    for (const key of options.removeProperties ?? []) delete properties[key];
+
+    const update = new UpdateBuilder();
+    expectStatusAndVersion(update, decision.from, image.version);
+    bumpVersion(update, image, now).set('status', decision.to);
+    for (const [attribute, value] of Object.entries(changes)) {
+      if (attribute !== 'properties') update.set(attribute, value);
+    }
+    if (changes.properties || options.removeProperties?.length) update.set('properties', properties);
+    update.setExpression(
+      `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
+    );
+    if (INDEXED_STATUSES_EXCLUDE.includes(decision.to)) {
+      for (const key of [
+        TABLE_KEYS.gsi1.partition,
+        TABLE_KEYS.gsi1.sort,
+        TABLE_KEYS.gsi2.partition,
+        TABLE_KEYS.gsi2.sort,
+      ]) {
+        update.remove(update.name(key));
+      }
+    }
+
+    const next: ImageRecord = {
+      ...image,
+      ...changes,
+      properties,
+      status: decision.to,
+      version: image.version + 1,
+      updated_at: now.toISOString(),
+      history: [...image.history, entry],
+    };
+    await this.conditionalUpdate(image.id, update);
+    return next;
+  }
+
+  /**
+   * Saves client changes (PATCH, tags) made on `image` as read: conditional on its status and
+   * version, so two concurrent edits can never silently overwrite each other.
+   */
+  async update(image: ImageRecord, changes: ImageChanges, now = new Date()): Promise<ImageRecord> {
+    const next: ImageRecord = {
+      ...image,
+      ...changes,
+      version: image.version + 1,
+      updated_at: now.toISOString(),
+    };
+    const update = new UpdateBuilder();
+    expectStatusAndVersion(update, image.status, image.version);
+    bumpVersion(update, image, now);
+    for (const [attribute, value] of Object.entries(changes)) update.set(attribute, value);
+    if (changes.owner !== undefined || changes.visibility !== undefined) {
+      for (const [key, value] of Object.entries(indexKeys(next))) update.set(key, value);
+    }
+    await this.conditionalUpdate(image.id, update);
+    return next;
+  }
+
+  /** One page of a Query on an index partition, newest or oldest first. */
+  async queryIndex(input: {
+    index: 'gsi1' | 'gsi2';
+    partition: string;
+    descending: boolean;
+    /** Exclusive bound on the index sort key: start after this position. */
+    after?: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }> {
+    const keys = TABLE_KEYS[input.index];
+    const params: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: keys.name,
+      KeyConditionExpression:
+        input.after === undefined ? '#pk = :pk' : `#pk = :pk AND #sk ${input.descending ? '<' : '>'} :after`,
+      ExpressionAttributeNames: {
+        '#pk': keys.partition,
+        ...(input.after === undefined ? {} : { '#sk': keys.sort }),
+      },
+      ExpressionAttributeValues: {
+        ':pk': input.partition,
+        ...(input.after === undefined ? {} : { ':after': input.after }),
+      },
+      ScanIndexForward: !input.descending,
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+    };
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(new QueryCommand(params));
+    return { images: Items.map(fromItem), ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+  }
+
+  private async conditionalUpdate(id: string, update: UpdateBuilder): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: imageKey(id), ...update.build() }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The local DynamoDB ignores ReturnValuesOnConditionCheckFailure: read the real state.
+      const current = await this.get(id);
+      throw new ImageConflict(
+        current
+          ? `Image ${id} was changed by another request (now '${current.status}'); retry with its current state.`
+          : `Image ${id} no longer exists.`,
+        current,
+        error,
+      );
+    }
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The single source of truth for image and task status changes. Handlers, the S3 trigger, the
+ * sweeper and the import workflow never compare statuses themselves: they name a trigger and ask
+ * `decideImage` / `decideTask`, then write the answer with a conditional update on the
+ * status the rules saw. Pure: no AWS, no I/O.
+ *
+ * Reference: spec §1.2 (domain state machine), §1.3 (triggers), §2.1 (tasks) and decisions
+ * D1–D4 (`killed` is live: reachable from saving, uploading and importing; killed → deleted only).
+ */
+import { BadRequest, Conflict, Forbidden, type GlanceError, NotFound } from './errors.ts';
+
+export const IMAGE_STATUS = {
+  queued: 'queued',
+  saving: 'saving',
+  uploading: 'uploading',
+  importing: 'importing',
+  active: 'active',
+  deactivated: 'deactivated',
+  killed: 'killed',
+  pendingDelete: 'pending_delete',
+  deleted: 'deleted',
+} as const;
+export type ImageStatus = (typeof IMAGE_STATUS)[keyof typeof IMAGE_STATUS];
+export const IMAGE_STATUSES = Object.values(IMAGE_STATUS) as readonly ImageStatus[];
+
+export const TASK_STATUS = {
+  pending: 'pending',
+  processing: 'processing',
+  success: 'success',
+  failure: 'failure',
+} as const;
+export type TaskStatus = (typeof TASK_STATUS)[keyof typeof TASK_STATUS];
+export const TASK_STATUSES = Object.values(TASK_STATUS) as readonly TaskStatus[];
+
+const { queued, saving, uploading, importing, active, deactivated, killed, pendingDelete, deleted } =
+  IMAGE_STATUS;
+
+/**
+ * Allowed status pairs: spec §1.2 plus D1 (saving, uploading, importing → killed) and D1's
+ * "a killed image can only be deleted". Self-transitions are never in the table.
+ */
+export const IMAGE_TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
+  queued: [saving, uploading, importing, active, deleted],
+  saving: [queued, active, killed, deleted],
+  uploading: [queued, importing, killed, deleted],
+  importing: [queued, active, killed, deleted],
+  active: [deactivated, pendingDelete, deleted],
+  deactivated: [active, deleted],
+  killed: [deleted],
+  pending_delete: [active, deleted],
+  deleted: [],
+};
+
+export const isAllowedImageTransition = (from: ImageStatus, to: ImageStatus): boolean =>
+  IMAGE_TRANSITIONS[from].includes(to);
+
+/** How a refusal is reported: Glance answers different codes depending on the operation. */
+type Refusal = 'conflict' | 'forbidden' | 'not-found';
+
+interface ImageTriggerRule {
+  /** Statuses the trigger may start from. */
+  readonly from: readonly ImageStatus[];
+  /** The status it leads to. Equal to `from` only for in-place triggers (`inPlace`). */
+  readonly to: ImageStatus;
+  /** Statuses in which the trigger is an idempotent no-op (deactivate on deactivated). */
+  readonly noopFrom?: readonly ImageStatus[];
+  /** Records an event without changing status (staged bytes arrived: the image stays uploading). */
+  readonly inPlace?: boolean;
+  /** Leaving queued/uploading for saving, active or importing needs both formats (spec §1.2). */
+  readonly needsFormats?: boolean;
+  readonly refusal: Refusal;
+}
+
+/**
+ * Every trigger, by name. The handler that reacts to an operation names the trigger; the rules
+ * say whether it applies to the image's current status and what the status becomes.
+ */
+export const IMAGE_TRIGGERS = {
+  /** `PUT /file` or `POST /file/presign` (T2). Formats are required (400). */
+  uploadStart: { from: [queued], to: saving, needsFormats: true, refusal: 'conflict' },
+  /** Data arrived and verified (T3). */
+  uploadFinish: { from: [saving], to: active, refusal: 'conflict' },
+  /** Data arrived but cannot be trusted: size/hash mismatch, over cap or quota (D1, D3). */
+  uploadReject: { from: [saving], to: killed, refusal: 'conflict' },
+  /** `PUT /stage` or `POST /stage/presign` (T6); formats not needed. */
+  stageStart: { from: [queued], to: uploading, refusal: 'conflict' },
+  /** Staged bytes arrived; the image stays `uploading` with its size recorded. */
+  stageFinish: { from: [uploading], to: uploading, inPlace: true, refusal: 'conflict' },
+  /** Staged data over the cap or unreadable (D1). */
+  stageReject: { from: [uploading], to: killed, refusal: 'conflict' },
+  /** `POST /import` (T8, T9); which source status a method needs is checked by the import API. */
+  importStart: { from: [uploading, queued], to: importing, needsFormats: true, refusal: 'conflict' },
+  /** The workflow activated the image (T10). */
+  importSucceed: { from: [importing], to: active, refusal: 'conflict' },
+  /** The workflow's Catch branch (D4). */
+  importFail: { from: [importing], to: killed, refusal: 'conflict' },
+  /** A location was attached to a queued image (T13/T14). */
+  locationAdd: { from: [queued], to: active, needsFormats: true, refusal: 'conflict' },
+  /** T16; already deactivated is a no-op; any other status is 403 (spec §1.3). */
+  deactivate: { from: [active], to: deactivated, noopFrom: [deactivated], refusal: 'forbidden' },
+  /** T17; already active is a no-op; any other status is 403. */
+  reactivate: { from: [deactivated], to: active, noopFrom: [active], refusal: 'forbidden' },
+  /** T18/T23: deleted and pending_delete images are invisible (404). */
+  delete: {
+    from: [queued, saving, uploading, importing, active, deactivated, killed],
+    to: deleted,
+    refusal: 'not-found',
+  },
+  /** T19: delayed delete keeps the data for the scrubber. */
+  delayedDelete: { from: [active], to: pendingDelete, refusal: 'not-found' },
+  /** T20: the scrubber finishes a delayed delete. */
+  scrub: { from: [pendingDelete], to: deleted, refusal: 'conflict' },
+  /** D2: an upload whose deadline passed with no data goes back to queued. */
+  sweep: { from: [saving, uploading], to: queued, refusal: 'conflict' },
+} as const satisfies Record<string, ImageTriggerRule>;
+
+export type ImageTrigger = keyof typeof IMAGE_TRIGGERS;
+export const IMAGE_TRIGGER_NAMES = Object.keys(IMAGE_TRIGGERS) as ImageTrigger[];
+
+/** What the rules need to know about an image. */
+export interface ImageFacts {
+  readonly id: string;
+  readonly status: ImageStatus;
+  readonly disk_format?: string | null;
+  readonly container_format?: string | null;
+}
+
+/** The answer: write `to` conditionally on `from`, or do nothing. */
+export type ImageDecision =
+  | {
+      readonly kind: 'transition';
+      readonly trigger: ImageTrigger;
+      readonly from: ImageStatus;
+      readonly to: ImageStatus;
+    }
+  | { readonly kind: 'noop'; readonly trigger: ImageTrigger; readonly status: ImageStatus };
+
+/** Why the rules refused; carries the HTTP error Glance gives for that operation. */
+export class TransitionRefused extends Error {
+  constructor(
+    readonly trigger: string,
+    readonly from: string,
+    readonly error: GlanceError,
+  ) {
+    super(error.message);
+    this.name = 'TransitionRefused';
+  }
+}
+
+const refusalError = (refusal: Refusal, image: ImageFacts, trigger: ImageTrigger): GlanceError => {
+  switch (refusal) {
+    case 'forbidden':
+      return new Forbidden(`Not allowed to ${trigger} image ${image.id} in status '${image.status}'.`);
+    case 'not-found':
+      return new NotFound(`No image found with ID ${image.id}`);
+    case 'conflict':
+      return new Conflict(
+        `Image ${image.id} is in status '${image.status}'; '${trigger}' is not allowed from it.`,
+      );
+  }
+};
+
+/**
+ * Decides what a trigger does to an image. Throws `TransitionRefused` (whose `error` is the
+ * Glance error to answer with) when the trigger does not apply.
+ */
+export const decideImage = (image: ImageFacts, trigger: ImageTrigger): ImageDecision => {
+  const rule: ImageTriggerRule = IMAGE_TRIGGERS[trigger];
+  if (rule.noopFrom?.includes(image.status)) return { kind: 'noop', trigger, status: image.status };
+  if (!rule.from.includes(image.status)) {
+    throw new TransitionRefused(trigger, image.status, refusalError(rule.refusal, image, trigger));
+  }
+  if (rule.needsFormats && (!image.disk_format || !image.container_format)) {
+    throw new TransitionRefused(
+      trigger,
+      image.status,
+      new BadRequest(
+        `Properties disk_format and container_format must be set prior to saving data (image ${image.id}).`,
+      ),
+    );
+  }
+  return { kind: 'transition', trigger, from: image.status, to: rule.to };
+};
+
+/**
+ * Which trigger a DELETE is (spec §1.2 `delete()`): with delayed delete on, an active image,
+ * which has data, waits for the scrubber in `pending_delete`; everything else is deleted now.
+ */
+export const deleteTrigger = (status: ImageStatus, delayedDelete: boolean): 'delete' | 'delayedDelete' =>
+  delayedDelete && IMAGE_TRIGGERS.delayedDelete.from.includes(status as typeof active)
+    ? 'delayedDelete'
+    : 'delete';
+
+/** Whether a trigger records an event without changing the status. */
+export const isInPlaceTrigger = (trigger: ImageTrigger): boolean =>
+  (IMAGE_TRIGGERS[trigger] as ImageTriggerRule).inPlace === true;
+
+/** Entering `queued` clears size and virtual_size (spec §1.1). */
+export const clearsSizeOnEntry = (to: ImageStatus): boolean => to === queued;
+
+/** Statuses that are never listed and never shown (spec §1.1; killed IS listed, decision D1). */
+export const isGoneStatus = (status: ImageStatus): boolean => status === deleted || status === pendingDelete;
+
+/** Image data may be read (downloaded) only in these statuses. */
+export const hasUsableData = (status: ImageStatus): boolean => status === active || status === deactivated;
+
+// ---------------------------------------------------------------------------------------------
+// Tasks (spec §2.1)
+
+export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  pending: ['processing', 'failure'],
+  processing: ['success', 'failure'],
+  success: [],
+  failure: [],
+};
+
+export const TASK_TRIGGERS = {
+  /** The workflow picked the task up. */
+  start: { from: ['pending'], to: 'processing' },
+  /** The workflow finished. */
+  succeed: { from: ['processing'], to: 'success' },
+  /** The workflow's Catch branch, or a stale-lock bust ("Expired lock preempted"). */
+  fail: { from: ['pending', 'processing'], to: 'failure' },
+} as const satisfies Record<string, { from: readonly TaskStatus[]; to: TaskStatus }>;
+
+export type TaskTrigger = keyof typeof TASK_TRIGGERS;
+export const TASK_TRIGGER_NAMES = Object.keys(TASK_TRIGGERS) as TaskTrigger[];
+
+export interface TaskDecision {
+  readonly trigger: TaskTrigger;
+  readonly from: TaskStatus;
+  readonly to: TaskStatus;
+}
+
+/** Decides a task status change; terminal tasks refuse everything with a 409. */
+export const decideTask = (task: { id: string; status: TaskStatus }, trigger: TaskTrigger): TaskDecision => {
+  const rule: { from: readonly TaskStatus[]; to: TaskStatus } = TASK_TRIGGERS[trigger];
+  if (!rule.from.includes(task.status)) {
+    throw new TransitionRefused(
+      trigger,
+      task.status,
+      new Conflict(`Task ${task.id} is in status '${task.status}'; '${trigger}' is not allowed from it.`),
+    );
+  }
+  return { trigger, from: task.status, to: rule.to };
+};
+
+/** Tasks in these statuses are finished: `expires_at` is set on entry (spec §2.1). */
+export const isTerminalTaskStatus = (status: TaskStatus): boolean => TASK_TRANSITIONS[status].length === 0;

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImageConflict } from '#shared/images/repository';
+import { decideImage } from '#shared/status-rules';
+import { type DynamoFixture, startDynamo } from '#test/helpers/dynamo';
+import { queuedImage } from '#test/helpers/images';
+
+let db: DynamoFixture;
+beforeAll(async () => {
+  db = await startDynamo();
+});
+afterAll(() => db.stop());
+
+describe('ImageRepository on dynalite', () => {
+  it('creates once and refuses a second create with the same id (409), even after delete', async () => {
+    const image = queuedImage();
+    await db.images.create(image);
+    await expect(db.images.create(queuedImage({ id: image.id }))).rejects.toBeInstanceOf(ImageConflict);
+    const deleted = await db.images.transition(image, decideImage(image, 'delete'), { actor: 'test' });
+    expect(deleted.status).toBe('deleted');
+    await expect(db.images.create(queuedImage({ id: image.id }))).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('writes a transition and its history entry in one conditional update', async () => {
+    const image = queuedImage();
+    await db.images.create(image);
+    await db.images.transition(image, decideImage(image, 'uploadStart'), {
+      actor: 'user:u@project:p',
+      reason: 'test',
+    });
+    const stored = await db.images.get(image.id);
+    expect(stored?.status).toBe('saving');
+    expect(stored?.version).toBe(2);
+    expect(stored?.history.map((entry) => [entry.from, entry.to, entry.trigger])).toEqual([
+      [null, 'queued', 'create'],
+      ['queued', 'saving', 'uploadStart'],
+    ]);
+    expect(stored?.history[1]).toMatchObject({ actor: 'user:u@project:p', reason: 'test' });
+  });
+
+  it('refuses a transition decided on a stale version and reports the real state', async () => {
+    const image = queuedImage();
+    await db.images.create(image);
+    await db.images.update(image, { name: 'renamed' });
+    const error = await db.images
+      .transition(image, decideImage(image, 'uploadStart'), { actor: 'test' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ImageConflict);
+    expect((error as ImageConflict).current).toMatchObject({ status: 'queued', name: 'renamed', version: 2 });
+  });
+
+  it('lets exactly one of 50 concurrent conflicting transitions win', async () => {
+    const image = queuedImage();
+    await db.images.create(image);
+    const triggers = ['uploadStart', 'stageStart', 'delete'] as const;
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, index) => {
+        const trigger = triggers[index % triggers.length] ?? 'delete';
+        return db.images.transition(image, decideImage(image, trigger), { actor: `racer-${index}` });
+      }),
+    );
+    const winners = results.filter((result) => result.status === 'fulfilled');
+    const losers = results.filter((result) => result.status === 'rejected');
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(49);
+    for (const loser of losers) expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(ImageConflict);
+    const stored = await db.images.get(image.id);
+    expect(stored?.history).toHaveLength(2);
+    expect(stored?.version).toBe(2);
+  });
+
+  it('drops deleted images from both indexes', async () => {
+    const image = queuedImage({ owner: 'p-index-test' });
+    await db.images.create(image);
+    const before = await db.images.queryIndex({
+      index: 'gsi1',
+      partition: 'OWNER#p-index-test',
+      descending: true,
+      limit: 10,
+    });
+    expect(before.images.map((found) => found.id)).toEqual([image.id]);
+    await db.images.transition(image, decideImage(image, 'delete'), { actor: 'test' });
+    const after = await db.images.queryIndex({
+      index: 'gsi1',
+      partition: 'OWNER#p-index-test',
+      descending: true,
+      limit: 10,
+    });
+    expect(after.images).toEqual([]);
+  });
+});

@@ -1,0 +1,203 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decideImage,
+  decideTask,
+  IMAGE_STATUSES,
+  IMAGE_TRANSITIONS,
+  IMAGE_TRIGGER_NAMES,
+  IMAGE_TRIGGERS,
+  type ImageStatus,
+  type ImageTrigger,
+  isAllowedImageTransition,
+  isInPlaceTrigger,
+  isTerminalTaskStatus,
+  TASK_STATUSES,
+  TASK_TRANSITIONS,
+  TASK_TRIGGER_NAMES,
+  TASK_TRIGGERS,
+  type TaskStatus,
+  TransitionRefused,
+} from '#shared/status-rules';
+
+const formatted = (status: ImageStatus) => ({
+  id: 'img',
+  status,
+  disk_format: 'raw',
+  container_format: 'bare',
+});
+
+const refusedStatus = (fn: () => unknown): number => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TransitionRefused) return error.error.status;
+    throw error;
+  }
+  return 0;
+};
+
+describe('image transition table', () => {
+  it('is spec §1.2 plus decisions D1-D4', () => {
+    expect(IMAGE_TRANSITIONS).toEqual({
+      queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
+      saving: ['queued', 'active', 'killed', 'deleted'],
+      uploading: ['queued', 'importing', 'killed', 'deleted'],
+      importing: ['queued', 'active', 'killed', 'deleted'],
+      active: ['deactivated', 'pending_delete', 'deleted'],
+      deactivated: ['active', 'deleted'],
+      killed: ['deleted'],
+      pending_delete: ['active', 'deleted'],
+      deleted: [],
+    });
+  });
+
+  it.each(IMAGE_STATUSES)('has no self-transition for %s', (status) => {
+    expect(isAllowedImageTransition(status, status)).toBe(false);
+  });
+
+  it.each(IMAGE_TRIGGER_NAMES)('trigger %s only leads along allowed pairs', (trigger) => {
+    const rule = IMAGE_TRIGGERS[trigger];
+    for (const from of rule.from) {
+      if (isInPlaceTrigger(trigger)) expect(rule.to).toBe(from);
+      else expect(isAllowedImageTransition(from, rule.to)).toBe(true);
+    }
+  });
+
+  it('reaches killed only from saving, uploading and importing, and leaves it only by delete', () => {
+    const into = IMAGE_STATUSES.filter((from) => isAllowedImageTransition(from, 'killed'));
+    expect(into.sort()).toEqual(['importing', 'saving', 'uploading']);
+    const allowedFromKilled = IMAGE_TRIGGER_NAMES.filter((trigger) => {
+      try {
+        return decideImage(formatted('killed'), trigger).kind === 'transition';
+      } catch {
+        return false;
+      }
+    });
+    expect(allowedFromKilled).toEqual(['delete']);
+  });
+});
+
+describe('decideImage', () => {
+  const statusArb = fc.constantFrom(...IMAGE_STATUSES);
+  const triggerArb = fc.constantFrom(...IMAGE_TRIGGER_NAMES);
+
+  it('every walk the rules allow is a legal sequence of statuses', () => {
+    fc.assert(
+      fc.property(fc.array(triggerArb, { maxLength: 40 }), (triggers) => {
+        let status: ImageStatus = 'queued';
+        for (const trigger of triggers) {
+          let decision: ReturnType<typeof decideImage>;
+          try {
+            decision = decideImage(formatted(status), trigger);
+          } catch (error) {
+            expect(error).toBeInstanceOf(TransitionRefused);
+            continue;
+          }
+          if (decision.kind === 'noop') continue;
+          expect(decision.from).toBe(status);
+          if (!isInPlaceTrigger(trigger)) expect(isAllowedImageTransition(status, decision.to)).toBe(true);
+          status = decision.to;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses every (status, trigger) pair outside the rules, with the error Glance gives', () => {
+    fc.assert(
+      fc.property(statusArb, triggerArb, (status, trigger) => {
+        const rule = IMAGE_TRIGGERS[trigger] as {
+          from: readonly string[];
+          noopFrom?: readonly string[];
+          refusal: string;
+        };
+        const code = refusedStatus(() => decideImage(formatted(status), trigger));
+        if (rule.from.includes(status) || rule.noopFrom?.includes(status)) {
+          expect(code).toBe(0);
+        } else {
+          expect(code).toBe({ conflict: 409, forbidden: 403, 'not-found': 404 }[rule.refusal]);
+        }
+      }),
+    );
+  });
+
+  it.each<[ImageTrigger, ImageStatus, number]>([
+    ['uploadStart', 'active', 409],
+    ['uploadStart', 'saving', 409],
+    ['stageStart', 'uploading', 409],
+    ['deactivate', 'queued', 403],
+    ['reactivate', 'killed', 403],
+    ['delete', 'deleted', 404],
+    ['delete', 'pending_delete', 404],
+    ['importStart', 'active', 409],
+    ['sweep', 'active', 409],
+  ])('%s from %s is refused with %i', (trigger, status, code) => {
+    expect(refusedStatus(() => decideImage(formatted(status), trigger))).toBe(code);
+  });
+
+  it.each<[ImageTrigger, ImageStatus]>([
+    ['deactivate', 'deactivated'],
+    ['reactivate', 'active'],
+  ])('%s from %s is an idempotent no-op', (trigger, status) => {
+    expect(decideImage(formatted(status), trigger)).toEqual({ kind: 'noop', trigger, status });
+  });
+
+  it.each<ImageTrigger>(['uploadStart', 'importStart', 'locationAdd'])(
+    '%s without disk and container formats is a 400',
+    (trigger) => {
+      const from = IMAGE_TRIGGERS[trigger].from[0] as ImageStatus;
+      expect(refusedStatus(() => decideImage({ id: 'i', status: from, disk_format: 'raw' }, trigger))).toBe(
+        400,
+      );
+      expect(
+        refusedStatus(() => decideImage({ id: 'i', status: from, container_format: 'bare' }, trigger)),
+      ).toBe(400);
+    },
+  );
+
+  it('lets staging start without formats (queued → uploading needs none)', () => {
+    expect(decideImage({ id: 'i', status: 'queued' }, 'stageStart')).toMatchObject({ to: 'uploading' });
+  });
+});
+
+describe('decideTask', () => {
+  const taskStatusArb = fc.constantFrom(...TASK_STATUSES);
+  const taskTriggerArb = fc.constantFrom(...TASK_TRIGGER_NAMES);
+
+  it('is spec §2.1', () => {
+    expect(TASK_TRANSITIONS).toEqual({
+      pending: ['processing', 'failure'],
+      processing: ['success', 'failure'],
+      success: [],
+      failure: [],
+    });
+  });
+
+  it('every allowed walk follows the table and ends terminal at most once', () => {
+    fc.assert(
+      fc.property(fc.array(taskTriggerArb, { maxLength: 20 }), (triggers) => {
+        let status: TaskStatus = 'pending';
+        for (const trigger of triggers) {
+          try {
+            const decision = decideTask({ id: 't', status }, trigger);
+            expect(TASK_TRANSITIONS[status]).toContain(decision.to);
+            status = decision.to;
+          } catch (error) {
+            expect(error).toBeInstanceOf(TransitionRefused);
+            expect((TASK_TRIGGERS[trigger].from as readonly string[]).includes(status)).toBe(false);
+          }
+        }
+      }),
+    );
+  });
+
+  it('terminal statuses refuse every trigger with 409', () => {
+    fc.assert(
+      fc.property(taskStatusArb, taskTriggerArb, (status, trigger) => {
+        if (!isTerminalTaskStatus(status)) return;
+        expect(refusedStatus(() => decideTask({ id: 't', status }, trigger))).toBe(409);
+      }),
+    );
+  });
+});
