@@ -68,9 +68,7 @@ export const verifyToken = async (
 ): Promise<JWTPayload> => {
   try {
     const { payload } =
-      typeof key === 'function'
-        ? await jwtVerify(token, key, options)
-        : await jwtVerify(token, key, options);
+      typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
     return payload;
   } catch (cause) {
     throw new Unauthorized('The token is invalid or has expired.', { cause });

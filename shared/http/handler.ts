@@ -125,3 +125,10 @@ export const jsonBody = (request: Request): unknown => {
     throw new BadRequest('Malformed JSON in request body.', { cause });
   }
 };
+
+/** The public base URL the client used (API Gateway sets `x-forwarded-proto`; locally it is http). */
+export const baseUrlOf = (request: Request): string => {
+  const proto = request.headers['x-forwarded-proto']?.split(',')[0]?.trim() || 'http';
+  const host = request.headers.host ?? request.event.requestContext.domainName;
+  return `${proto}://${host}`;
+};

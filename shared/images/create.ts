@@ -4,16 +4,46 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth.ts';
-import { BadRequest, Forbidden } from '../errors.ts';
+import { BadRequest, Forbidden, PayloadTooLarge } from '../errors.ts';
 import { canCreateImage } from '../policy.ts';
+import { validateCreateBody } from '../schemas/image-values.ts';
 import { IMAGE_STATUS } from '../status-rules.ts';
 import { actorOf } from './access.ts';
-import { type ImageAttributes, type ImageRecord, isReservedKey, READ_ONLY_ATTRIBUTES } from './model.ts';
+import {
+  type ImageAttributes,
+  type ImageRecord,
+  isReservedKey,
+  LIMITS,
+  READ_ONLY_ATTRIBUTES,
+} from './model.ts';
+import { normaliseTags } from './tags.ts';
 
 /** What a create body may carry once validated. */
 export interface CreateInput extends Partial<ImageAttributes> {
   readonly id?: string;
 }
+
+/** Property quota (spec §4.2); reserved `os_glance*` bookkeeping does not count. */
+export const checkPropertyQuota = (properties: Record<string, string>): void => {
+  const count = Object.keys(properties).filter((key) => !isReservedKey(key)).length;
+  if (count > LIMITS.propertyQuota) {
+    throw new PayloadTooLarge(
+      `Maximum number of properties exceeded: ${count} of ${LIMITS.propertyQuota} allowed.`,
+    );
+  }
+};
+
+/** The whole of `POST /v2/images` before storage: 403 checks, value validation, quotas, record. */
+export const imageFromCreateBody = (
+  body: Record<string, unknown>,
+  caller: Caller,
+  now = new Date(),
+): ImageRecord => {
+  refuseProtectedAttributes(body);
+  const input = validateCreateBody(body);
+  checkPropertyQuota(input.properties);
+  return newImage({ ...input, tags: normaliseTags(input.tags ?? []) }, caller, now);
+};
 
 /** 403 for attributes a client may never set at creation (read-only, reserved, `os_glance*`). */
 export const refuseProtectedAttributes = (body: Record<string, unknown>): void => {
@@ -60,6 +90,8 @@ export const newImage = (input: CreateInput, caller: Caller, now = new Date()): 
     os_hash_value: null,
     size: null,
     virtual_size: null,
+    upload: null,
+    data_key: null,
     created_at: at,
     updated_at: at,
     version: 1,

@@ -52,6 +52,20 @@ export interface ImageAttributes {
   properties: Record<string, string>;
 }
 
+/**
+ * An upload in flight (decisions D2, D5): the one object key the issued URL names, so the S3
+ * trigger can tell the expected object from a stale or foreign one, and the deadline after
+ * which the sweeper gives up on it.
+ */
+export interface PendingUpload {
+  readonly kind: 'file' | 'stage';
+  readonly key: string;
+  readonly declared_size: number | null;
+  /** URL expiry plus grace, ISO time. */
+  readonly deadline: string;
+  readonly multipart_upload_id?: string;
+}
+
 /** The stored record. */
 export interface ImageRecord extends ImageAttributes {
   id: string;
@@ -64,6 +78,10 @@ export interface ImageRecord extends ImageAttributes {
   /** Stored with milliseconds for ordering; rendered without them. */
   created_at: string;
   updated_at: string;
+  /** The upload being waited for, if any. */
+  upload: PendingUpload | null;
+  /** S3 key of the image's data (staged data while `uploading`), once it arrived. */
+  data_key: string | null;
   /** Optimistic-concurrency counter; every write is conditional on it. */
   version: number;
   history: HistoryEntry[];

@@ -1,0 +1,26 @@
+import { Forbidden } from '#shared/errors';
+import { apiHandler, reply } from '#shared/http/handler';
+import { compareImages, matchesFilters, pageLinks, parseListImagesQuery } from '#shared/images/list-query';
+import { isIndexOrder, listImages } from '#shared/images/listing';
+import { imageView } from '#shared/images/view';
+import { canListImages } from '#shared/policy';
+import { images } from '#shared/services';
+
+/** `GET /v2/images`: Query on the owner and visibility indexes, never a Scan. */
+export const handler = apiHandler(async ({ caller, query, event }) => {
+  if (!canListImages(caller)) throw new Forbidden('You are not authorized to list images.');
+  const parsed = parseListImagesQuery(query);
+  const page = await listImages(images, caller, {
+    limit: parsed.limit,
+    marker: parsed.marker,
+    visibility: parsed.visibility,
+    indexOrder: isIndexOrder(parsed.sort),
+    matches: (image) => matchesFilters(image, parsed),
+    compare: (a, b) => compareImages(a, b, parsed.sort),
+  });
+  return reply(200, {
+    images: page.images.map(imageView),
+    ...pageLinks('/v2/images', event.rawQueryString ?? '', page.nextMarker),
+    schema: '/v2/schemas/images',
+  });
+});
