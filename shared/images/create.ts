@@ -45,10 +45,10 @@ export const imageFromCreateBody = (
   return newImage({ ...input, tags: normaliseTags(input.tags ?? []) }, caller, now);
 };
 
-/** 403 for attributes a client may never set at creation (read-only, reserved, `os_glance*`). */
+/** 403 for attributes a client may never set at creation (read-only but `id`, reserved, `os_glance*`). */
 export const refuseProtectedAttributes = (body: Record<string, unknown>): void => {
   for (const key of Object.keys(body)) {
-    if ((READ_ONLY_ATTRIBUTES as readonly string[]).includes(key)) {
+    if (key !== 'id' && (READ_ONLY_ATTRIBUTES as readonly string[]).includes(key)) {
       throw new Forbidden(`Attribute '${key}' is read-only.`);
     }
     if (isReservedKey(key)) throw new Forbidden(`Attribute '${key}' is reserved.`);
