@@ -1,0 +1,86 @@
+import { Duration } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Construct } from 'constructs';
+import { applyGrants, grantsFor } from '../grants.ts';
+import { knownPaths, methodNotAllowedEntry, notFoundEntry, routes } from '../routes.ts';
+import type { Data } from './data.ts';
+import { GlanceFunction } from './glance-function.ts';
+
+export interface ApiProps {
+  readonly data: Data;
+  /** Token issuer (`iss`) the JWT authorizer accepts. */
+  readonly jwtIssuer: string;
+  /** Token audience (`aud`) the JWT authorizer accepts. */
+  readonly jwtAudience: string;
+}
+
+/** Glance clients authenticate with `X-Auth-Token`, not `Authorization`. */
+export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
+
+/**
+ * The HTTP API, built from the route table in `infra/routes.ts`: one function and one route per
+ * entry, JWT-protected unless the entry says `auth: false`. Every known path also gets an `ANY`
+ * route to one shared 405 function (API Gateway prefers exact-method routes), and anything else
+ * falls to `$default`, a Glance-shaped 404; neither fallback needs a token.
+ */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  /** Route functions by route name, plus `MethodNotAllowed` and `NotFound`; for grants and tests. */
+  readonly functions: ReadonlyMap<string, GlanceFunction>;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { table, bucket } = props.data;
+    const environment = { TABLE_NAME: table.tableName, BUCKET_NAME: bucket.bucketName };
+    const functions = new Map<string, GlanceFunction>();
+    const fn = (name: string, entry: string, extra: { memorySize?: number; timeout?: Duration } = {}) => {
+      const created = new GlanceFunction(this, name, { entry, environment, ...extra });
+      functions.set(name, created);
+      return created;
+    };
+
+    const notFound = fn('NotFound', notFoundEntry);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'OpenStack Glance Image API v2',
+      defaultIntegration: new HttpLambdaIntegration('NotFound', notFound),
+    });
+
+    const authorizer = new HttpJwtAuthorizer('GlanceJwt', props.jwtIssuer, {
+      jwtAudience: [props.jwtAudience],
+      identitySource: [TOKEN_HEADER_SOURCE],
+    });
+    const noAuth = new HttpNoneAuthorizer();
+
+    for (const route of routes) {
+      const handler = fn(route.name, route.entry, {
+        memorySize: route.memoryMb,
+        timeout: route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds),
+      });
+      applyGrants(handler, grantsFor(route), props.data);
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(route.name, handler),
+        authorizer: route.auth ? authorizer : noAuth,
+      });
+    }
+
+    // One integration object, so API Gateway gets one integration shared by every ANY route.
+    const methodNotAllowed = new HttpLambdaIntegration(
+      'MethodNotAllowed',
+      fn('MethodNotAllowed', methodNotAllowedEntry),
+    );
+    for (const path of knownPaths()) {
+      this.httpApi.addRoutes({
+        path,
+        methods: [HttpMethod.ANY],
+        integration: methodNotAllowed,
+        authorizer: noAuth,
+      });
+    }
+
+    this.functions = functions;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The whole service on one machine: emulators, the environment the functions read, and the API
+ * Gateway adapter. `npm start` and the integration tests start it through this one function, so
+ * what the tests exercise is what a developer runs.
+ */
+import type { Route } from '#infra/routes';
+import { startApiGateway } from './api-gateway.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type ObjectCreatedListener, startEmulators } from './emulators.ts';
+import {
+  defaultDataDir,
+  type LocalKeys,
+  loadOrCreateKeys,
+  localVerifier,
+  signToken,
+  type TokenOptions,
+} from './keys.ts';
+
+export interface LocalStackOptions {
+  /** Adapter port; 0 lets the OS choose. The emulators always take OS-chosen ports. */
+  readonly port: number;
+  /** Defaults to 127.0.0.1. */
+  readonly host?: string;
+  /**
+   * True keeps DynamoDB and S3 data in `dataDir` (images survive a restart); false runs them in
+   * memory and in a temporary directory.
+   */
+  readonly persist: boolean;
+  /** Holds the JWT keys and, when persisting, the data. Defaults to `defaultDataDir()` when persisting; without it (and not persisting) keys are in memory too. */
+  readonly dataDir?: string;
+  readonly tableName?: string;
+  readonly bucketName?: string;
+  /** Defaults to infra/routes.ts; tests add fixture routes. */
+  readonly routes?: readonly Route[];
+}
+
+export interface LocalStack {
+  /** The API's base URL, e.g. `http://127.0.0.1:9292`. */
+  readonly url: string;
+  readonly dynamoEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly keys: LocalKeys;
+  /** Signs a token the adapter accepts. */
+  signToken(options: TokenOptions): Promise<string>;
+  /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
+  onObjectCreated(listener: ObjectCreatedListener): () => void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything and points the functions at it through `process.env`. Handlers are imported
+ * lazily on their first request, so they read this environment at cold start, as on AWS.
+ * One stack per process: a second one would overwrite the environment of the first.
+ */
+export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
+  const dataDir = options.dataDir ?? (options.persist ? defaultDataDir() : undefined);
+  const host = options.host ?? '127.0.0.1';
+  const emulators = await startEmulators({
+    tableName: options.tableName ?? 'glance',
+    bucketName: options.bucketName ?? 'glance-images',
+    dataDir: options.persist ? dataDir : undefined,
+    host: '127.0.0.1',
+  });
+  try {
+    Object.assign(process.env, {
+      TABLE_NAME: emulators.tableName,
+      BUCKET_NAME: emulators.bucketName,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+      AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+    });
+    const keys = await loadOrCreateKeys(dataDir);
+    const gateway = await startApiGateway({
+      verify: localVerifier(keys),
+      port: options.port,
+      host,
+      routes: options.routes,
+    });
+    return {
+      url: gateway.url,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      s3Endpoint: emulators.s3Endpoint,
+      tableName: emulators.tableName,
+      bucketName: emulators.bucketName,
+      keys,
+      signToken: (token) => signToken(keys, token),
+      onObjectCreated: (listener) => emulators.onObjectCreated(listener),
+      async stop() {
+        await gateway.close();
+        await emulators.stop();
+      },
+    };
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+};

@@ -1,0 +1,43 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Api } from './constructs/api.ts';
+import { Data } from './constructs/data.ts';
+
+/** CDK context keys that configure the JWT authorizer (defaults live in `cdk.json`). */
+export const CONTEXT_KEYS = {
+  jwtIssuer: 'serverless-glance:jwtIssuer',
+  jwtAudience: 'serverless-glance:jwtAudience',
+} as const;
+
+/**
+ * The whole service in one stack. It sets no `env` and does no lookups, so it synthesizes offline
+ * without credentials and deploys to whichever account and region the CLI is pointed at.
+ */
+export class ServerlessGlanceStack extends Stack {
+  readonly data: Data;
+  readonly api: Api;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.data = new Data(this, 'Data');
+    this.api = new Api(this, 'Api', {
+      data: this.data,
+      jwtIssuer: this.requiredContext(CONTEXT_KEYS.jwtIssuer),
+      jwtAudience: this.requiredContext(CONTEXT_KEYS.jwtAudience),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+    new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
+  }
+
+  /** A missing authorizer setting fails the synth with the key to set, not a broken authorizer. */
+  private requiredContext(key: string): string {
+    const value: unknown = this.node.tryGetContext(key);
+    if (typeof value !== 'string' || value === '') {
+      throw new Error(`CDK context "${key}" must be a non-empty string (set it in cdk.json or with -c).`);
+    }
+    return value;
+  }
+}
