@@ -2,15 +2,22 @@
  * Module-scope singletons for the functions: clients and configuration are built once per
  * container, at cold start, and a missing variable fails right there.
  */
-import { createDocumentClient } from './aws-clients.ts';
-import { booleanEnv, requiredEnv } from './config.ts';
+import { createDocumentClient, createS3Client } from './aws-clients.ts';
+import { booleanEnv, integerEnv, requiredEnv } from './config.ts';
+import type { DataLimits } from './data/limits.ts';
 import { ImageRepository } from './images/repository.ts';
 
 export const config = {
   tableName: requiredEnv('TABLE_NAME'),
+  bucketName: requiredEnv('BUCKET_NAME'),
   /** glance_store `delayed_delete`: deleting an image with data leaves it `pending_delete`. */
   delayedDelete: booleanEnv('DELAYED_DELETE', false),
+  limits: {
+    sizeCap: integerEnv('IMAGE_SIZE_CAP', 1024 ** 4),
+    projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
+  } satisfies DataLimits,
 } as const;
 
 export const documentClient = createDocumentClient();
+export const s3 = createS3Client();
 export const images = new ImageRepository(documentClient, config.tableName);
