@@ -127,7 +127,7 @@ const includes = <T extends string>(list: readonly T[], value: string): value is
 /** Python's `int()` on a query value: surrounding blanks allowed, optional sign, digits only. */
 const parseInteger = (raw: string): number | undefined => {
   const text = raw.trim();
-  return INTEGER.test(text) ? Number(text) : undefined;
+  return INTEGER.test(text) ? Number(text) + 0 : undefined; // + 0 turns -0 into 0
 };
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -368,13 +368,10 @@ export const parseListImagesQuery = (
   const os_hidden = rawHidden === undefined ? false : parseBoolean('os_hidden', rawHidden.toLowerCase());
   const rawProtected = last('protected');
 
-  const filters: Record<string, unknown> = {
-    tags: params.getAll('tag').map((tag) => tag.trim()),
-    os_hidden,
-    properties: {},
-  };
+  const filters: Record<string, unknown> = { tags: params.getAll('tag').map((tag) => tag.trim()), os_hidden };
   if (rawProtected !== undefined) filters.protected = parseBoolean('protected', rawProtected);
-  const properties = filters.properties as Record<string, string>;
+  // Built with fromEntries at the end, so a parameter named `__proto__` stays an ordinary filter.
+  const properties: [string, string][] = [];
 
   for (const key of new Set(params.keys())) {
     if (CONTROL_KEYS.has(key) || key === 'visibility' || key === 'os_hidden' || key === 'protected') continue;
@@ -396,8 +393,9 @@ export const parseListImagesQuery = (
         );
       }
       filters[key] = parsed;
-    } else properties[key] = value;
+    } else properties.push([key, value]);
   }
+  filters.properties = Object.fromEntries(properties);
 
   return {
     limit,
@@ -469,7 +467,9 @@ export const matchesFilters = (image: ImageRecord, query: ListImagesQuery): bool
     return false;
   if (image.os_hidden !== f.os_hidden || !equalIfSet(f.protected, image.protected)) return false;
   if (!f.tags.every((tag) => image.tags.includes(tag))) return false;
-  return Object.entries(f.properties).every(([key, value]) => image.properties[key] === value);
+  return Object.entries(f.properties).every(
+    ([key, value]) => Object.hasOwn(image.properties, key) && image.properties[key] === value,
+  );
 };
 
 /** Who is listing: the project the token is scoped to, and whether it is an admin. */

@@ -216,7 +216,7 @@ const uniqueTags = (tags: readonly string[]): string[] => [...new Set(tags)];
 export const validatePropertyName = (name: string): void => {
   if (charLength(name) > LIMITS.propertyKeyLength) {
     throw new BadRequest(
-      `Invalid property name '${name.slice(0, 40)}...': custom property names must not be longer than ${LIMITS.propertyKeyLength} characters.`,
+      `Invalid property name '${[...name].slice(0, 40).join('')}...': custom property names must not be longer than ${LIMITS.propertyKeyLength} characters.`,
     );
   }
 };
@@ -270,14 +270,15 @@ export const validateCreateBody = (body: unknown): ValidatedCreateBody => {
       `Invalid image: the request body must be a JSON object, got ${describeValue(body)}.`,
     );
   }
-  const result: ValidatedCreateBody = { properties: {} };
-  const attributes = result as unknown as Record<string, unknown>;
+  const attributes: Record<string, unknown> = {};
+  // Collected then built with fromEntries, so a property literally named `__proto__` stays data.
+  const properties: [string, string][] = [];
   for (const [key, value] of Object.entries(body)) {
     const checked = validateImageValue(key, value);
     if (isWritable(key)) attributes[key] = checked;
     else if (!isSchemaAttribute(key) && !isReadOnly(key) && !isReservedKey(key)) {
-      result.properties[key] = checked as string;
+      properties.push([key, checked as string]);
     }
   }
-  return result;
+  return { ...attributes, properties: Object.fromEntries(properties) } as ValidatedCreateBody;
 };
