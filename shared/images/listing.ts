@@ -58,7 +58,11 @@ export const streamsFor = (caller: Caller, visibility: Visibility | 'all' | unde
   return [own(caller)];
 };
 
-/** Reads one index partition page by page, in index order, after an optional position. */
+/**
+ * Reads one index partition page by page, in index order, after an optional position. The first
+ * page is just big enough for the listing; later pages double, so filters that reject most
+ * images cost few round trips.
+ */
 class IndexCursor {
   private buffer: ImageRecord[] = [];
   private lastKey: Record<string, unknown> | undefined;
@@ -69,7 +73,7 @@ class IndexCursor {
     private readonly stream: Stream,
     private readonly descending: boolean,
     private readonly after: string | undefined,
-    private readonly pageSize: number,
+    private pageSize: number,
   ) {}
 
   async peek(): Promise<ImageRecord | undefined> {
@@ -83,6 +87,7 @@ class IndexCursor {
       });
       this.buffer = page.images;
       this.lastKey = page.lastKey;
+      this.pageSize = Math.min(this.pageSize * 2, 1000);
       this.done = page.lastKey === undefined;
     }
     return this.buffer[0];
@@ -147,7 +152,7 @@ export const listImages = async (
   if (request.indexOrder) {
     const { descending } = request.indexOrder;
     const after = marker ? positionOf(marker) : undefined;
-    const pageSize = Math.min(Math.max(request.limit * 2, 50), 1000);
+    const pageSize = Math.min(request.limit + 1, 1000);
     const cursors = streams.map((stream) => new IndexCursor(repository, stream, descending, after, pageSize));
     while (page.length < request.limit) {
       let best: { cursor: IndexCursor; image: ImageRecord } | undefined;
