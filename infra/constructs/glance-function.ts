@@ -20,6 +20,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CJS_REQUIRE_BANNER =
   "import { createRequire as __glanceCreateRequire } from 'node:module'; const require = __glanceCreateRequire(import.meta.url);";
 
+const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
+/** DeleteItem is for the idempotency records of the S3 trigger; images are never deleted, only tombstoned. */
+const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
 export interface GlanceFunctionProps {
   /** Entry file relative to the repository root, as in the route table (`functions/...ts`). */
   readonly entry: string;
@@ -54,6 +58,8 @@ export class GlanceFunction extends NodejsFunction {
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       bundling: {
         forceDockerBundling: false,
+        // Ship the SDK versions the tests ran with instead of whatever the runtime carries.
+        bundleAwsSDK: true,
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         banner: CJS_REQUIRE_BANNER,
@@ -65,13 +71,13 @@ export class GlanceFunction extends NodejsFunction {
     });
   }
 
-  /** Read access to the table and its indexes: GetItem, Query and friends, nothing that writes. */
+  /** Read access to the table and its indexes: GetItem and Query only (listings never Scan). */
   grantImagesRead(table: ITable): void {
-    table.grantReadData(this);
+    table.grant(this, ...TABLE_READ_ACTIONS);
   }
 
-  /** Read and write access to the table and its indexes, for routes that change images or tasks. */
+  /** Read and write access, for routes that change images or tasks; still no Scan. */
   grantImagesWrite(table: ITable): void {
-    table.grantReadWriteData(this);
+    table.grant(this, ...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS);
   }
 }

@@ -243,6 +243,10 @@ describe('grants', () => {
     );
   });
 
+  it('never lets a function Scan the table', () => {
+    for (const policy of ofType('AWS::IAM::Policy')) expect(JSON.stringify(policy)).not.toContain('dynamodb:Scan');
+  });
+
   it.each([...routes.filter(isDiscovery).map((r) => r.name), ...FALLBACKS])(
     '%s has no data access at all',
     (name) => {
