@@ -67,6 +67,7 @@ export const verifyToken = async (
   options: VerifyOptions,
 ): Promise<JWTPayload> => {
   try {
+    // Two calls only because jose overloads key objects and key resolvers separately.
     const { payload } =
       typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
     return payload;

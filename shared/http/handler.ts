@@ -57,7 +57,7 @@ export const toResult = ({ status, body, headers }: Reply): ApiResult => {
 export const errorResult = (error: GlanceError): ApiResult =>
   toResult({ status: error.status, body: error.toBody(), headers: error.headers });
 
-/** Path parameters arrive URL-decoded from API Gateway; an absent one is a routing bug. */
+/** API Gateway base64-encodes binary bodies and passes text as it is. */
 const decodeBody = (event: ApiEvent): Buffer => {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
