@@ -64,6 +64,8 @@ export interface PendingUpload {
   /** URL expiry plus grace, ISO time. */
   readonly deadline: string;
   readonly multipart_upload_id?: string;
+  /** Multipart only: every part but the last has this size; the part count follows from the size. */
+  readonly part_size?: number;
 }
 
 /** The stored record. */
@@ -86,6 +88,23 @@ export interface ImageRecord extends ImageAttributes {
   version: number;
   history: HistoryEntry[];
 }
+
+/** Base attributes a client may write (create and PATCH); `id` is writable at creation only. */
+export const CLIENT_ATTRIBUTES = [
+  'name',
+  'visibility',
+  'protected',
+  'os_hidden',
+  'owner',
+  'container_format',
+  'disk_format',
+  'min_disk',
+  'min_ram',
+  'tags',
+] as const satisfies readonly (keyof ImageAttributes)[];
+export type ClientAttribute = (typeof CLIENT_ATTRIBUTES)[number];
+export const isClientAttribute = (key: string): key is ClientAttribute =>
+  (CLIENT_ATTRIBUTES as readonly string[]).includes(key);
 
 /** Base attribute names, in Glance's view order. */
 export const BASE_ATTRIBUTES = [

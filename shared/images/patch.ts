@@ -7,7 +7,13 @@ import type { Caller } from '../auth.ts';
 import { BadRequest, Conflict, Forbidden, UnsupportedMediaType } from '../errors.ts';
 import { validateImageValue } from '../schemas/image-values.ts';
 import { checkPropertyQuota } from './create.ts';
-import { type ImageAttributes, type ImageRecord, isReservedKey, READ_ONLY_ATTRIBUTES } from './model.ts';
+import {
+  type ClientAttribute,
+  type ImageRecord,
+  isClientAttribute,
+  isReservedKey,
+  READ_ONLY_ATTRIBUTES,
+} from './model.ts';
 import type { ImageChanges } from './repository.ts';
 import { normaliseTags } from './tags.ts';
 
@@ -31,23 +37,6 @@ export interface PatchOperation {
   readonly attribute: string;
   readonly value?: unknown;
 }
-
-/** Base attributes a client may write through PATCH. */
-const WRITABLE_BASE = [
-  'name',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'owner',
-  'container_format',
-  'disk_format',
-  'min_disk',
-  'min_ram',
-  'tags',
-] as const satisfies readonly (keyof ImageAttributes)[];
-type WritableBase = (typeof WRITABLE_BASE)[number];
-const isWritableBase = (key: string): key is WritableBase =>
-  (WRITABLE_BASE as readonly string[]).includes(key);
 
 /** RFC 6901 path of depth one: `/name`, with `~0`/`~1` escapes (400 otherwise). */
 const attributeOf = (path: unknown): string => {
@@ -96,7 +85,7 @@ const refuseProtected = (attribute: string): void => {
 const checkBaseChange = (
   image: ImageRecord,
   caller: Caller,
-  attribute: WritableBase,
+  attribute: ClientAttribute,
   value: unknown,
 ): void => {
   if (attribute === 'owner' && !caller.isAdmin && value !== image.owner) {
@@ -124,13 +113,13 @@ export const applyPatch = (
   operations: readonly PatchOperation[],
   caller: Caller,
 ): ImageChanges | undefined => {
-  const base: Partial<Pick<ImageRecord, WritableBase>> = {};
+  const base: Partial<Pick<ImageRecord, ClientAttribute>> = {};
   const properties = { ...image.properties };
   let propertiesChanged = false;
 
   for (const { op, attribute, value } of operations) {
     refuseProtected(attribute);
-    if (isWritableBase(attribute)) {
+    if (isClientAttribute(attribute)) {
       if (op === 'remove') throw new Forbidden(`Base attribute '${attribute}' cannot be removed.`);
       const checked = validateImageValue(attribute, value);
       checkBaseChange(image, caller, attribute, checked);

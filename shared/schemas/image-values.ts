@@ -11,10 +11,13 @@
 import { z } from 'zod';
 import { BadRequest } from '../errors.ts';
 import {
+  type ClientAttribute,
   CONTAINER_FORMATS,
   type ContainerFormat,
   DISK_FORMATS,
   type DiskFormat,
+  type ImageRecord,
+  isClientAttribute,
   isReservedKey,
   LIMITS,
   READ_ONLY_ATTRIBUTES,
@@ -36,28 +39,22 @@ export interface LocationValue {
   [extra: string]: unknown;
 }
 
-/** Validated value type per schema attribute. */
-export interface ImageValueTypes {
-  id: string;
-  name: string | null;
-  visibility: Visibility;
-  protected: boolean;
-  os_hidden: boolean;
-  owner: string | null;
-  container_format: ContainerFormat | null;
-  disk_format: DiskFormat | null;
-  min_disk: number;
-  min_ram: number;
-  tags: string[];
-  locations: LocationValue[];
+/** Validated value type per schema attribute: the record's types plus the view-only fields. */
+export interface ImageValueTypes
+  extends Pick<
+    ImageRecord,
+    | ClientAttribute
+    | 'id'
+    | 'checksum'
+    | 'os_hash_algo'
+    | 'os_hash_value'
+    | 'size'
+    | 'virtual_size'
+    | 'created_at'
+    | 'updated_at'
+  > {
   status: (typeof IMAGE_STATUS_ENUM)[number];
-  checksum: string | null;
-  os_hash_algo: string | null;
-  os_hash_value: string | null;
-  size: number | null;
-  virtual_size: number | null;
-  created_at: string;
-  updated_at: string;
+  locations: LocationValue[];
   direct_url: string;
   self: string;
   file: string;
@@ -241,21 +238,7 @@ export function validateImageValue(attribute: string, value: unknown): ImageValu
   return attribute === 'tags' ? uniqueTags(parsed as string[]) : parsed;
 }
 
-const WRITABLE = [
-  'id',
-  'name',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'owner',
-  'container_format',
-  'disk_format',
-  'min_disk',
-  'min_ram',
-  'tags',
-] as const satisfies readonly (keyof ValidatedCreateBody & keyof ImageValueTypes)[];
-const isWritable = (key: string): key is (typeof WRITABLE)[number] =>
-  (WRITABLE as readonly string[]).includes(key);
+const isWritable = (key: string): key is ClientAttribute | 'id' => key === 'id' || isClientAttribute(key);
 const isReadOnly = (key: string): boolean => (READ_ONLY_ATTRIBUTES as readonly string[]).includes(key);
 
 /**
