@@ -1,4 +1,5 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { GlanceFunction } from './constructs/glance-function.ts';
 import type { Route } from './routes.ts';
@@ -7,12 +8,52 @@ import type { Route } from './routes.ts';
 export type TableAccess = 'none' | 'read' | 'readWrite';
 
 /**
- * What one route's function is allowed to do. The data-path work extends this with bucket access
- * (e.g. `bucket: 'none' | 'read' | 'readWrite'`) and handles it in `applyGrants`.
+ * What a function may do with image data, always limited to the data prefixes (`images/*`,
+ * `staging/*`). `read` includes ListBucket on those prefixes: without it S3 answers a read of a
+ * missing key with 403 instead of 404, and the finaliser and sweeper must tell "gone" apart.
+ * `write` covers PutObject, CreateMultipartUpload, UploadPart and CompleteMultipartUpload (and thus
+ * the URLs the function presigns); `multipart` is ListParts and AbortMultipartUpload.
  */
+export type BucketAccess = 'read' | 'write' | 'delete' | 'list' | 'multipart';
+
+/** What one route's function is allowed to do. */
 export interface RouteGrants {
   readonly table: TableAccess;
+  /** Absent or empty: no S3 access at all. */
+  readonly bucket?: readonly BucketAccess[];
 }
+
+/** S3 prefixes of image data (shared/uploads/keys.ts). */
+export const DATA_PREFIXES = ['images/', 'staging/'] as const;
+
+/** Bucket access of the data-path routes (decisions D5, D6); every other route has none. */
+export const DATA_ROUTE_GRANTS: Readonly<Record<string, readonly BucketAccess[]>> = {
+  /** Direct upload: PutObject; a refused upload's object is deleted. */
+  UploadImageData: ['write', 'delete'],
+  StageImageData: ['write', 'delete'],
+  /** Signs the GET URL. */
+  DownloadImageData: ['read'],
+  /** Signs PUT / UploadPart URLs, creates the multipart upload, aborts a race loser's. */
+  PresignImageUpload: ['write', 'multipart'],
+  PresignImageStage: ['write', 'multipart'],
+  /** ListParts to check the ETags, then CompleteMultipartUpload. */
+  CompleteImageUpload: ['write', 'multipart'],
+  CompleteImageStage: ['write', 'multipart'],
+  /** Lists and deletes the image's objects, aborts its pending multipart upload. */
+  DeleteImage: ['list', 'delete', 'multipart'],
+};
+
+/** The S3 trigger: reads and deletes, nothing else (issue: "read/delete on the bucket only"). */
+export const FINALISE_GRANTS: RouteGrants = { table: 'readWrite', bucket: ['read', 'delete'] };
+/** The sweeper: HeadObject, re-drives finalisation, aborts multipart uploads. */
+export const SWEEP_GRANTS: RouteGrants = { table: 'readWrite', bucket: ['read', 'delete', 'multipart'] };
+
+const BUCKET_ACTIONS: Readonly<Record<Exclude<BucketAccess, 'list'>, readonly string[]>> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  delete: ['s3:DeleteObject'],
+  multipart: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+};
 
 /** Authenticated routes that only serve static documents, so they need no data at all. */
 const STATIC_ROUTES: ReadonlySet<string> = new Set(['GetSchema', 'GetImportInfo']);
@@ -23,10 +64,13 @@ const STATIC_ROUTES: ReadonlySet<string> = new Set(['GetSchema', 'GetImportInfo'
  */
 export const grantsFor = (route: Route): RouteGrants => {
   if (!route.auth || STATIC_ROUTES.has(route.name)) return { table: 'none' };
-  return { table: route.method === 'GET' || route.method === 'HEAD' ? 'read' : 'readWrite' };
+  return {
+    table: route.method === 'GET' || route.method === 'HEAD' ? 'read' : 'readWrite',
+    ...(DATA_ROUTE_GRANTS[route.name] ? { bucket: DATA_ROUTE_GRANTS[route.name] } : {}),
+  };
 };
 
-/** The resources grants can point at. `bucket` is unused until the data path needs it. */
+/** The resources grants can point at. */
 export interface GrantTargets {
   readonly table: ITable;
   readonly bucket: IBucket;
@@ -36,4 +80,30 @@ export interface GrantTargets {
 export const applyGrants = (fn: GlanceFunction, grants: RouteGrants, targets: GrantTargets): void => {
   if (grants.table === 'read') fn.grantImagesRead(targets.table);
   if (grants.table === 'readWrite') fn.grantImagesWrite(targets.table);
+  applyBucketGrants(fn, grants.bucket ?? [], targets.bucket);
+};
+
+/** One statement for object actions on the data prefixes, one for ListBucket limited to them. */
+const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], bucket: IBucket): void => {
+  const wanted = new Set(access);
+  const objectActions = [...wanted].flatMap((kind) => (kind === 'list' ? [] : BUCKET_ACTIONS[kind]));
+  if (objectActions.length) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: objectActions,
+        resources: DATA_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+  }
+  if (wanted.has('list') || wanted.has('read')) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': DATA_PREFIXES.map((prefix) => `${prefix}*`) } },
+      }),
+    );
+  }
 };

@@ -29,6 +29,9 @@ const r = (name: string, method: HttpMethod, path: string, entry: string, auth =
   auth,
 });
 
+/** Direct uploads hold up to ~4.5 MiB in memory, hash it and write it to S3: more memory (and CPU), API Gateway's 29 s. */
+const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
+
 export const routes: readonly Route[] = [
   r('ListVersions', 'GET', '/', 'discovery/list-versions', false),
   r('GetVersions', 'GET', '/versions', 'discovery/get-versions', false),
@@ -45,6 +48,25 @@ export const routes: readonly Route[] = [
   r('DeleteImageTag', 'DELETE', '/v2/images/{image_id}/tags/{tag}', 'images/delete-image-tag'),
   r('DeactivateImage', 'POST', '/v2/images/{image_id}/actions/deactivate', 'images/deactivate-image'),
   r('ReactivateImage', 'POST', '/v2/images/{image_id}/actions/reactivate', 'images/reactivate-image'),
+
+  // Import and tasks (spec §2, §3.10). DELETE /v2/tasks/{task_id} is the ANY route's 405 with `Allow: GET`.
+  r('ImportImage', 'POST', '/v2/images/{image_id}/import', 'images/import-image'),
+  r('ListImageTasks', 'GET', '/v2/images/{image_id}/tasks', 'images/list-image-tasks'),
+  r('CreateTask', 'POST', '/v2/tasks', 'tasks/create-task'),
+  r('ListTasks', 'GET', '/v2/tasks', 'tasks/list-tasks'),
+  r('ShowTask', 'GET', '/v2/tasks/{task_id}', 'tasks/show-task'),
+
+  // Image data (decisions D5, D6): small bodies through the function, large ones straight to S3.
+  {
+    ...r('UploadImageData', 'PUT', '/v2/images/{image_id}/file', 'images/upload-image-data'),
+    ...DIRECT_DATA,
+  },
+  r('DownloadImageData', 'GET', '/v2/images/{image_id}/file', 'images/download-image-data'),
+  { ...r('StageImageData', 'PUT', '/v2/images/{image_id}/stage', 'images/stage-image-data'), ...DIRECT_DATA },
+  r('PresignImageUpload', 'POST', '/v2/images/{image_id}/file/presign', 'images/presign-image-upload'),
+  r('PresignImageStage', 'POST', '/v2/images/{image_id}/stage/presign', 'images/presign-image-stage'),
+  r('CompleteImageUpload', 'POST', '/v2/images/{image_id}/file/complete', 'images/complete-image-upload'),
+  r('CompleteImageStage', 'POST', '/v2/images/{image_id}/stage/complete', 'images/complete-image-stage'),
 ];
 
 /**
@@ -53,6 +75,9 @@ export const routes: readonly Route[] = [
  * exact-method routes.
  */
 export const knownPaths = (): string[] => [...new Set(routes.map((route) => route.path))];
+
+/** Routes whose functions start import workflow executions (STATE_MACHINE_ARN, states:StartExecution). */
+export const IMPORT_STARTING_ROUTES: ReadonlySet<string> = new Set(['ImportImage', 'CreateTask']);
 
 /** Methods accepted on a path, for the `Allow` header. */
 export const allowedMethods = (path: string): HttpMethod[] =>

@@ -2,6 +2,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { Uploads } from './constructs/uploads.ts';
+import { Workflow } from './constructs/workflow.ts';
+import { IMPORT_STARTING_ROUTES } from './routes.ts';
 
 /** CDK context keys that configure the JWT authorizer (defaults live in `cdk.json`). */
 export const CONTEXT_KEYS = {
@@ -16,6 +19,10 @@ export const CONTEXT_KEYS = {
 export class ServerlessGlanceStack extends Stack {
   readonly data: Data;
   readonly api: Api;
+  /** The S3 trigger and the upload sweeper (image data path). */
+  readonly uploads: Uploads;
+  /** The import workflow: Step Functions state machine, its functions, the execution-ended rule. */
+  readonly workflow: Workflow;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -27,9 +34,19 @@ export class ServerlessGlanceStack extends Stack {
       jwtAudience: this.requiredContext(CONTEXT_KEYS.jwtAudience),
     });
 
+    this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
+
+    this.workflow = new Workflow(this, 'Workflow', { table: this.data.table, bucket: this.data.bucket });
+    for (const name of IMPORT_STARTING_ROUTES) {
+      const starter = this.api.functions.get(name);
+      if (!starter) throw new Error(`route ${name} starts imports but has no function`);
+      this.workflow.allowStart(starter);
+    }
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
+    new CfnOutput(this, 'ImportStateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
   }
 
   /** A missing authorizer setting fails the synth with the key to set, not a broken authorizer. */

@@ -6,6 +6,7 @@ import { createDocumentClient, createS3Client } from './aws-clients.ts';
 import { booleanEnv, integerEnv, requiredEnv } from './config.ts';
 import type { DataLimits } from './data/limits.ts';
 import { ImageRepository } from './images/repository.ts';
+import { TaskRepository } from './tasks/repository.ts';
 
 export const config = {
   tableName: requiredEnv('TABLE_NAME'),
@@ -16,8 +17,11 @@ export const config = {
     sizeCap: integerEnv('IMAGE_SIZE_CAP', 1024 ** 4),
     projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
   } satisfies DataLimits,
+  /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), spec §2.1. */
+  taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
 } as const;
 
 export const documentClient = createDocumentClient();
 export const s3 = createS3Client();
 export const images = new ImageRepository(documentClient, config.tableName);
+export const tasks = new TaskRepository(documentClient, config.tableName);

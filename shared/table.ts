@@ -5,7 +5,15 @@
  * | item  | pk             | sk      | gsi1pk (byOwner)     | gsi2pk (byVisibility / byImage) | gsi1sk = gsi2sk      |
  * |-------|----------------|---------|----------------------|---------------------------------|----------------------|
  * | image | `IMAGE#<id>`   | `IMAGE` | `OWNER#<owner>`      | `VIS#<visibility>`              | `<created_at>#<id>`  |
- * | task  | `TASK#<id>`    | `TASK`  | `TASKOWNER#<owner>`  | `TASKIMAGE#<image_id>`          | `<created_at>#<id>`  |
+ * | task  | `TASK#<id>`    | `TASK`  | `TASKS`              | `TASKIMAGE#<image_id>`          | `<created_at>#<id>`  |
+ *
+ * Tasks share one gsi1 partition, `TASKS`: `GET /v2/tasks` is admin-only and an admin lists every
+ * project's tasks (as in Glance), which per-owner partitions could only answer with a Scan. Tasks are
+ * created once per import, far below a partition's write limit.
+ *
+ * Images with an upload in flight also carry `gsi3pk` = `UPLOAD`, `gsi3sk` = `<deadline>#<id>`
+ * (sparse index for the upload sweeper). Idempotency records of the S3 trigger live under
+ * `pk` = `IDEMPOTENCY#finalise` (shared/uploads/idempotency.ts) and are in no index.
  *
  * Deleted images drop their index keys, so the indexes only hold what a listing can show.
  */
@@ -15,6 +23,12 @@ export const TABLE_KEYS = {
   sort: 'sk',
   gsi1: { name: 'gsi1', partition: 'gsi1pk', sort: 'gsi1sk' },
   gsi2: { name: 'gsi2', partition: 'gsi2pk', sort: 'gsi2sk' },
+  /**
+   * Sparse index of pending uploads (decision D2): only an image waiting for its data carries
+   * `gsi3pk` = `UPLOAD` and `gsi3sk` = `<deadline>#<id>`, so the sweeper finds expired uploads with
+   * one Query, never a Scan. Keys only: the sweeper re-reads each image before acting.
+   */
+  gsi3: { name: 'gsi3', partition: 'gsi3pk', sort: 'gsi3sk' },
 } as const;
 
 export const imageKey = (id: string) => ({ pk: `IMAGE#${id}`, sk: 'IMAGE' });
@@ -22,6 +36,14 @@ export const taskKey = (id: string) => ({ pk: `TASK#${id}`, sk: 'TASK' });
 export const ownerIndexKey = (owner: string) => `OWNER#${owner}`;
 export const visibilityIndexKey = (visibility: string) => `VIS#${visibility}`;
 export const taskOwnerIndexKey = (owner: string) => `TASKOWNER#${owner}`;
+/** The gsi1 partition holding every task (the `GET /v2/tasks` listing). */
+export const ALL_TASKS_INDEX_KEY = 'TASKS';
 export const taskImageIndexKey = (imageId: string) => `TASKIMAGE#${imageId}`;
 /** Index sort key: creation order with the id as tie-breaker, Glance's default list order. */
 export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;
+/** The table's TTL attribute (epoch seconds): items carrying it are removed by DynamoDB after that time. */
+export const TTL_ATTRIBUTE = 'ttl';
+/** The one gsi3 partition: images with an upload in flight. */
+export const PENDING_UPLOAD_PARTITION = 'UPLOAD';
+/** gsi3 sort key: the upload deadline (ISO, sorts as time) with the id as tie-breaker. */
+export const uploadDeadlineSortKey = (deadline: string, id: string) => `${deadline}#${id}`;

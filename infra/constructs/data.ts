@@ -1,8 +1,16 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '#shared/table';
+import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
+import { STAGING_PREFIX } from '#shared/uploads/keys';
+
+export interface DataProps {
+  /** Days after which staged data (`staging/`) expires: orphans, and staged data never imported. */
+  readonly stagingExpirationDays?: number;
+  /** Days after which incomplete multipart uploads are aborted (the sweeper aborts them sooner). */
+  readonly abortIncompleteUploadsDays?: number;
+}
 
 /**
  * Where the service keeps its state: the single DynamoDB table (images and tasks, keys in
@@ -13,7 +21,7 @@ export class Data extends Construct {
   readonly table: Table;
   readonly bucket: Bucket;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: DataProps = {}) {
     super(scope, id);
 
     this.table = new Table(this, 'Table', {
@@ -21,6 +29,8 @@ export class Data extends Construct {
       sortKey: { name: TABLE_KEYS.sort, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Items with an expiry (the S3 trigger's idempotency records) are removed by DynamoDB.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const index of [TABLE_KEYS.gsi1, TABLE_KEYS.gsi2]) {
@@ -31,12 +41,30 @@ export class Data extends Construct {
         projectionType: ProjectionType.ALL,
       });
     }
+    // Sparse pending-upload index for the sweeper (decision D2): ids only.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.gsi3.name,
+      partitionKey: { name: TABLE_KEYS.gsi3.partition, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.gsi3.sort, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
 
     this.bucket = new Bucket(this, 'ImageBucket', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: false,
+      lifecycleRules: [
+        {
+          id: 'AbortIncompleteMultipartUploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsDays ?? 2),
+        },
+        {
+          id: 'ExpireStagedData',
+          prefix: STAGING_PREFIX,
+          expiration: Duration.days(props.stagingExpirationDays ?? 30),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

@@ -10,15 +10,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AttributeValue,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  PutItemCommand,
   ResourceInUseException,
+  ResourceNotFoundException,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '#shared/table';
+import { addMultipartCalls } from './s3-multipart.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 /**
@@ -81,6 +87,7 @@ export const startEmulators = async (options: EmulatorOptions): Promise<Emulator
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucketName }],
   });
+  addMultipartCalls(s3);
   let s3Endpoint: string;
   try {
     s3Endpoint = endpointOf(host, (await s3.run()).port);
@@ -133,40 +140,87 @@ const closeDynalite = (server: Server) =>
 /** Creates the single table with the key schema of shared/table.ts and waits until it is ACTIVE. */
 const ensureTable = async (endpoint: string, tableName: string) => {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const { partition, sort, gsi1, gsi2 } = TABLE_KEYS;
+  const { partition, sort, gsi1, gsi2, gsi3 } = TABLE_KEYS;
   const keySchema = (hash: string, range: string) => [
     { AttributeName: hash, KeyType: 'HASH' as const },
     { AttributeName: range, KeyType: 'RANGE' as const },
   ];
-  try {
-    await client.send(
+  const create = () =>
+    client.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [partition, sort, gsi1.partition, gsi1.sort, gsi2.partition, gsi2.sort].map(
-          (name) => ({ AttributeName: name, AttributeType: 'S' as const }),
-        ),
+        AttributeDefinitions: [
+          ...[partition, sort, gsi1.partition, gsi1.sort, gsi2.partition, gsi2.sort],
+          ...[gsi3.partition, gsi3.sort],
+        ].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
         KeySchema: keySchema(partition, sort),
-        GlobalSecondaryIndexes: [gsi1, gsi2].map((index) => ({
-          IndexName: index.name,
-          KeySchema: keySchema(index.partition, index.sort),
-          Projection: { ProjectionType: 'ALL' as const },
-        })),
+        GlobalSecondaryIndexes: [
+          ...[gsi1, gsi2].map((index) => ({
+            IndexName: index.name,
+            KeySchema: keySchema(index.partition, index.sort),
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+          // The pending-upload index (sweeper) only needs the image ids.
+          {
+            IndexName: gsi3.name,
+            KeySchema: keySchema(gsi3.partition, gsi3.sort),
+            Projection: { ProjectionType: 'KEYS_ONLY' as const },
+          },
+        ],
       }),
     );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
-  try {
+  const waitActive = async () => {
     for (let attempt = 0; attempt < 100; attempt++) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      if (Table?.TableStatus === 'ACTIVE') return;
+      if (Table?.TableStatus === 'ACTIVE') return Table;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`table ${tableName} did not become ACTIVE`);
+  };
+  try {
+    try {
+      await create();
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    const table = await waitActive();
+    const names = new Set(table.GlobalSecondaryIndexes?.map((index) => index.IndexName));
+    if (![gsi1, gsi2, gsi3].every((index) => names.has(index.name))) {
+      // A data dir from before an index existed: dynalite cannot add a GSI, so rebuild the table.
+      await recreateTable(client, tableName, async () => {
+        await create();
+        await waitActive();
+      });
+    }
   } finally {
     client.destroy();
   }
+};
+
+/** Copies every item out, drops and recreates the table, and writes the items back (local data only). */
+const recreateTable = async (client: DynamoDBClient, tableName: string, create: () => Promise<void>) => {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  // dynalite deletes asynchronously, even with deleteTableMs 0.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: tableName }));
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) break;
+      throw error;
+    }
+    if (attempt > 250) throw new Error(`table ${tableName} was not deleted`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await create();
+  for (const item of items) await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
 };
 
 /**

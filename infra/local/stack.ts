@@ -14,6 +14,8 @@ import {
   signToken,
   type TokenOptions,
 } from './keys.ts';
+import { type LocalStepFunctions, startLocalWorkflow } from './step-functions.ts';
+import { startUploadEvents } from './uploads.ts';
 
 export interface LocalStackOptions {
   /** Adapter port; 0 lets the OS choose. The emulators always take OS-chosen ports. */
@@ -45,6 +47,8 @@ export interface LocalStack {
   signToken(options: TokenOptions): Promise<string>;
   /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
   onObjectCreated(listener: ObjectCreatedListener): () => void;
+  /** The import workflow's local Step Functions (infra/local/step-functions.ts). */
+  readonly stepFunctions: LocalStepFunctions;
   stop(): Promise<void>;
 }
 
@@ -79,6 +83,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       host,
       routes: options.routes,
     });
+    // S3 ObjectCreated → finaliser, and the sweeper's timer (the data path's non-HTTP triggers).
+    const uploads = startUploadEvents({ onObjectCreated: (listener) => emulators.onObjectCreated(listener) });
+    // The import workflow: a local Step Functions endpoint running the synthesized definition.
+    const stepFunctions = await startLocalWorkflow({ dataDir: options.persist ? dataDir : undefined });
     return {
       url: gateway.url,
       dynamoEndpoint: emulators.dynamoEndpoint,
@@ -88,8 +96,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       keys,
       signToken: (token) => signToken(keys, token),
       onObjectCreated: (listener) => emulators.onObjectCreated(listener),
+      stepFunctions,
       async stop() {
         await gateway.close();
+        await stepFunctions.close();
+        await uploads.stop();
         await emulators.stop();
       },
     };

@@ -16,8 +16,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '../errors.ts';
 import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '../status-rules.ts';
-import { createdSortKey, imageKey, ownerIndexKey, TABLE_KEYS, visibilityIndexKey } from '../table.ts';
-import type { HistoryEntry, ImageRecord } from './model.ts';
+import {
+  createdSortKey,
+  imageKey,
+  ownerIndexKey,
+  PENDING_UPLOAD_PARTITION,
+  TABLE_KEYS,
+  uploadDeadlineSortKey,
+  visibilityIndexKey,
+} from '../table.ts';
+import type { HistoryEntry, ImageRecord, PendingUpload } from './model.ts';
 
 /** A conditional write lost: someone else changed the image first. Carries what it is now. */
 export class ImageConflict extends Conflict {
@@ -56,7 +64,17 @@ const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'cre
 });
 
 const fromItem = (item: Item): ImageRecord => {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, ...record } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _g1,
+    gsi1sk: _g1s,
+    gsi2pk: _g2,
+    gsi2sk: _g2s,
+    gsi3pk: _g3,
+    gsi3sk: _g3s,
+    ...record
+  } = item;
   return record as unknown as ImageRecord;
 };
 
@@ -122,6 +140,20 @@ const expectStatusAndVersion = (update: UpdateBuilder, status: ImageStatus, vers
   update
     .condition(`${update.name('status')} = ${update.value(status)}`)
     .condition(`${update.name('version')} = ${update.value(version)}`);
+
+/**
+ * Invariant: an image is in the pending-upload index (gsi3) exactly while `upload` is set, so the
+ * sweeper's Query sees every upload in flight and nothing else (decision D2).
+ */
+const setUploadIndex = (update: UpdateBuilder, id: string, upload: PendingUpload | null) => {
+  if (upload) {
+    update
+      .set(TABLE_KEYS.gsi3.partition, PENDING_UPLOAD_PARTITION)
+      .set(TABLE_KEYS.gsi3.sort, uploadDeadlineSortKey(upload.deadline, id));
+  } else {
+    update.remove(update.name(TABLE_KEYS.gsi3.partition)).remove(update.name(TABLE_KEYS.gsi3.sort));
+  }
+};
 
 /** Invariant: every write bumps the version, so any two writes from one read conflict. */
 const bumpVersion = (update: UpdateBuilder, image: ImageRecord, now: Date) =>
@@ -197,7 +229,10 @@ export class ImageRepository {
     update.setExpression(
       `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
     );
-    if (INDEXED_STATUSES_EXCLUDE.includes(decision.to)) {
+    const gone = INDEXED_STATUSES_EXCLUDE.includes(decision.to);
+    if (changes.upload !== undefined || gone)
+      setUploadIndex(update, image.id, gone ? null : (changes.upload ?? null));
+    if (gone) {
       for (const key of [
         TABLE_KEYS.gsi1.partition,
         TABLE_KEYS.gsi1.sort,
@@ -236,6 +271,7 @@ export class ImageRepository {
     expectStatusAndVersion(update, image.status, image.version);
     bumpVersion(update, image, now);
     for (const [attribute, value] of Object.entries(changes)) update.set(attribute, value);
+    if (changes.upload !== undefined) setUploadIndex(update, image.id, changes.upload);
     if (changes.owner !== undefined || changes.visibility !== undefined) {
       for (const [key, value] of Object.entries(indexKeys(next))) update.set(key, value);
     }
@@ -273,6 +309,32 @@ export class ImageRepository {
     };
     const { Items = [], LastEvaluatedKey } = await this.doc.send(new QueryCommand(params));
     return { images: Items.map(fromItem), ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+  }
+
+  /**
+   * One page of ids of images whose upload deadline is before `before` (ISO time), oldest first:
+   * a Query on the sparse pending-upload index (gsi3), never a Scan.
+   */
+  async expiredUploads(input: {
+    before: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    const keys = TABLE_KEYS.gsi3;
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: keys.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :before',
+        ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
+        ExpressionAttributeValues: { ':pk': PENDING_UPLOAD_PARTITION, ':before': input.before },
+        ScanIndexForward: true,
+        Limit: input.limit,
+        ExclusiveStartKey: input.startKey,
+      }),
+    );
+    const ids = Items.map((item) => String(item[TABLE_KEYS.partition]).replace(/^IMAGE#/, ''));
+    return { ids, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
   }
 
   private async conditionalUpdate(id: string, update: UpdateBuilder): Promise<void> {

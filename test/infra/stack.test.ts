@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REPO_ROOT } from '#infra/constructs/glance-function';
+import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
+import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/constructs/uploads';
+import { DATA_ROUTE_GRANTS } from '#infra/grants';
 import { knownPaths, methodNotAllowedEntry, notFoundEntry, type Route, routes } from '#infra/routes';
 import { ServerlessGlanceStack } from '#infra/stack';
 
@@ -39,7 +41,13 @@ let resources: Record<string, Resource>;
 beforeAll(() => {
   // NodejsFunction insists that entry files exist even when bundling is skipped. Pretend the route
   // entries do, so this suite does not depend on handlers other people are still writing.
-  const entries = new Set([...routes.map((r) => r.entry), methodNotAllowedEntry, notFoundEntry]);
+  const entries = new Set([
+    ...routes.map((r) => r.entry),
+    methodNotAllowedEntry,
+    notFoundEntry,
+    FINALISE_ENTRY,
+    SWEEP_ENTRY,
+  ]);
   const fakeEntries = new Set([...entries].map((entry) => join(REPO_ROOT, entry)));
   const existsSync = fs.existsSync;
   vi.spyOn(fs, 'existsSync').mockImplementation((path) => fakeEntries.has(String(path)) || existsSync(path));
@@ -67,6 +75,11 @@ const roleId = (name: string) => logicalId(fn(name).role?.node.defaultChild as C
 
 const ofType = (type: string) => Object.values(resources).filter((resource) => resource.Type === type);
 
+/** Every function built as a GlanceFunction (API routes, fallbacks, data path, workflow...). */
+const glanceFunctions = () => stack.node.findAll().filter((node) => node instanceof GlanceFunction);
+const glanceFunctionIds = () =>
+  new Set(glanceFunctions().map((f) => logicalId((f as GlanceFunction).node.defaultChild as CfnElement)));
+
 /** Every IAM action granted to a function's role, across its inline policies. */
 const policiesOf = (name: string) =>
   ofType('AWS::IAM::Policy').filter((policy) =>
@@ -92,14 +105,24 @@ const functionBehind = (key: string): string => {
 
 describe('functions', () => {
   it('has one function per route plus the two fallbacks', () => {
-    template.resourceCountIs('AWS::Lambda::Function', routes.length + FALLBACKS.length);
+    // Plus the functions of other constructs, and CDK's own handler for bucket notifications.
+    template.resourceCountIs('AWS::Lambda::Function', glanceFunctions().length + 1);
+    expect(glanceFunctions().length).toBeGreaterThanOrEqual(routes.length + FALLBACKS.length + 2);
     expect([...stack.api.functions.keys()].sort()).toEqual(
       [...routes.map((r) => r.name), ...FALLBACKS].sort(),
     );
   });
 
   it('builds every function with the shared defaults', () => {
-    template.allResourcesProperties('AWS::Lambda::Function', {
+    const ids = glanceFunctionIds();
+    const others = Object.keys(resources).filter(
+      (id) => resources[id]?.Type === 'AWS::Lambda::Function' && !ids.has(id),
+    );
+    expect(others).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+    const onlyGlance = Template.fromJSON({
+      Resources: Object.fromEntries(Object.entries(resources).filter(([id]) => !others.includes(id))),
+    });
+    onlyGlance.allResourcesProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: 'nodejs22.x',
       Handler: 'index.handler',
@@ -115,7 +138,7 @@ describe('functions', () => {
   });
 
   it('gives each function its own log group kept for one month', () => {
-    template.resourceCountIs('AWS::Logs::LogGroup', routes.length + FALLBACKS.length);
+    template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
@@ -174,7 +197,7 @@ describe('routes', () => {
 });
 
 describe('data', () => {
-  it('has an on-demand table with PITR, both GSIs, retained', () => {
+  it('has an on-demand table with PITR, the three GSIs and TTL, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -185,14 +208,16 @@ describe('data', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: ['gsi1', 'gsi2'].map((name) => ({
+        GlobalSecondaryIndexes: ['gsi1', 'gsi2', 'gsi3'].map((name) => ({
           IndexName: name,
           KeySchema: [
             { AttributeName: `${name}pk`, KeyType: 'HASH' },
             { AttributeName: `${name}sk`, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          // The sweeper's sparse pending-upload index only needs the keys.
+          Projection: { ProjectionType: name === 'gsi3' ? 'KEYS_ONLY' : 'ALL' },
         })),
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       },
     });
   });
@@ -244,7 +269,8 @@ describe('grants', () => {
   });
 
   it('never lets a function Scan the table', () => {
-    for (const policy of ofType('AWS::IAM::Policy')) expect(JSON.stringify(policy)).not.toContain('dynamodb:Scan');
+    for (const policy of ofType('AWS::IAM::Policy'))
+      expect(JSON.stringify(policy)).not.toContain('dynamodb:Scan');
   });
 
   it.each([...routes.filter(isDiscovery).map((r) => r.name), ...FALLBACKS])(
@@ -254,11 +280,131 @@ describe('grants', () => {
     },
   );
 
-  it('gives no function S3 access yet', () => {
-    for (const policy of ofType('AWS::IAM::Policy')) expect(JSON.stringify(policy)).not.toMatch(/s3:/);
+  /** The S3 statements of a function's role: actions and resources, flattened. */
+  const s3StatementsOf = (fnOrName: string | GlanceFunction) => {
+    const role = logicalId(
+      (typeof fnOrName === 'string' ? fn(fnOrName) : fnOrName).role?.node.defaultChild as CfnElement,
+    );
+    return ofType('AWS::IAM::Policy')
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${role}"`))
+      .flatMap(
+        (policy) =>
+          (
+            policy.Properties.PolicyDocument as {
+              Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+            }
+          ).Statement,
+      )
+      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
+  };
+  const s3ActionsOf = (fnOrName: string | GlanceFunction) =>
+    s3StatementsOf(fnOrName)
+      .flatMap((statement) => [statement.Action].flat())
+      .sort();
+
+  it.each([...routes.map((r) => r.name), ...FALLBACKS].filter((name) => !DATA_ROUTE_GRANTS[name]))(
+    '%s has no S3 access',
+    (name) => {
+      expect(s3ActionsOf(name)).toEqual([]);
+    },
+  );
+
+  it.each<[string, string[]]>([
+    ['UploadImageData', ['s3:DeleteObject', 's3:PutObject']],
+    ['StageImageData', ['s3:DeleteObject', 's3:PutObject']],
+    ['DownloadImageData', ['s3:GetObject', 's3:ListBucket']],
+    ['PresignImageUpload', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
+    ['PresignImageStage', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
+    ['CompleteImageUpload', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
+    ['CompleteImageStage', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
+    [
+      'DeleteImage',
+      ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket', 's3:ListMultipartUploadParts'],
+    ],
+  ])('%s has exactly its S3 actions, on the data prefixes only', (name, actions) => {
+    expect(s3ActionsOf(name)).toEqual(actions);
+    for (const statement of s3StatementsOf(name)) {
+      const text = JSON.stringify(statement.Resource);
+      if ([statement.Action].flat().includes('s3:ListBucket')) {
+        expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': ['images/*', 'staging/*'] } });
+      } else {
+        expect(text).toContain('/images/*');
+        expect(text).toContain('/staging/*');
+        expect(text).not.toMatch(/"\/\*"/);
+      }
+    }
+  });
+
+  it('lets the S3 trigger only read and delete objects, and the sweeper also abort uploads', () => {
+    expect(s3ActionsOf(stack.uploads.finalise)).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
+    expect(s3ActionsOf(stack.uploads.sweeper)).toEqual([
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:ListMultipartUploadParts',
+    ]);
   });
 });
 
-it('outputs the API URL, table name and bucket name', () => {
-  expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['ApiUrl', 'BucketName', 'TableName']);
+describe('data path', () => {
+  const finaliseId = () => logicalId(stack.uploads.finalise.node.defaultChild as CfnElement);
+  const sweeperId = () => logicalId(stack.uploads.sweeper.node.defaultChild as CfnElement);
+
+  it('sends ObjectCreated of the data and staging prefixes, and nothing else, to the finaliser', () => {
+    const [notifications] = ofType('Custom::S3BucketNotifications');
+    if (!notifications) throw new Error('no bucket notifications');
+    const configs = (notifications.Properties.NotificationConfiguration as Record<string, unknown[]>)
+      .LambdaFunctionConfigurations as { Events: string[]; Filter: unknown; LambdaFunctionArn: unknown }[];
+    expect(configs).toHaveLength(2);
+    expect(configs.map((config) => config.Filter)).toEqual(
+      ['images/', 'staging/'].map((prefix) => ({
+        Key: { FilterRules: [{ Name: 'prefix', Value: prefix }] },
+      })),
+    );
+    for (const config of configs) {
+      expect(config.Events).toEqual(['s3:ObjectCreated:*']);
+      expect(config.LambdaFunctionArn).toEqual({ 'Fn::GetAtt': [finaliseId(), 'Arn'] });
+    }
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [finaliseId(), 'Arn'] },
+    });
+  });
+
+  it('gives the finaliser two vCPUs and 15 minutes, with two async retries', () => {
+    expect(resources[finaliseId()]?.Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: finaliseId() },
+      MaximumRetryAttempts: 2,
+    });
+  });
+
+  it('runs the sweeper every 5 minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeperId(), 'Arn'] } })],
+    });
+  });
+
+  it('aborts incomplete multipart uploads and expires staged data', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 }, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'staging/', ExpirationInDays: 30, Status: 'Enabled' }),
+        ]),
+      },
+    });
+  });
+});
+
+it('outputs the API URL, table name, bucket name and import state machine ARN', () => {
+  expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+    'ApiUrl',
+    'BucketName',
+    'ImportStateMachineArn',
+    'TableName',
+  ]);
 });

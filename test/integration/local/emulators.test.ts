@@ -63,13 +63,14 @@ describe('emulators', () => {
       Projection,
     }));
     expect(indexes).toEqual(
-      ['gsi1', 'gsi2'].map((name) => ({
+      ['gsi1', 'gsi2', 'gsi3'].map((name) => ({
         IndexName: name,
         KeySchema: [
           { AttributeName: `${name}pk`, KeyType: 'HASH' },
           { AttributeName: `${name}sk`, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        // gsi3, the sweeper's sparse pending-upload index, only needs the keys.
+        Projection: { ProjectionType: name === 'gsi3' ? 'KEYS_ONLY' : 'ALL' },
       })),
     );
     await expect(s3.send(new HeadBucketCommand({ Bucket: names.bucketName }))).resolves.toBeDefined();

@@ -1,0 +1,4 @@
+import { completeHandler } from '#shared/uploads/handlers';
+
+/** `POST /v2/images/{image_id}/file/complete`: assembles the multipart upload; the S3 trigger finalises. */
+export const handler = completeHandler('file');

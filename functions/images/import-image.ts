@@ -1,0 +1,20 @@
+import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
+import { importApiDeps } from '#shared/import/api-services';
+import { requestImport } from '#shared/import/start';
+
+/**
+ * `POST /v2/images/{image_id}/import` (spec §2.4): glance-direct or web-download. Validates in
+ * Glance's order, takes the import lock, creates the pending task and starts its workflow
+ * execution (named after the task). 202 with an empty body; clients poll the image and
+ * `GET /v2/images/{image_id}/tasks`.
+ */
+export const handler = apiHandler(async (request) => {
+  await requestImport(
+    importApiDeps,
+    request.caller,
+    request.path.image_id ?? '',
+    jsonObjectBody(request),
+    request.event.requestContext.requestId,
+  );
+  return reply(202);
+});

@@ -1,0 +1,4 @@
+import { presignHandler } from '#shared/uploads/handlers';
+
+/** `POST /v2/images/{image_id}/stage/presign` (T6, decision D5): queued → uploading, presigned URLs. */
+export const handler = presignHandler('stage');

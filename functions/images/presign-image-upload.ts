@@ -1,0 +1,4 @@
+import { presignHandler } from '#shared/uploads/handlers';
+
+/** `POST /v2/images/{image_id}/file/presign` (T2, decision D5): queued → saving, presigned PUT or multipart URLs. */
+export const handler = presignHandler('file');

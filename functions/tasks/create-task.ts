@@ -1,0 +1,23 @@
+import { Forbidden } from '#shared/errors';
+import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
+import { importApiDeps } from '#shared/import/api-services';
+import { createImportTask } from '#shared/import/start';
+import { canUseTasksApi } from '#shared/policy';
+import { taskView } from '#shared/tasks/view';
+
+/**
+ * `POST /v2/tasks` (admin only, deprecated in Glance): an `import` task creates a new image from
+ * `input.image_properties` and imports `input.import_from` through the import workflow.
+ * 201 with the pending task and `Location: /v2/tasks/{id}`. The policy is checked before the
+ * body is even read, as Glance's deserializer does.
+ */
+export const handler = apiHandler(async (request) => {
+  if (!canUseTasksApi(request.caller)) throw new Forbidden('You are not authorized to create tasks.');
+  const task = await createImportTask(
+    importApiDeps,
+    request.caller,
+    jsonObjectBody(request),
+    request.event.requestContext.requestId,
+  );
+  return reply(201, taskView(task), { Location: `/v2/tasks/${task.id}` });
+});

@@ -1,0 +1,94 @@
+/**
+ * The S3 `ObjectCreated` trigger of the data bucket (prefixes `images/` and `staging/`): finalises
+ * each record's upload to active, uploading-with-size or killed (shared/uploads/finalise.ts), once
+ * per S3 write thanks to Powertools idempotency. Locally the s3rver event emitter calls this same
+ * handler with the same S3 event records (infra/local/uploads.ts).
+ *
+ * A failed record fails the invocation after the others were processed, so S3's asynchronous
+ * invoke retries it (twice); records already done return their stored result on the retry.
+ */
+import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import { logger } from '#shared/logger';
+import { config } from '#shared/services';
+import { TRIGGER_ACTOR } from '#shared/uploads/context';
+import { dataContext } from '#shared/uploads/data-context';
+import { finaliseUpload } from '#shared/uploads/finalise';
+import {
+  finaliseIdempotencyConfig,
+  finalisePersistence,
+  IDEMPOTENCY_KEY_PREFIX,
+} from '#shared/uploads/idempotency';
+import { decodeS3EventKey } from '#shared/uploads/keys';
+
+/** What identifies one S3 write: the idempotency payload. */
+interface S3Write {
+  readonly bucket: string;
+  readonly key: string;
+  readonly eTag: string;
+  readonly sequencer: string;
+  readonly size: number;
+}
+
+export interface RecordResult {
+  readonly key: string;
+  readonly outcome: string;
+  readonly status?: string;
+  readonly reason?: string;
+}
+
+const idempotencyConfig = finaliseIdempotencyConfig();
+
+const finaliseOnce = makeIdempotent(
+  async (write: S3Write): Promise<RecordResult> => {
+    const result = await finaliseUpload(
+      dataContext,
+      { key: write.key, eTag: write.eTag || undefined, size: write.size },
+      { actor: TRIGGER_ACTOR },
+    );
+    return {
+      key: write.key,
+      outcome: result.outcome,
+      ...('image' in result ? { status: result.image.status } : {}),
+      ...('reason' in result ? { reason: result.reason } : {}),
+    };
+  },
+  {
+    persistenceStore: finalisePersistence(config.tableName),
+    config: idempotencyConfig,
+    keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+  },
+);
+
+const writeOf = (record: S3EventRecord): S3Write => ({
+  bucket: record.s3.bucket.name,
+  key: decodeS3EventKey(record.s3.object.key),
+  eTag: record.s3.object.eTag ?? '',
+  sequencer: record.s3.object.sequencer ?? '',
+  size: record.s3.object.size ?? 0,
+});
+
+export const handler = async (event: S3Event, context: Context): Promise<RecordResult[]> => {
+  idempotencyConfig.registerLambdaContext(context);
+  const results: RecordResult[] = [];
+  const failures: unknown[] = [];
+  // S3's test notification (s3:TestEvent) has no Records.
+  for (const record of event.Records ?? []) {
+    if (!record.eventName?.startsWith('ObjectCreated:')) continue;
+    const write = writeOf(record);
+    if (write.bucket !== config.bucketName) {
+      logger.warn('event for another bucket ignored', { bucket: write.bucket });
+      continue;
+    }
+    try {
+      const result = await finaliseOnce(write);
+      results.push(result);
+      logger.debug('object finalised', { ...result });
+    } catch (error) {
+      logger.error('finalisation failed', { key: write.key, error: error as Error });
+      failures.push(error);
+    }
+  }
+  if (failures.length) throw new AggregateError(failures, `${failures.length} record(s) failed`);
+  return results;
+};

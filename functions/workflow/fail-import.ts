@@ -1,0 +1,14 @@
+import { imageIdOfTask, stepDeps } from '#shared/import/services';
+import { workflowStep } from '#shared/import/step-handler';
+import { failImport } from '#shared/import/steps';
+
+/**
+ * Import workflow state `FailImport`, the one failure branch every step's Catch leads to: task
+ * failure with a message naming the step and cause, image killed with the reason (D4), the
+ * import's data removed, lock released. Idempotent.
+ */
+export const handler = workflowStep(
+  'FailImport',
+  (state, execution) => failImport(stepDeps, state, { execution }),
+  imageIdOfTask,
+);

@@ -1,0 +1,81 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Construct } from 'constructs';
+import { applyGrants, DATA_PREFIXES, FINALISE_GRANTS, SWEEP_GRANTS } from '../grants.ts';
+import { GlanceFunction } from './glance-function.ts';
+
+export interface UploadsProps {
+  readonly table: ITable;
+  readonly bucket: IBucket;
+  /** Extra environment for both functions (size cap, quota, upload settings...). */
+  readonly environment?: Record<string, string>;
+  /** @default every 5 minutes */
+  readonly sweepEvery?: Duration;
+}
+
+/** The entry files, relative to the repository root. */
+export const FINALISE_ENTRY = 'functions/uploads/finalise.ts';
+export const SWEEP_ENTRY = 'functions/uploads/sweep.ts';
+/** Two vCPUs (Lambda gives one per 1769 MB): md5 and sha512 on two threads. The sweeper may re-drive finalisation. */
+export const FINALISE_MEMORY_MB = 3538;
+
+/**
+ * The data path's functions outside the API (decisions D1–D3, D7):
+ *
+ * - `Finalise`, the S3 `ObjectCreated` trigger of the data and staging prefixes only. It reads each
+ *   new object once (size, md5, sha512) and moves the image to active or killed. 3538 MB gives it
+ *   two vCPUs, so sha512 runs on a second thread next to md5 and the S3 read; 15 minutes (Lambda's
+ *   maximum) bounds what one invocation can read, at a few hundred MB/s, to some hundreds of GiB.
+ *   It may only read and delete objects.
+ *   S3 invokes it asynchronously: two retries, events kept for 6 hours.
+ * - `Sweeper`, every 5 minutes (EventBridge): uploads whose deadline passed go back to queued, and
+ *   objects the trigger never finalised are finalised.
+ */
+export class Uploads extends Construct {
+  readonly finalise: GlanceFunction;
+  readonly sweeper: GlanceFunction;
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, props: UploadsProps) {
+    super(scope, id);
+    const environment = {
+      TABLE_NAME: props.table.tableName,
+      BUCKET_NAME: props.bucket.bucketName,
+      ...props.environment,
+    };
+    const targets = { table: props.table, bucket: props.bucket };
+
+    this.finalise = new GlanceFunction(this, 'Finalise', {
+      entry: FINALISE_ENTRY,
+      description: 'S3 ObjectCreated trigger: verifies uploaded image data and activates or kills the image',
+      environment,
+      memorySize: FINALISE_MEMORY_MB,
+      timeout: Duration.minutes(15),
+    });
+    applyGrants(this.finalise, FINALISE_GRANTS, targets);
+    this.finalise.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    for (const prefix of DATA_PREFIXES) {
+      props.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.finalise), {
+        prefix,
+      });
+    }
+
+    this.sweeper = new GlanceFunction(this, 'Sweeper', {
+      entry: SWEEP_ENTRY,
+      description: 'Moves uploads whose deadline passed without data back to queued (D2)',
+      environment,
+      memorySize: FINALISE_MEMORY_MB,
+      timeout: Duration.minutes(15),
+    });
+    applyGrants(this.sweeper, SWEEP_GRANTS, targets);
+    this.schedule = new Rule(this, 'SweepSchedule', {
+      description: 'Runs the upload sweeper',
+      schedule: Schedule.rate(props.sweepEvery ?? Duration.minutes(5)),
+      targets: [new LambdaFunction(this.sweeper, { retryAttempts: 0 })],
+    });
+  }
+}

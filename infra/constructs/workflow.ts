@@ -1,0 +1,196 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import {
+  type Chain,
+  DefinitionBody,
+  Fail,
+  type IChainable,
+  QueryLanguage,
+  StateMachine,
+  StateMachineType,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import {
+  ERROR_KEY,
+  EXECUTION_ENDED_ENTRY,
+  EXECUTION_ENDED_TIMEOUT_SECONDS,
+  EXECUTION_TIMEOUT_SECONDS,
+  FAILED_STATE,
+  FAILURE_STEP,
+  STEPS,
+  type StepSpec,
+  stateTimeoutSeconds,
+} from '#shared/import/workflow-spec';
+import { GlanceFunction } from './glance-function.ts';
+
+export interface WorkflowProps {
+  readonly table: ITable;
+  readonly bucket: IBucket;
+  /** Extra environment for every workflow function (e.g. the web-download URI filter). */
+  readonly environment?: Record<string, string>;
+}
+
+/** S3 prefixes (shared/uploads/keys.ts): staged data and image data. */
+const STAGING = 'staging/*';
+const DATA = 'images/*';
+
+/**
+ * The import workflow (spec §2.4.1): a Standard state machine in JSONPath (the local runner,
+ * aws-local-stepfunctions, runs JSONPath only) whose steps, timeouts and retries come from
+ * shared/import/workflow-spec.ts, one Lambda function per state.
+ *
+ *   Mark → Fetch → Verify → Promote → Activate → Complete
+ *   each step: Retry (Lambda service errors, TransientError, States.Timeout for short steps)
+ *              Catch States.ALL (ResultPath $.error) → FailImport → ImportFailed (Fail)
+ *
+ * An EventBridge rule sends FAILED / TIMED_OUT / ABORTED executions to a cleanup function, so
+ * neither the execution timeout (not catchable) nor a console "Stop execution" can leave a task
+ * processing or an image importing.
+ */
+export class Workflow extends Construct {
+  readonly stateMachine: StateMachine;
+  /** Workflow functions by state name, plus `ExecutionEnded`. */
+  readonly functions: ReadonlyMap<string, GlanceFunction>;
+
+  constructor(scope: Construct, id: string, props: WorkflowProps) {
+    super(scope, id);
+    const environment = {
+      TABLE_NAME: props.table.tableName,
+      BUCKET_NAME: props.bucket.bucketName,
+      ...props.environment,
+    };
+    const functions = new Map<string, GlanceFunction>();
+    const fn = (
+      name: string,
+      entry: string,
+      timeoutSeconds: number,
+      memoryMb: number,
+      description: string,
+    ) => {
+      const created = new GlanceFunction(this, `${name}Function`, {
+        entry,
+        description,
+        environment,
+        memorySize: memoryMb,
+        timeout: Duration.seconds(timeoutSeconds),
+      });
+      created.grantImagesWrite(props.table);
+      functions.set(name, created);
+      return created;
+    };
+    const stepFunction = (step: StepSpec) =>
+      fn(step.name, step.entry, step.lambdaTimeoutSeconds, step.memoryMb, step.description);
+
+    const failed = new Fail(this, FAILED_STATE, {
+      comment: 'The import failed; the task message says why.',
+      errorPath: `$.${ERROR_KEY}.Error`,
+      causePath: `$.${FAILURE_STEP.resultKey}.message`,
+    });
+    const failFunction = stepFunction(FAILURE_STEP);
+    props.bucket.grantDelete(failFunction, STAGING);
+    props.bucket.grantDelete(failFunction, DATA);
+    const failImport = this.invoke(FAILURE_STEP, failFunction).next(failed);
+
+    const states = STEPS.map((step) => {
+      const handler = stepFunction(step);
+      this.grantData(step.name, handler, props.bucket);
+      const state = this.invoke(step, handler);
+      state.addCatch(failImport, { errors: ['States.ALL'], resultPath: `$.${ERROR_KEY}` });
+      return state;
+    });
+    const [first, ...rest] = states as [LambdaInvoke, ...LambdaInvoke[]];
+    let chain: Chain | LambdaInvoke = first;
+    for (const state of rest) chain = chain.next(state);
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      queryLanguage: QueryLanguage.JSON_PATH,
+      definitionBody: DefinitionBody.fromChainable(chain as IChainable),
+      timeout: Duration.seconds(EXECUTION_TIMEOUT_SECONDS),
+      comment:
+        'serverless-glance image import: input {"task_id": "<task id>"}; everything else is read from the task.',
+    });
+
+    const ended = fn(
+      'ExecutionEnded',
+      EXECUTION_ENDED_ENTRY,
+      EXECUTION_ENDED_TIMEOUT_SECONDS,
+      256,
+      'Import: cleans up after an execution that ended FAILED, TIMED_OUT or ABORTED.',
+    );
+    props.bucket.grantDelete(ended, STAGING);
+    props.bucket.grantDelete(ended, DATA);
+    new Rule(this, 'ExecutionEndedRule', {
+      description: 'Import executions that did not succeed: make sure their task and image are finished.',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+    });
+
+    this.functions = functions;
+  }
+
+  /** Lets an API function start executions: `STATE_MACHINE_ARN` and `states:StartExecution`. */
+  allowStart(fn: GlanceFunction): void {
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(fn);
+  }
+
+  /** A Lambda task state with the step's timeout, result path and retries. */
+  private invoke(step: StepSpec, lambdaFunction: IFunction): LambdaInvoke {
+    const state = LambdaInvoke.jsonPath(this, step.name, {
+      lambdaFunction,
+      comment: step.description,
+      // The function's return value is the state's result (Resource = the function ARN).
+      payloadResponseOnly: true,
+      // The state, plus the execution's name: only the execution that started a task moves it on.
+      payload: TaskInput.fromObject({ 'state.$': '$', 'execution.$': '$$.Execution.Name' }),
+      // Our own retriers below name the Lambda service errors explicitly.
+      retryOnServiceExceptions: false,
+      resultPath: `$.${step.resultKey}`,
+      taskTimeout: Timeout.duration(Duration.seconds(stateTimeoutSeconds(step))),
+    });
+    for (const retry of step.retries) {
+      state.addRetry({
+        errors: [...retry.errors],
+        interval: Duration.seconds(retry.intervalSeconds),
+        maxAttempts: retry.maxAttempts,
+        backoffRate: retry.backoffRate,
+        ...(retry.maxDelaySeconds === undefined ? {} : { maxDelay: Duration.seconds(retry.maxDelaySeconds) }),
+      });
+    }
+    return state;
+  }
+
+  /** Least privilege on the bucket, per step. */
+  private grantData(step: string, fn: GlanceFunction, bucket: IBucket): void {
+    switch (step) {
+      case 'Fetch':
+        bucket.grantRead(fn, STAGING);
+        bucket.grantPut(fn, STAGING);
+        return;
+      case 'Verify':
+        bucket.grantRead(fn, STAGING);
+        return;
+      case 'Promote':
+        bucket.grantRead(fn, STAGING);
+        bucket.grantDelete(fn, STAGING);
+        bucket.grantRead(fn, DATA);
+        bucket.grantPut(fn, DATA);
+        return;
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Module-scope dependencies of the API functions that start imports (`POST .../import`,
+ * `POST /v2/tasks`). `STATE_MACHINE_ARN` is required: a function deployed without it fails at
+ * cold start rather than at its first import.
+ */
+import { requiredEnv } from '../config.ts';
+import { config, images, tasks } from '../services.ts';
+import { createExecutions } from '../tasks/executions.ts';
+import type { ImportApiDeps } from './start.ts';
+import { uriFilterFromEnv } from './uri-filter.ts';
+
+export const importApiDeps: ImportApiDeps = {
+  images,
+  tasks,
+  executions: createExecutions(requiredEnv('STATE_MACHINE_ARN')),
+  limits: config.limits,
+  filter: uriFilterFromEnv(),
+  taskTimeToLiveHours: config.taskTimeToLiveHours,
+};

@@ -1,0 +1,293 @@
+/**
+ * Starting imports: `POST /v2/images/{id}/import` (interoperable import) and `POST /v2/tasks`
+ * (legacy `import` task). Both end the same way: the image carries the import lock, a pending
+ * task exists, and a workflow execution named after the task runs it.
+ *
+ * `POST /import` checks in the order of spec §2.4 (the first failure wins, nothing is written
+ * before the last check passed):
+ *
+ *  1. body: `method` / `method.name` missing, method not enabled (copy-image, glance-download),
+ *     `all_stores_must_succeed` / `all_stores` not boolean → 400
+ *  2. project storage quota already used up → 413
+ *  3. image invisible → 404
+ *  4. status: glance-direct needs `uploading`, web-download `queued` → 409
+ *  5. `container_format`, then `disk_format` missing → 409
+ *  7. policy `modify_image` → 403 (404 when invisible)
+ *  8. lock held by a live task → 409
+ * 11. `all_stores_must_succeed: false` without multi-store → 400
+ * 12. web-download URI refused by the filter → 400
+ * 13. lock taken with one conditional write (a concurrent import loses → 409; a stale lock's task
+ *     is failed "Expired lock preempted"), task created `pending`, execution started → 202
+ *
+ * (6, 9 and 10 concern glance-download and multi-store, which this deployment does not have.)
+ */
+import { randomUUID } from 'node:crypto';
+import type { Caller } from '../auth.ts';
+import type { DataLimits } from '../data/limits.ts';
+import { projectUsage } from '../data/limits.ts';
+import { ENABLED_IMPORT_METHODS, type ImportMethod } from '../discovery.ts';
+import { BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge } from '../errors.ts';
+import { loadVisibleImage } from '../images/access.ts';
+import { imageFromCreateBody } from '../images/create.ts';
+import { DISK_FORMATS, type ImageRecord } from '../images/model.ts';
+import { ImageConflict, type ImageRepository } from '../images/repository.ts';
+import { logger } from '../logger.ts';
+import { canModifyImage, canUseTasksApi, requireImagePolicy } from '../policy.ts';
+import { isTerminalTaskStatus } from '../status-rules.ts';
+import type { Executions } from '../tasks/executions.ts';
+import { REQUIRED_STATUS, TASK_TYPES, type TaskRecord } from '../tasks/model.ts';
+import type { TaskRepository } from '../tasks/repository.ts';
+import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
+import { failTask, newTaskRecord, releaseLock } from './records.ts';
+import { checkUriWithDns, type UriFilter, UriRefused } from './uri-filter.ts';
+
+export interface ImportApiDeps {
+  readonly images: ImageRepository;
+  readonly tasks: TaskRepository;
+  readonly executions: Executions;
+  readonly limits: DataLimits;
+  readonly filter: UriFilter;
+  readonly taskTimeToLiveHours: number;
+  readonly now?: () => Date;
+}
+
+export interface ImportRequest {
+  readonly method: ImportMethod;
+  readonly uri: unknown;
+  readonly allStoresMustSucceed: boolean;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Request bodies are kept in the task's `input`; a DynamoDB item holds at most 400 KB, and no
+ * Glance client sends more than a few hundred bytes.
+ */
+export const MAX_INPUT_BYTES = 64 * 1024;
+const checkInputSize = (value: unknown, what: string) => {
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_INPUT_BYTES) {
+    throw new BadRequest(`The ${what} is larger than ${MAX_INPUT_BYTES} bytes.`);
+  }
+};
+
+/** Step 1: the body alone. */
+export const parseImportBody = (body: Record<string, unknown>): ImportRequest => {
+  checkInputSize(body, 'import request');
+  const method = body.method;
+  if (method === undefined || method === null)
+    throw new BadRequest("Import request requires a 'method' field.");
+  if (!isObject(method)) throw new BadRequest("Import request field 'method' must be an object.");
+  const name = method.name;
+  if (name === undefined || name === null || name === '') {
+    throw new BadRequest("Import request requires a 'method.name' field.");
+  }
+  if (typeof name !== 'string' || !(ENABLED_IMPORT_METHODS as readonly string[]).includes(name)) {
+    throw new BadRequest(
+      `Import method ${JSON.stringify(name)} is not enabled; enabled methods: ${ENABLED_IMPORT_METHODS.join(', ')}.`,
+    );
+  }
+  for (const key of ['all_stores_must_succeed', 'all_stores']) {
+    if (body[key] !== undefined && typeof body[key] !== 'boolean') {
+      throw new BadRequest(`Import request field '${key}' must be a boolean.`);
+    }
+  }
+  if (
+    body.stores !== undefined &&
+    !(Array.isArray(body.stores) && body.stores.every((s) => typeof s === 'string'))
+  ) {
+    throw new BadRequest("Import request field 'stores' must be a list of store ids.");
+  }
+  return {
+    method: name as ImportMethod,
+    uri: method.uri,
+    allStoresMustSucceed: body.all_stores_must_succeed !== false,
+  };
+};
+
+const refusedUri = async (filter: UriFilter, uri: unknown): Promise<void> => {
+  try {
+    await checkUriWithDns(filter, uri);
+  } catch (error) {
+    if (error instanceof UriRefused) {
+      throw new BadRequest(`URI for web-download does not pass filtering: ${error.message}`);
+    }
+    throw error;
+  }
+};
+
+/** Starts the execution; if it cannot be started, the task fails and the lock is released. */
+const startOrAbandon = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> => {
+  try {
+    await deps.executions.start(task.id);
+  } catch (cause) {
+    logger.error('could not start the import workflow', { taskId: task.id, error: cause as Error });
+    const message = `The import workflow could not be started: ${(cause as Error).message}`;
+    await failTask(deps.tasks, task, message, deps.taskTimeToLiveHours);
+    if (task.image_id) await releaseLock(deps.images, task.image_id, task.id);
+    throw new InternalError({ cause });
+  }
+};
+
+/** Creates the task of a lock already taken; a failure releases the lock again. */
+const createTask = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> => {
+  try {
+    await deps.tasks.create(task);
+  } catch (error) {
+    if (task.image_id) await releaseLock(deps.images, task.image_id, task.id).catch(() => {});
+    throw error;
+  }
+};
+
+/** `POST /v2/images/{image_id}/import`: the task, once its execution is started. */
+export const requestImport = async (
+  deps: ImportApiDeps,
+  caller: Caller,
+  imageId: string,
+  body: Record<string, unknown>,
+  requestId?: string,
+): Promise<TaskRecord> => {
+  const now = deps.now?.() ?? new Date();
+  const request = parseImportBody(body);
+
+  if (
+    deps.limits.projectQuota > 0 &&
+    (await projectUsage(deps.images, caller.projectId)) >= deps.limits.projectQuota
+  ) {
+    throw new PayloadTooLarge(`Project ${caller.projectId} has used up its storage quota.`);
+  }
+
+  const image = await loadVisibleImage(deps.images, caller, imageId);
+
+  const required = REQUIRED_STATUS[request.method];
+  if (image.status !== required) {
+    throw new Conflict(
+      `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
+    );
+  }
+  if (!image.container_format) {
+    throw new Conflict(`Image ${image.id} has no container_format; set it before importing.`);
+  }
+  if (!image.disk_format)
+    throw new Conflict(`Image ${image.id} has no disk_format; set it before importing.`);
+
+  requireImagePolicy(caller, image, canModifyImage, 'import data into');
+
+  const lock = await lockState(deps.tasks, image, now);
+  if (lock.kind === 'live') {
+    throw new Conflict(
+      `Image ${image.id} has active task ${lock.taskId}; try again later (the lock expires in ${Math.ceil(lock.remainingMs / 60_000)} minutes).`,
+    );
+  }
+
+  if (!request.allStoresMustSucceed) {
+    throw new BadRequest('all_stores_must_succeed can only be false when several stores are enabled.');
+  }
+  if (request.method === 'web-download') await refusedUri(deps.filter, request.uri);
+
+  const taskId = randomUUID();
+  try {
+    await deps.images.update(image, { properties: withLock(image, taskId) }, now);
+  } catch (error) {
+    if (error instanceof ImageConflict) {
+      throw new Conflict(
+        `Image ${image.id} changed while the import was being requested (another import holds ${LOCK_PROPERTY}?); try again.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  if (lock.kind === 'stale' && lock.task && !isTerminalTaskStatus(lock.task.status)) {
+    await failTask(deps.tasks, lock.task, 'Expired lock preempted', deps.taskTimeToLiveHours).catch((error) =>
+      logger.warn('could not fail the task of a busted lock', { taskId: lock.taskId, error }),
+    );
+  }
+
+  const task = newTaskRecord({
+    id: taskId,
+    type: 'api_image_import',
+    input: { image_id: image.id, import_req: body, backend: null },
+    owner: caller.projectId,
+    imageId: image.id,
+    userId: caller.userId,
+    requestId,
+    now,
+  });
+  await createTask(deps, task);
+  await startOrAbandon(deps, task);
+  return task;
+};
+
+/**
+ * `POST /v2/tasks` (admin only): Glance's deprecated `import` task creates a new image from
+ * `input.image_properties` and imports `input.import_from` into it (web-download path of the
+ * same workflow). Only `import` can be created here: letting callers create `api_image_import`
+ * tasks directly would bypass the import lock (Glance pain point §6.5).
+ */
+export const createImportTask = async (
+  deps: ImportApiDeps,
+  caller: Caller,
+  body: Record<string, unknown>,
+  requestId?: string,
+): Promise<TaskRecord> => {
+  if (!canUseTasksApi(caller)) throw new Forbidden('You are not authorized to create tasks.');
+  for (const key of ['type', 'input']) {
+    if (!(key in body)) throw new BadRequest(`Task '${key}' is required.`);
+  }
+  const { type, input } = body;
+  if (typeof type !== 'string' || !(TASK_TYPES as readonly string[]).includes(type)) {
+    throw new BadRequest(`Task type must be one of ${TASK_TYPES.join(', ')}.`);
+  }
+  if (!isObject(input)) throw new BadRequest("Task 'input' must be an object.");
+  checkInputSize(input, 'task input');
+  if (type !== 'import') {
+    throw new BadRequest(
+      `Tasks of type '${type}' cannot be created through /v2/tasks; use POST /v2/images/{image_id}/import.`,
+    );
+  }
+  if (typeof input.import_from !== 'string' || input.import_from === '') {
+    throw new BadRequest("Task input requires 'import_from', the URL of the image data.");
+  }
+  if (!isObject(input.image_properties)) {
+    throw new BadRequest("Task input requires 'image_properties', an object of image attributes.");
+  }
+  const format = input.import_from_format;
+  if (
+    format !== undefined &&
+    (typeof format !== 'string' || !(DISK_FORMATS as readonly string[]).includes(format))
+  ) {
+    throw new BadRequest(`Task input 'import_from_format' must be one of ${DISK_FORMATS.join(', ')}.`);
+  }
+  await refusedUri(deps.filter, input.import_from);
+
+  const now = deps.now?.() ?? new Date();
+  const properties = { ...input.image_properties };
+  if (format !== undefined && properties.disk_format === undefined) properties.disk_format = format;
+  const created = imageFromCreateBody(properties, caller, now);
+  if (!created.disk_format || !created.container_format) {
+    throw new BadRequest(
+      'The image needs disk_format (or import_from_format) and container_format to be imported.',
+    );
+  }
+  const taskId = randomUUID();
+  const image: ImageRecord = {
+    ...created,
+    properties: withLock(created, taskId),
+    history: created.history.map((entry) => ({ ...entry, reason: `created by import task ${taskId}` })),
+  };
+  await deps.images.create(image);
+
+  const task = newTaskRecord({
+    id: taskId,
+    type: 'import',
+    input,
+    owner: caller.projectId,
+    imageId: image.id,
+    userId: caller.userId,
+    requestId,
+    now,
+  });
+  await createTask(deps, task);
+  await startOrAbandon(deps, task);
+  return task;
+};

@@ -1,0 +1,49 @@
+/**
+ * How a workflow Lambda is built: the state's input in, the step's result out. Errors leave as
+ * `TransientError` (retried by the state) or `ImportError` (caught into the failure branch),
+ * see errors.ts; the test-only fault hook runs at the step's start and end (faults.ts).
+ */
+import { logger } from '../logger.ts';
+import { classify } from './errors.ts';
+import { checkFault, faultsEnabled } from './faults.ts';
+import type { StepInput, WorkflowState } from './steps.ts';
+
+/** The image an execution works on, for fault matching and logs, when the state knows it. */
+const imageIdOf = (state: WorkflowState): string | undefined => state?.mark?.image_id;
+
+export const workflowStep =
+  <R>(
+    name: string,
+    run: (state: WorkflowState, execution: string | undefined) => Promise<R>,
+    imageIdFor?: (state: WorkflowState) => Promise<string | undefined>,
+  ) =>
+  async (input: StepInput): Promise<R> => {
+    const state = input?.state as WorkflowState;
+    const execution = input?.execution;
+    const started = Date.now();
+    // Only the fault hook needs the image before `$.mark` exists; production skips the read.
+    const imageId =
+      imageIdOf(state) ?? (faultsEnabled() ? await imageIdFor?.(state).catch(() => undefined) : undefined);
+    try {
+      await checkFault(name, 'start', imageId);
+      const result = await run(state, execution);
+      await checkFault(name, 'end', imageId);
+      logger.info('workflow step done', {
+        step: name,
+        taskId: state?.task_id,
+        imageId,
+        ms: Date.now() - started,
+      });
+      return result;
+    } catch (error) {
+      const thrown = classify(error);
+      logger.warn('workflow step failed', {
+        step: name,
+        taskId: state?.task_id,
+        imageId,
+        errorType: thrown.name,
+        error: thrown.message,
+      });
+      throw thrown;
+    }
+  };

@@ -1,0 +1,438 @@
+/**
+ * The import workflow's steps (spec §2.4.1), one function per state of workflow-spec.ts. Each
+ * reads the task and image afresh, asks the status rules, writes conditionally, and is
+ * idempotent: run twice (a retry, a replayed execution), it finds its work done and returns the
+ * same result, or refuses with an `ImportError` that the failure branch turns into a clean
+ * failure. The execution state carries only small results (keys, sizes, digests).
+ */
+
+import { DataTooLarge, digestStream } from '../data/digest.ts';
+import type { DataLimits } from '../data/limits.ts';
+import { allowedBytes } from '../data/limits.ts';
+import { isUuid } from '../images/access.ts';
+import { applyTrigger } from '../images/actions.ts';
+import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
+import { ImageConflict, type ImageRepository } from '../images/repository.ts';
+import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '../status-rules.ts';
+import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '../tasks/model.ts';
+import type { TaskRepository } from '../tasks/repository.ts';
+import { ImportError } from './errors.ts';
+import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
+import { imageDataKeyOf, isStagingKeyOf, type ObjectStore, stagingKeyOf } from './objects.ts';
+import { clip, failTask } from './records.ts';
+import type { UriFilter } from './uri-filter.ts';
+import { headerTap, virtualSizeOf } from './virtual-size.ts';
+import { openDownload } from './web-download.ts';
+import { ERROR_NAMES, failedStepOf } from './workflow-spec.ts';
+
+/** Who the image history names for the workflow's transitions. */
+export const WORKFLOW_ACTOR = 'system:import-workflow';
+
+export interface StepDeps {
+  readonly images: ImageRepository;
+  readonly tasks: TaskRepository;
+  readonly store: ObjectStore;
+  readonly limits: DataLimits;
+  readonly filter: UriFilter;
+  readonly taskTimeToLiveHours: number;
+  readonly now?: () => Date;
+  /** Copy tuning (tests force the multipart path with a low limit). */
+  readonly copy?: { readonly singleCopyLimit?: number; readonly partSize?: number };
+}
+
+export interface MarkResult {
+  readonly image_id: string;
+  readonly method: 'glance-direct' | 'web-download';
+}
+export interface FetchResult {
+  readonly key: string;
+  readonly size: number;
+}
+export interface VerifyResult {
+  readonly size: number;
+  readonly checksum: string;
+  readonly os_hash_algo: string;
+  readonly os_hash_value: string;
+  readonly virtual_size: number | null;
+  /** The ETag of the object that was hashed; promote copies only that version. */
+  readonly etag: string | null;
+}
+export interface PromoteResult {
+  readonly key: string;
+}
+export interface DoneResult {
+  readonly status: string;
+}
+export interface FailureResult {
+  readonly task_id: string;
+  readonly step: string | null;
+  readonly message: string;
+  readonly task_status: string | null;
+}
+
+/**
+ * What every workflow function receives (its Parameters): the execution state and the name of
+ * the execution (`$$.Execution.Name`).
+ */
+export interface StepInput {
+  readonly state: WorkflowState;
+  readonly execution?: string;
+}
+
+/** The execution state: the input `{task_id}` plus each step's result under its key. */
+export interface WorkflowState {
+  readonly task_id: string;
+  readonly mark?: MarkResult;
+  readonly fetch?: FetchResult;
+  readonly verify?: VerifyResult;
+  readonly promote?: PromoteResult;
+  readonly activate?: DoneResult;
+  readonly complete?: DoneResult;
+  /** Where the Catch puts `{Error, Cause}`. */
+  readonly error?: { readonly Error?: string; readonly Cause?: unknown };
+}
+
+const taskIdOf = (state: unknown): string => {
+  const id = (state as { task_id?: unknown } | null)?.task_id;
+  if (typeof id !== 'string' || !isUuid(id)) {
+    throw new ImportError('The execution input must be {"task_id": "<task id>"}.');
+  }
+  return id.toLowerCase();
+};
+
+const loadTask = async (deps: StepDeps, state: WorkflowState): Promise<TaskRecord> => {
+  const id = taskIdOf(state);
+  const task = await deps.tasks.get(id);
+  if (!task) throw new ImportError(`Task ${id} does not exist.`);
+  return task;
+};
+
+const loadImage = async (deps: StepDeps, task: TaskRecord): Promise<ImageRecord> => {
+  const image = task.image_id ? await deps.images.get(task.image_id) : undefined;
+  if (!image || image.status === 'deleted' || image.status === 'pending_delete') {
+    throw new ImportError(`Image ${task.image_id ?? '(none)'} of task ${task.id} no longer exists.`);
+  }
+  return image;
+};
+
+/**
+ * Only the execution that started a task moves it on: a console re-run while it runs is refused
+ * (and its failure branch leaves the task and image to their execution).
+ */
+const owns = (task: TaskRecord, execution: string | undefined): boolean =>
+  task.execution === undefined || execution === undefined || task.execution === execution;
+
+const requireOwner = (task: TaskRecord, execution: string | undefined) => {
+  if (!owns(task, execution)) {
+    throw new ImportError(
+      `Task ${task.id} is being run by execution ${task.execution}; this execution leaves it alone.`,
+    );
+  }
+};
+
+const sourceOf = (task: TaskRecord) => {
+  const source = importSourceOf(task);
+  if (!source)
+    throw new ImportError(`Task ${task.id} (type ${task.type}) is not an import this workflow can run.`);
+  return source;
+};
+
+/**
+ * Glance's "confirm lock ownership" (spec §2.4.1 step 3) before every data step: the task is
+ * still processing and the image still importing under its lock. Refreshes the task's
+ * `updated_at` so that a long import never looks like a stale lock.
+ */
+const requireRunning = async (deps: StepDeps, state: WorkflowState, execution: string | undefined) => {
+  const task = await loadTask(deps, state);
+  if (task.status !== 'processing') {
+    throw new ImportError(`Task ${task.id} is '${task.status}', not processing; the import was stopped.`);
+  }
+  requireOwner(task, execution);
+  const image = await loadImage(deps, task);
+  if (image.status !== 'importing' || lockHolder(image) !== task.id) {
+    throw new ImportError(
+      `Image ${image.id} is '${image.status}' with ${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}; task ${task.id} no longer holds it.`,
+    );
+  }
+  return { task: await deps.tasks.touch(task, deps.now?.()), image };
+};
+
+const requireResult = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) {
+    throw new ImportError(`The execution state has no ${what}; start the workflow from its first state.`);
+  }
+  return value;
+};
+
+/** Mark: task pending → processing, image uploading|queued → importing. */
+export const mark = async (deps: StepDeps, state: WorkflowState, execution?: string): Promise<MarkResult> => {
+  let task = await loadTask(deps, state);
+  const source = sourceOf(task);
+  if (task.status === 'pending') {
+    task = await deps.tasks.transition(task, decideTask(task, 'start'), {
+      ...(execution === undefined ? {} : { set: { execution } }),
+      timeToLiveHours: deps.taskTimeToLiveHours,
+      now: deps.now?.(),
+    });
+  } else if (task.status !== 'processing') {
+    throw new ImportError(`Task ${task.id} is already '${task.status}'; there is nothing to run.`);
+  }
+  requireOwner(task, execution);
+  const image = await loadImage(deps, task);
+  if (lockHolder(image) !== task.id) {
+    throw new ImportError(
+      `Image ${image.id} is not locked by task ${task.id} (${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}).`,
+    );
+  }
+  if (image.status !== 'importing') {
+    const required = REQUIRED_STATUS[source.method];
+    if (image.status !== required) {
+      throw new ImportError(`Image ${image.id} is '${image.status}'; ${source.method} needs '${required}'.`);
+    }
+    await applyTrigger(deps.images, image, 'importStart', {
+      actor: WORKFLOW_ACTOR,
+      reason: `${source.method} import, task ${task.id}`,
+      now: deps.now?.(),
+    });
+  }
+  return { image_id: image.id, method: source.method };
+};
+
+/** Fetch: web-download streams the URL into staging; glance-direct uses the staged object. */
+export const fetch = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  execution?: string,
+): Promise<FetchResult> => {
+  const { task, image } = await requireRunning(deps, state, execution);
+  const source = sourceOf(task);
+  if (source.method === 'glance-direct') {
+    if (!isStagingKeyOf(image.id, image.data_key)) {
+      throw new ImportError(`Image ${image.id} has no staged data (data_key ${image.data_key ?? 'null'}).`);
+    }
+    const size = await deps.store.size(image.data_key);
+    if (size === undefined)
+      throw new ImportError(`The staged data of image ${image.id} (${image.data_key}) is missing.`);
+    return { key: image.data_key, size };
+  }
+  const maxBytes = await allowedBytes(deps.images, deps.limits, image);
+  const download = await openDownload(source.uri, { filter: deps.filter, maxBytes });
+  const key = stagingKeyOf(image.id, task.id);
+  const size = await deps.store.upload(key, download.body);
+  return { key, size };
+};
+
+/** Verify: one streaming pass for size, md5 and sha512, stopped at the size cap / quota. */
+export const verify = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  execution?: string,
+): Promise<VerifyResult> => {
+  const { image } = await requireRunning(deps, state, execution);
+  const fetched = requireResult(state.fetch, 'fetched data (Fetch)');
+  const maxBytes = await allowedBytes(deps.images, deps.limits, image);
+  const object = await deps.store.read(fetched.key);
+  if (!object) throw new ImportError(`The fetched data ${fetched.key} is missing.`);
+  const tap = headerTap(object.body);
+  let digest: Awaited<ReturnType<typeof digestStream>>;
+  try {
+    digest = await digestStream(tap.stream, { maxBytes });
+  } catch (error) {
+    if (error instanceof DataTooLarge) {
+      throw new ImportError(
+        `The image data is larger than the ${maxBytes} bytes this image may hold (size cap ${deps.limits.sizeCap} bytes, or the project's storage quota).`,
+      );
+    }
+    throw error;
+  }
+  const mismatch = (what: string, found: unknown, expected: unknown) =>
+    new ImportError(`The data's ${what} is ${String(found)}, but the image records ${String(expected)}.`);
+  if (image.size !== null && image.size !== digest.size) throw mismatch('size', digest.size, image.size);
+  if (image.checksum !== null && image.checksum !== digest.checksum) {
+    throw mismatch('checksum', digest.checksum, image.checksum);
+  }
+  if (image.os_hash_value !== null && image.os_hash_value !== digest.os_hash_value) {
+    throw mismatch('os_hash_value', digest.os_hash_value, image.os_hash_value);
+  }
+  return {
+    ...digest,
+    virtual_size: virtualSizeOf(image, tap.header(), digest.size),
+    etag: object.etag,
+  };
+};
+
+/** Promote: the verified object to `images/<image_id>/<task_id>`, the staged one removed. */
+export const promote = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  execution?: string,
+): Promise<PromoteResult> => {
+  const { task, image } = await requireRunning(deps, state, execution);
+  const source = requireResult(state.fetch, 'fetched data (Fetch)').key;
+  const verified = requireResult(state.verify, 'digest (Verify)');
+  const destination = imageDataKeyOf(image.id, task.id);
+  const staged = await deps.store.head(source);
+  if (staged) {
+    if (staged.size !== verified.size || (verified.etag && staged.etag && staged.etag !== verified.etag)) {
+      throw new ImportError(`The staged data ${source} changed after it was verified.`);
+    }
+    await deps.store.copy(source, destination, verified.size, { ...deps.copy, ifMatch: verified.etag });
+    await deps.store.delete([source]);
+  } else if ((await deps.store.size(destination)) !== verified.size) {
+    throw new ImportError(`The staged data ${source} is gone and ${destination} is incomplete.`);
+  }
+  return { key: destination };
+};
+
+/** Activate: image importing → active with its data fields; the lock goes in the same write. */
+export const activate = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  execution?: string,
+): Promise<DoneResult> => {
+  const task = await loadTask(deps, state);
+  requireOwner(task, execution);
+  const image = await loadImage(deps, task);
+  const key = requireResult(state.promote, 'promoted data (Promote)').key;
+  const digest = requireResult(state.verify, 'digest (Verify)');
+  if (image.status === 'active' && image.data_key === key) return { status: image.status };
+  if (task.status !== 'processing')
+    throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
+  if (image.status !== 'importing' || lockHolder(image) !== task.id) {
+    throw new ImportError(`Image ${image.id} is '${image.status}' and not locked by task ${task.id}.`);
+  }
+  await applyTrigger(deps.images, image, 'importSucceed', {
+    actor: WORKFLOW_ACTOR,
+    reason: `imported by task ${task.id}`,
+    set: {
+      data_key: key,
+      size: digest.size,
+      checksum: digest.checksum,
+      os_hash_algo: digest.os_hash_algo,
+      os_hash_value: digest.os_hash_value,
+      virtual_size: digest.virtual_size,
+    },
+    removeProperties: [LOCK_PROPERTY],
+    now: deps.now?.(),
+  });
+  return { status: 'active' };
+};
+
+/** Complete: task processing → success with `{"image_id"}` (spec §2.4.1 steps 8-9). */
+export const complete = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  execution?: string,
+): Promise<DoneResult> => {
+  const task = await loadTask(deps, state);
+  requireOwner(task, execution);
+  if (task.status === 'success') return { status: 'success' };
+  if (task.status !== 'processing')
+    throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
+  const image = await loadImage(deps, task);
+  if (!hasUsableData(image.status) || image.data_key !== state.promote?.key) {
+    throw new ImportError(`Image ${image.id} is '${image.status}': none of the uploads finished.`);
+  }
+  await deps.tasks.transition(task, decideTask(task, 'succeed'), {
+    set: { result: { image_id: image.id }, message: '' },
+    timeToLiveHours: deps.taskTimeToLiveHours,
+    now: deps.now?.(),
+  });
+  return { status: 'success' };
+};
+
+/** Lambda reports `{"errorType", "errorMessage", "trace"}` as the Cause; the local runner a string. */
+const causeText = (cause: unknown): string => {
+  if (typeof cause !== 'string') return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not JSON: the cause is the message itself.
+  }
+  return cause;
+};
+
+/** The task `message` and image reason for a caught error: which step, what went wrong. */
+export const failureMessage = (step: string | undefined, error: WorkflowState['error']): string => {
+  const where = step ? `Import failed at step ${step}` : 'Import failed';
+  const name = error?.Error ?? 'UnknownError';
+  const cause = causeText(error?.Cause);
+  if (name === ERROR_NAMES.permanent) return clip(`${where}: ${cause}`);
+  if (name === ERROR_NAMES.transient) return clip(`${where}: ${cause} (still failing after retries)`);
+  if (name === 'States.Timeout') return clip(`${where}: the step did not finish in time (States.Timeout).`);
+  return clip(`${where}: ${name}${cause ? `: ${cause}` : ''}`);
+};
+
+/**
+ * The image side of a failure (decision D4): if the task still holds the lock, an importing
+ * image becomes `killed` with the reason (history and `os_glance_failure_reason`) and the lock
+ * goes in the same write; an image the import never reached (still uploading/queued) only gets
+ * its lock back, keeping its data. Returns the image as it was and whether it was killed.
+ */
+const failImage = async (deps: StepDeps, imageId: string, taskId: string, message: string) => {
+  let image = await deps.images.get(imageId);
+  const before = image;
+  // A deleted image keeps its tombstone as it is; its data goes with the delete.
+  for (let attempt = 1; image && !isGoneStatus(image.status) && lockHolder(image) === taskId; attempt++) {
+    try {
+      if (image.status === 'importing') {
+        await applyTrigger(deps.images, image, 'importFail', {
+          actor: WORKFLOW_ACTOR,
+          reason: message,
+          set: { data_key: null, properties: { [FAILURE_REASON_PROPERTY]: message } },
+          removeProperties: [LOCK_PROPERTY],
+          now: deps.now?.(),
+        });
+        return { before: image, killed: true };
+      }
+      await deps.images.update(image, { properties: withoutLock(image) }, deps.now?.());
+      return { before: image, killed: false };
+    } catch (error) {
+      if (!(error instanceof ImageConflict) || attempt >= 5) throw error;
+      image = error.current;
+    }
+  }
+  return { before, killed: false };
+};
+
+/**
+ * The failure branch: image killed (or its lock released), the task's data objects removed, task
+ * `failure` with the message. Image first, task last: if anything fails midway, the retry (or the
+ * execution-ended rule) finds the task still running and finishes the job. Idempotent: on a task
+ * that already finished it changes nothing (and never touches data an active image uses).
+ */
+export const failImport = async (
+  deps: StepDeps,
+  state: WorkflowState,
+  explicit: { readonly message?: string; readonly execution?: string } = {},
+): Promise<FailureResult> => {
+  const step =
+    explicit.message === undefined ? failedStepOf(state as unknown as Record<string, unknown>) : undefined;
+  const message = explicit.message ?? failureMessage(step, state.error);
+  let taskId: string;
+  try {
+    taskId = taskIdOf(state);
+  } catch {
+    return { task_id: String(state?.task_id ?? ''), step: step ?? null, message, task_status: null };
+  }
+  const task = await deps.tasks.get(taskId);
+  if (!task) return { task_id: taskId, step: step ?? null, message, task_status: null };
+  // Another execution runs this task: its outcome is that execution's business.
+  if (!isTerminalTaskStatus(task.status) && !owns(task, explicit.execution)) {
+    return { task_id: taskId, step: step ?? null, message, task_status: task.status };
+  }
+
+  if (task.image_id) {
+    const imageId = task.image_id;
+    const { before, killed } = await failImage(deps, imageId, task.id, message);
+    const keys = new Set([stagingKeyOf(imageId, task.id), imageDataKeyOf(imageId, task.id)]);
+    if (killed && isStagingKeyOf(imageId, before?.data_key)) keys.add(before.data_key);
+    if (killed && isStagingKeyOf(imageId, state.fetch?.key)) keys.add(state.fetch.key);
+    const now = await deps.images.get(imageId);
+    if (now?.data_key && hasUsableData(now.status)) keys.delete(now.data_key);
+    await deps.store.delete(keys);
+  }
+  const ended = await failTask(deps.tasks, task, message, deps.taskTimeToLiveHours, deps.now?.());
+  return { task_id: taskId, step: step ?? null, message, task_status: ended?.status ?? null };
+};

@@ -1,0 +1,220 @@
+/**
+ * Tasks in DynamoDB, next to the images in the single table (keys in shared/table.ts). Like
+ * images, every write is one conditional single-item request: creation on
+ * `attribute_not_exists`, every status change and every touch on the status and version that
+ * were read. A lost race throws `TaskConflict` carrying the current record.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { Conflict } from '../errors.ts';
+import { isTerminalTaskStatus, type TaskDecision } from '../status-rules.ts';
+import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '../table.ts';
+import type { TaskRecord } from './model.ts';
+
+/** A conditional write lost: the task changed since it was read. */
+export class TaskConflict extends Conflict {
+  constructor(
+    message: string,
+    readonly current: TaskRecord | undefined,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+export interface TaskTransitionOptions {
+  /** `result` and `message` written with the status. */
+  readonly set?: Partial<Pick<TaskRecord, 'result' | 'message' | 'execution'>>;
+  /** Hours a finished task stays listed (`expires_at`), spec §2.1. */
+  readonly timeToLiveHours: number;
+  readonly now?: Date;
+}
+
+type Item = Record<string, unknown>;
+
+const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): Item => ({
+  [TABLE_KEYS.gsi1.partition]: ALL_TASKS_INDEX_KEY,
+  [TABLE_KEYS.gsi1.sort]: createdSortKey(task.created_at, task.id),
+  ...(task.image_id
+    ? {
+        [TABLE_KEYS.gsi2.partition]: taskImageIndexKey(task.image_id),
+        [TABLE_KEYS.gsi2.sort]: createdSortKey(task.created_at, task.id),
+      }
+    : {}),
+});
+
+const fromItem = (item: Item): TaskRecord => {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, ...record } = item;
+  return record as unknown as TaskRecord;
+};
+
+/** `expires_at` of a task finishing now (spec §2.1). */
+export const expiryOf = (now: Date, timeToLiveHours: number): string =>
+  new Date(now.getTime() + timeToLiveHours * 3_600_000).toISOString();
+
+export class TaskRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(task: TaskRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...taskKey(task.id), ...indexKeys(task), ...task },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new TaskConflict(`Task ${task.id} already exists.`, undefined, error);
+      }
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: taskKey(id), ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /**
+   * Writes a decision of `decideTask`, conditional on the status and version it was made on.
+   * Entering a terminal status sets `expires_at` (and the TTL attribute).
+   */
+  async transition(
+    task: TaskRecord,
+    decision: TaskDecision,
+    options: TaskTransitionOptions,
+  ): Promise<TaskRecord> {
+    const now = options.now ?? new Date();
+    const expires = isTerminalTaskStatus(decision.to) ? expiryOf(now, options.timeToLiveHours) : null;
+    const changes: Partial<TaskRecord> = {
+      ...options.set,
+      status: decision.to,
+      expires_at: expires,
+      ...(expires ? { ttl: Math.floor(Date.parse(expires) / 1000) } : {}),
+    };
+    return this.write(task, decision.from, changes, now);
+  }
+
+  /**
+   * Refreshes `updated_at` of a running task (Glance's progress updates, spec §2.4.4): a task
+   * that keeps working never looks like a stale lock. Conditional like every write.
+   */
+  async touch(task: TaskRecord, now = new Date()): Promise<TaskRecord> {
+    return this.write(task, task.status, {}, now);
+  }
+
+  /** One page of every task, newest or oldest first, after an exclusive index position. */
+  async queryAll(input: {
+    descending: boolean;
+    after?: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ tasks: TaskRecord[]; lastKey?: Record<string, unknown> }> {
+    return this.query('gsi1', ALL_TASKS_INDEX_KEY, input);
+  }
+
+  /** Every task of an image, oldest first. */
+  async listByImage(imageId: string): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.query('gsi2', taskImageIndexKey(imageId), {
+        descending: false,
+        limit: 100,
+        startKey,
+      });
+      tasks.push(...page.tasks);
+      startKey = page.lastKey;
+    } while (startKey);
+    return tasks;
+  }
+
+  private async query(
+    index: 'gsi1' | 'gsi2',
+    partition: string,
+    input: { descending: boolean; after?: string; limit: number; startKey?: Record<string, unknown> },
+  ): Promise<{ tasks: TaskRecord[]; lastKey?: Record<string, unknown> }> {
+    const keys = TABLE_KEYS[index];
+    const bounded = input.after !== undefined;
+    const params: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: keys.name,
+      KeyConditionExpression: bounded
+        ? `#pk = :pk AND #sk ${input.descending ? '<' : '>'} :after`
+        : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': keys.partition, ...(bounded ? { '#sk': keys.sort } : {}) },
+      ExpressionAttributeValues: { ':pk': partition, ...(bounded ? { ':after': input.after } : {}) },
+      ScanIndexForward: !input.descending,
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+    };
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(new QueryCommand(params));
+    return { tasks: Items.map(fromItem), ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+  }
+
+  private async write(
+    task: TaskRecord,
+    expectedStatus: TaskRecord['status'],
+    changes: Partial<TaskRecord>,
+    now: Date,
+  ): Promise<TaskRecord> {
+    const next: TaskRecord = {
+      ...task,
+      ...changes,
+      version: task.version + 1,
+      updated_at: now.toISOString(),
+    };
+    const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
+    const values: Record<string, unknown> = {
+      ':expectedStatus': expectedStatus,
+      ':expectedVersion': task.version,
+    };
+    const sets: string[] = [];
+    for (const [attribute, value] of Object.entries({
+      ...changes,
+      version: next.version,
+      updated_at: next.updated_at,
+    })) {
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      sets.push(`#${attribute} = :${attribute}`);
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: taskKey(task.id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = await this.get(task.id);
+      throw new TaskConflict(
+        current
+          ? `Task ${task.id} was changed by another request (now '${current.status}').`
+          : `Task ${task.id} no longer exists.`,
+        current,
+        error,
+      );
+    }
+    return next;
+  }
+}

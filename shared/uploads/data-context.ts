@@ -1,0 +1,12 @@
+/** The module-scope `DataContext` of a function, from the container's singletons. */
+import { config, images, s3 } from '../services.ts';
+import type { DataContext } from './context.ts';
+import { uploadSettings } from './settings.ts';
+
+export const dataContext: DataContext = {
+  images,
+  s3,
+  bucket: config.bucketName,
+  limits: config.limits,
+  settings: uploadSettings,
+};

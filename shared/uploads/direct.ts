@@ -1,0 +1,165 @@
+/**
+ * Direct uploads (decision D5, spec §1.4, §1.5): `PUT /v2/images/{id}/file` and `PUT .../stage`
+ * with an `application/octet-stream` body small enough for Lambda. The function hashes the bytes in
+ * memory, writes them to the upload's key and finalises synchronously with the same code as the S3
+ * trigger, so a 204 means what it means in Glance: `active` (file) or `uploading` with the size
+ * recorded (stage). The S3 event that follows finds the image's own data and does nothing.
+ *
+ * Everything that can be refused is refused before the status changes (Glance restores `queued` in
+ * those cases; here the image never leaves it): 415 content type, 400 bad or mismatching size
+ * header, 409 status, 400 formats missing, 413 size cap / quota / body too large (naming the
+ * presign endpoints), 415 data not in the declared format. The loser of two concurrent uploads gets
+ * 410, as in Glance; so does an upload whose image was deleted meanwhile.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { digestBytes } from '../data/digest.ts';
+import { ENABLED_IMPORT_METHODS } from '../discovery.ts';
+import {
+  BadRequest,
+  Conflict,
+  type GlanceError,
+  Gone,
+  NotFound,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+} from '../errors.ts';
+import type { Request } from '../http/handler.ts';
+import { actorOf, loadVisibleImage } from '../images/access.ts';
+import { applyTrigger } from '../images/actions.ts';
+import { logger } from '../logger.ts';
+import { canModifyImage, requireImagePolicy } from '../policy.ts';
+import type { DataContext } from './context.ts';
+import { type FailureKind, finaliseUpload } from './finalise.ts';
+import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
+import { newUploadId, type UploadKind, uploadKey } from './keys.ts';
+import { OCTET_STREAM } from './presign.ts';
+import { MAX_DIRECT_UPLOAD_BYTES } from './settings.ts';
+import {
+  isoAfter,
+  requireRoomFor,
+  requireTrigger,
+  startTrigger,
+  startUpload,
+  UploadRaceLost,
+} from './start.ts';
+
+const tooLarge = (imageId: string, kind: UploadKind) =>
+  new PayloadTooLarge(
+    `A direct upload takes at most ${MAX_DIRECT_UPLOAD_BYTES} bytes (the Lambda request limit). ` +
+      `Upload larger data straight to S3: POST /v2/images/${imageId}/${kind}/presign with {"size": <bytes>} ` +
+      `returns presigned PUT or multipart URLs (or use: npx serverless-glance upload ${imageId} <file>${kind === 'stage' ? ' --stage' : ''}).`,
+  );
+
+/** `Content-Length` / `x-openstack-image-size`: absent, or a non-negative integer (else 400). */
+const sizeHeader = (value: string | undefined, name: string): number | undefined => {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new BadRequest(`Header ${name} must be a non-negative integer.`);
+  return Number(value.trim());
+};
+
+const failureError = (failure: FailureKind, reason: string): GlanceError => {
+  switch (failure) {
+    case 'size-mismatch':
+      return new BadRequest(reason);
+    case 'format':
+      return new UnsupportedMediaType(reason);
+    case 'too-large':
+    case 'quota':
+      return new PayloadTooLarge(reason);
+  }
+};
+
+export const directUpload = async (ctx: DataContext, request: Request, kind: UploadKind): Promise<void> => {
+  const { caller, headers } = request;
+  const imageId = request.path.image_id ?? '';
+  const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== OCTET_STREAM) {
+    throw new UnsupportedMediaType(
+      `Content-Type must be ${OCTET_STREAM} (got '${headers['content-type'] ?? ''}').`,
+    );
+  }
+  const contentLength = sizeHeader(headers['content-length'], 'Content-Length');
+  if (contentLength !== undefined && contentLength > MAX_DIRECT_UPLOAD_BYTES) throw tooLarge(imageId, kind);
+  const declared = sizeHeader(headers['x-openstack-image-size'], 'x-openstack-image-size');
+
+  const image = await loadVisibleImage(ctx.images, caller, imageId);
+  requireImagePolicy(caller, image, canModifyImage, kind === 'file' ? 'upload data to' : 'stage data for');
+  if (kind === 'stage' && !ENABLED_IMPORT_METHODS.includes('glance-direct')) {
+    throw new NotFound('The glance-direct import method is not enabled.');
+  }
+  const body = request.body;
+  if (body.byteLength > MAX_DIRECT_UPLOAD_BYTES) throw tooLarge(image.id, kind);
+  if (declared !== undefined && declared !== body.byteLength) {
+    throw new BadRequest(
+      `Size mismatch: x-openstack-image-size says ${declared}, the body has ${body.byteLength} bytes.`,
+    );
+  }
+  requireTrigger(image, startTrigger(kind));
+  await requireRoomFor(ctx, image, body.byteLength);
+  const head = body.subarray(0, INSPECT_BYTES);
+  if (kind === 'file') {
+    const inspection = inspectImageData(image, head, body.byteLength);
+    if (!inspection.ok) throw new UnsupportedMediaType(inspection.reason);
+  }
+
+  const actor = actorOf(caller);
+  const now = new Date();
+  const key = uploadKey(kind, image.id, newUploadId());
+  let started: Awaited<ReturnType<typeof startUpload>>;
+  try {
+    started = await startUpload(ctx, image, kind, {
+      actor,
+      upload: {
+        kind,
+        key,
+        declared_size: body.byteLength,
+        deadline: isoAfter(now, ctx.settings.uploadUrlSeconds + ctx.settings.uploadGraceSeconds),
+      },
+    });
+  } catch (error) {
+    if (error instanceof UploadRaceLost) {
+      throw new Gone(`Image ${image.id} is being uploaded by another request (or was deleted).`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+
+  const digest = digestBytes(body);
+  try {
+    await ctx.s3.send(
+      new PutObjectCommand({
+        Bucket: ctx.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.byteLength,
+        ContentMD5: Buffer.from(digest.checksum, 'hex').toString('base64'),
+        ContentType: OCTET_STREAM,
+        IfNoneMatch: '*',
+      }),
+    );
+  } catch (error) {
+    // Nothing was stored: give the image back (T4) instead of leaving it for the sweeper.
+    await applyTrigger(ctx.images, started, 'sweep', {
+      actor,
+      reason: `The data could not be stored: ${(error as Error).name}.`,
+      set: { upload: null },
+    }).catch((revert: unknown) =>
+      logger.error('could not restore queued', { imageId: image.id, error: revert as Error }),
+    );
+    throw error;
+  }
+
+  const result = await finaliseUpload(ctx, { key }, { actor, data: { digest, head } });
+  switch (result.outcome) {
+    case 'activated':
+    case 'staged':
+      return;
+    case 'killed':
+      throw failureError(result.failure, result.reason);
+    case 'orphan':
+      throw new Gone(`Image ${image.id} was deleted during the upload.`);
+    default:
+      throw new Conflict(`Image ${image.id} changed during the upload.`);
+  }
+};

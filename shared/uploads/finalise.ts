@@ -1,0 +1,274 @@
+/**
+ * Finalisation of uploaded data (spec §1.4, §4; decisions D1, D3, D7): the one piece of code that
+ * decides an upload's fate, used by the S3 ObjectCreated trigger, by the sweeper (re-drive) and,
+ * with bytes already hashed in memory, by the direct `PUT /file` and `PUT /stage`.
+ *
+ * 1. The key names an image and an upload attempt. Only the key the image waits for
+ *    (`image.upload.key`, while the rules allow finishing) is finalised. The image's own data
+ *    (`data_key`) is left alone (a duplicate or late event), and so are objects of an image whose
+ *    import is running (the import workflow writes its own). Anything else (unknown or deleted
+ *    image, stale attempt, killed image) is an orphan: deleted, nothing else changes.
+ * 2. The object is read once, streaming: size, md5 and sha512 in one pass (sha512 on a second
+ *    thread when there is a second CPU, shared/data/parallel-digest.ts); reading stops as soon as
+ *    the data passes the declared size, the size cap or the project's remaining quota.
+ * 3. One conditional write: saving → active (size, checksum, hashes, virtual_size, data_key) or
+ *    uploading → uploading (size and data_key of the staged data); or → killed with the reason in
+ *    `os_glance_failure_reason` and in history, and the object deleted.
+ *
+ * Duplicate and out-of-order deliveries are harmless: the decision is made on the image as it is
+ * now, and every write is conditional on the status and version it was made on.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DataTooLarge, type Digest } from '../data/digest.ts';
+import { allowedBytes } from '../data/limits.ts';
+import { digestStreamFast } from '../data/parallel-digest.ts';
+import { applyTrigger } from '../images/actions.ts';
+import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
+import { type ImageChanges, ImageConflict } from '../images/repository.ts';
+import { logger } from '../logger.ts';
+import { decideImage, type ImageTrigger, isGoneStatus, TransitionRefused } from '../status-rules.ts';
+import type { DataContext } from './context.ts';
+import { inspectImageData, keepHead } from './inspect.ts';
+import { parseUploadKey, type UploadKind } from './keys.ts';
+import { deleteObject, isMissingObject, isPreconditionFailed } from './objects.ts';
+
+/** The object an event (or a direct upload) is about. */
+export interface ObjectRef {
+  readonly key: string;
+  /** From the event: the read is pinned to this version of the object (`If-Match`). */
+  readonly eTag?: string;
+  /** From the event: lets a large object be hashed on two threads. */
+  readonly size?: number;
+}
+
+/** Why data was refused; each maps to the HTTP code Glance gives for it on `PUT /file`. */
+export type FailureKind = 'size-mismatch' | 'too-large' | 'quota' | 'format';
+
+export type FinaliseResult =
+  | { readonly outcome: 'activated' | 'staged'; readonly image: ImageRecord }
+  | {
+      readonly outcome: 'killed';
+      readonly image: ImageRecord;
+      readonly failure: FailureKind;
+      readonly reason: string;
+    }
+  /** The object was not wanted and is deleted. */
+  | { readonly outcome: 'orphan'; readonly reason: string }
+  /** The object is the image's current data: nothing to do. */
+  | { readonly outcome: 'current' }
+  /** Not ours to judge (outside the key scheme, import running, object already gone). */
+  | { readonly outcome: 'ignored'; readonly reason: string };
+
+/** Bytes already in memory (direct upload) instead of a read from S3. */
+export interface InMemoryData {
+  readonly digest: Digest;
+  readonly head: Uint8Array;
+}
+
+export interface FinaliseOptions {
+  readonly actor: string;
+  readonly data?: InMemoryData;
+}
+
+export const finishTrigger = (kind: UploadKind): ImageTrigger =>
+  kind === 'file' ? 'uploadFinish' : 'stageFinish';
+export const rejectTrigger = (kind: UploadKind): ImageTrigger =>
+  kind === 'file' ? 'uploadReject' : 'stageReject';
+
+/** Whether the rules allow `trigger` on the image now. */
+export const allows = (image: ImageRecord, trigger: ImageTrigger): boolean => {
+  try {
+    decideImage(image, trigger);
+    return true;
+  } catch (error) {
+    if (error instanceof TransitionRefused) return false;
+    throw error;
+  }
+};
+
+type Fate = 'expected' | 'current' | 'import' | 'orphan';
+
+/** What an object means for the image as it is now. */
+const fateOf = (image: ImageRecord | undefined, key: string, kind: UploadKind): Fate => {
+  if (!image || isGoneStatus(image.status)) return 'orphan';
+  if (image.upload?.key === key) return allows(image, finishTrigger(kind)) ? 'expected' : 'orphan';
+  if (image.data_key === key) return 'current';
+  // The import workflow moves data while the image is importing: its objects are its own.
+  if (allows(image, 'importSucceed')) return 'import';
+  return 'orphan';
+};
+
+/** What one read of the object found. */
+type Measurement =
+  | { readonly kind: 'measured'; readonly digest: Digest; readonly head: Uint8Array }
+  | { readonly kind: 'over'; readonly limit: number; readonly size: number };
+
+interface Limits {
+  readonly declared: number | null;
+  readonly sizeCap: number;
+  readonly allowed: number;
+}
+
+/** Reads the object once; stops at the first of the limits it passes. */
+const measureObject = async (ctx: DataContext, object: ObjectRef, limits: Limits): Promise<Measurement> => {
+  const maxBytes = Math.min(limits.allowed, limits.declared ?? Number.POSITIVE_INFINITY);
+  const { Body } = await ctx.s3.send(
+    new GetObjectCommand({ Bucket: ctx.bucket, Key: object.key, IfMatch: object.eTag }),
+  );
+  if (!Body) throw new Error(`S3 returned no body for ${object.key}`);
+  const { stream, head } = keepHead(Body as AsyncIterable<Uint8Array>);
+  try {
+    const digest = await digestStreamFast(stream, {
+      maxBytes,
+      expectedBytes: object.size ?? limits.declared ?? 0,
+    });
+    return { kind: 'measured', digest, head: head() };
+  } catch (error) {
+    if (error instanceof DataTooLarge) return { kind: 'over', limit: error.limit, size: error.size };
+    throw error;
+  }
+};
+
+type Verdict =
+  | { readonly accept: true; readonly set: ImageChanges }
+  | { readonly accept: false; readonly failure: FailureKind; readonly reason: string };
+
+const MiB = 1024 ** 2;
+const bytes = (n: number) => (n >= MiB ? `${n} bytes (${(n / MiB).toFixed(1)} MiB)` : `${n} bytes`);
+
+/** Judges measured data against the image: declared size, size cap, quota, format. */
+const judge = (
+  image: ImageRecord,
+  kind: UploadKind,
+  key: string,
+  data: Measurement,
+  limits: Limits,
+): Verdict => {
+  const tooBig = (size: number, exact: boolean): Verdict | undefined => {
+    const received = exact ? bytes(size) : `at least ${bytes(size)}`;
+    if (limits.declared !== null && size > limits.declared) {
+      return {
+        accept: false,
+        failure: 'size-mismatch',
+        reason: `Size mismatch: ${bytes(limits.declared)} declared, ${received} received.`,
+      };
+    }
+    if (size > limits.sizeCap) {
+      return {
+        accept: false,
+        failure: 'too-large',
+        reason: `Image data (${received}) exceeds the image size cap of ${bytes(limits.sizeCap)}.`,
+      };
+    }
+    if (size > limits.allowed) {
+      return {
+        accept: false,
+        failure: 'quota',
+        reason: `Image data (${received}) exceeds the storage quota of project ${image.owner}: ${bytes(limits.allowed)} left.`,
+      };
+    }
+    return undefined;
+  };
+  if (data.kind === 'over') {
+    return (
+      tooBig(data.size, false) ?? { accept: false, failure: 'too-large', reason: 'Image data too large.' }
+    );
+  }
+  const { digest } = data;
+  const over = tooBig(digest.size, true);
+  if (over) return over;
+  if (limits.declared !== null && digest.size !== limits.declared) {
+    return {
+      accept: false,
+      failure: 'size-mismatch',
+      reason: `Size mismatch: ${bytes(limits.declared)} declared, ${bytes(digest.size)} received.`,
+    };
+  }
+  if (kind === 'stage') return { accept: true, set: { size: digest.size, data_key: key, upload: null } };
+  const inspection = inspectImageData(image, data.head, digest.size);
+  if (!inspection.ok) return { accept: false, failure: 'format', reason: inspection.reason };
+  return {
+    accept: true,
+    set: {
+      size: digest.size,
+      virtual_size: inspection.virtual_size,
+      checksum: digest.checksum,
+      os_hash_algo: digest.os_hash_algo,
+      os_hash_value: digest.os_hash_value,
+      data_key: key,
+      upload: null,
+    },
+  };
+};
+
+const limitsFor = async (ctx: DataContext, image: ImageRecord): Promise<Limits> => ({
+  declared: image.upload?.declared_size ?? null,
+  sizeCap: ctx.limits.sizeCap,
+  allowed: await allowedBytes(ctx.images, ctx.limits, image),
+});
+
+/** How often a lost race is re-decided on the fresh record before giving up. */
+const MAX_ATTEMPTS = 4;
+
+/** Decides and records the fate of one object. Throws only on infrastructure errors (retried). */
+export const finaliseUpload = async (
+  ctx: DataContext,
+  object: ObjectRef,
+  options: FinaliseOptions,
+): Promise<FinaliseResult> => {
+  const parsed = parseUploadKey(object.key);
+  if (!parsed) return { outcome: 'ignored', reason: 'key outside the data path scheme' };
+  let measurement: Measurement | undefined = options.data
+    ? { kind: 'measured', digest: options.data.digest, head: options.data.head }
+    : undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    const image = await ctx.images.get(parsed.imageId);
+    const fate = fateOf(image, object.key, parsed.kind);
+    if (fate === 'current') return { outcome: 'current' };
+    if (fate === 'import') return { outcome: 'ignored', reason: 'the image is importing' };
+    if (fate === 'orphan' || !image) {
+      const reason = !image
+        ? 'no such image'
+        : `image is '${image.status}' and waits for ${image.upload ? image.upload.key : 'no upload'}`;
+      await deleteObject(ctx, object.key);
+      logger.info('deleted orphan object', { key: object.key, reason });
+      return { outcome: 'orphan', reason };
+    }
+
+    const limits = await limitsFor(ctx, image);
+    if (!measurement) {
+      try {
+        measurement = await measureObject(ctx, object, limits);
+      } catch (error) {
+        // Gone (deleted after a kill or by DELETE) or overwritten (a newer event will follow).
+        if (isMissingObject(error)) return { outcome: 'ignored', reason: 'the object no longer exists' };
+        if (isPreconditionFailed(error)) return { outcome: 'ignored', reason: 'superseded by a newer write' };
+        throw error;
+      }
+    }
+    const verdict = judge(image, parsed.kind, object.key, measurement, limits);
+
+    try {
+      if (verdict.accept) {
+        const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {
+          actor: options.actor,
+          set: verdict.set,
+        });
+        logger.debug('upload finalised', { imageId: image.id, key: object.key, status: next.status });
+        return { outcome: parsed.kind === 'file' ? 'activated' : 'staged', image: next };
+      }
+      const next = await applyTrigger(ctx.images, image, rejectTrigger(parsed.kind), {
+        actor: options.actor,
+        reason: verdict.reason,
+        set: { upload: null, properties: { ...image.properties, [FAILURE_REASON_PROPERTY]: verdict.reason } },
+      });
+      await deleteObject(ctx, object.key);
+      logger.info('upload rejected', { imageId: image.id, key: object.key, reason: verdict.reason });
+      return { outcome: 'killed', image: next, failure: verdict.failure, reason: verdict.reason };
+    } catch (error) {
+      // Lost a race (deleted, swept, a PATCH): decide again on the record as it is now.
+      if (!(error instanceof ImageConflict) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+};

@@ -1,0 +1,257 @@
+/**
+ * Presigned uploads (decision D5): `POST /v2/images/{id}/file/presign` and `.../stage/presign`.
+ *
+ * A new upload: the rules are asked first (409 not queued, 400 formats missing for file), a
+ * declared size must fit the size cap and the remaining quota (413), then the image moves
+ * queued → saving / uploading in one conditional write that records the upload's one key, declared
+ * size and deadline; only the winner of that write gets URLs (the losers of a race get 409, and an
+ * S3 multipart upload a loser created is aborted at once).
+ *
+ * Each URL names exactly that key, expires within `UPLOAD_URL_SECONDS` (≤ 15 minutes) and, when
+ * the size is declared, signs `Content-Length` (S3 then refuses any other length). A single PUT
+ * also signs `If-None-Match: *`, so the object cannot be overwritten once written.
+ *
+ * `{"upload_id"}` (optionally `"part_numbers"`) asks for fresh URLs of an upload in flight (an
+ * interrupted CLI resuming, or a large multipart upload outliving its first URLs); it pushes the
+ * upload's deadline out accordingly.
+ */
+import {
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Caller } from '../auth.ts';
+import { BadRequest, Conflict } from '../errors.ts';
+import { actorOf } from '../images/access.ts';
+import type { ImageRecord, PendingUpload } from '../images/model.ts';
+import { ImageConflict } from '../images/repository.ts';
+import type { DataContext } from './context.ts';
+import { finishTrigger } from './finalise.ts';
+import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from './keys.ts';
+import { abortMultipart } from './objects.ts';
+import { type PresignBody, partCountOf, partLength, planUpload } from './plan.ts';
+import {
+  isoAfter,
+  requireRoomFor,
+  requireTrigger,
+  startTrigger,
+  startUpload,
+  UploadRaceLost,
+} from './start.ts';
+
+export const OCTET_STREAM = 'application/octet-stream';
+
+export interface SinglePutAnswer {
+  readonly upload_id: string;
+  readonly method: 'PUT';
+  readonly url: string;
+  /** Headers the PUT must carry exactly (they are signed). */
+  readonly headers: Record<string, string>;
+  readonly expires_at: string;
+}
+
+export interface MultipartAnswer {
+  readonly upload_id: string;
+  readonly method: 'multipart';
+  readonly size: number;
+  readonly part_size: number;
+  readonly part_count: number;
+  /** URLs for the first parts (or the asked-for ones); ask for more with `{"upload_id", "part_numbers"}`. */
+  readonly parts: { part_number: number; size: number; url: string }[];
+  readonly expires_at: string;
+  /** Where to send `{"upload_id", "parts": [{"part_number", "etag"}]}` once every part is up. */
+  readonly complete_url: string;
+}
+
+export type PresignAnswer = SinglePutAnswer | MultipartAnswer;
+
+/** Presigns a single PUT of `key`; with a size, `Content-Length` is signed. */
+export const presignPut = async (
+  ctx: DataContext,
+  key: string,
+  size: number | null,
+  expiresIn: number,
+): Promise<{ url: string; headers: Record<string, string> }> => {
+  const command = new PutObjectCommand({
+    Bucket: ctx.bucket,
+    Key: key,
+    IfNoneMatch: '*',
+    ...(size === null ? {} : { ContentLength: size }),
+  });
+  const url = await getSignedUrl(ctx.s3, command, {
+    expiresIn,
+    signableHeaders: new Set(size === null ? ['if-none-match'] : ['content-length', 'if-none-match']),
+    unhoistableHeaders: new Set(['if-none-match']),
+  });
+  return {
+    url,
+    headers: { 'If-None-Match': '*', ...(size === null ? {} : { 'Content-Length': String(size) }) },
+  };
+};
+
+/** Presigns UploadPart URLs, each signing its exact part length. */
+export const presignParts = async (
+  ctx: DataContext,
+  upload: PendingUpload & { multipart_upload_id: string; part_size: number; declared_size: number },
+  numbers: readonly number[],
+  expiresIn: number,
+) =>
+  Promise.all(
+    numbers.map(async (number) => {
+      const size = partLength(number, upload.declared_size, upload.part_size);
+      const command = new UploadPartCommand({
+        Bucket: ctx.bucket,
+        Key: upload.key,
+        UploadId: upload.multipart_upload_id,
+        PartNumber: number,
+        ContentLength: size,
+      });
+      const url = await getSignedUrl(ctx.s3, command, {
+        expiresIn,
+        signableHeaders: new Set(['content-length']),
+      });
+      return { part_number: number, size, url };
+    }),
+  );
+
+/** A presigned GET of the image's data (decision D6), always served as octet-stream. */
+export const presignDownload = (ctx: DataContext, key: string, expiresIn: number): Promise<string> =>
+  getSignedUrl(
+    ctx.s3,
+    new GetObjectCommand({ Bucket: ctx.bucket, Key: key, ResponseContentType: OCTET_STREAM }),
+    { expiresIn },
+  );
+
+const isMultipart = (
+  upload: PendingUpload,
+): upload is PendingUpload & { multipart_upload_id: string; part_size: number; declared_size: number } =>
+  upload.multipart_upload_id !== undefined && upload.part_size !== undefined && upload.declared_size !== null;
+
+const graceFor = (ctx: DataContext, upload: Pick<PendingUpload, 'multipart_upload_id'>) =>
+  upload.multipart_upload_id ? ctx.settings.multipartGraceSeconds : ctx.settings.uploadGraceSeconds;
+
+const answerFor = async (
+  ctx: DataContext,
+  image: ImageRecord,
+  upload: PendingUpload,
+  partNumbers: readonly number[] | null,
+  now: Date,
+): Promise<PresignAnswer> => {
+  const expiresIn = ctx.settings.uploadUrlSeconds;
+  const expires_at = isoAfter(now, expiresIn);
+  const upload_id = uploadIdOf(upload);
+  if (!isMultipart(upload)) {
+    if (partNumbers) throw new BadRequest(`Upload ${upload_id} is a single PUT; it has no parts.`);
+    const { url, headers } = await presignPut(ctx, upload.key, upload.declared_size, expiresIn);
+    return { upload_id, method: 'PUT', url, headers, expires_at };
+  }
+  const part_count = partCountOf(upload.declared_size, upload.part_size);
+  const wanted =
+    partNumbers ??
+    Array.from({ length: Math.min(part_count, ctx.settings.maxPartUrls) }, (_, index) => index + 1);
+  const beyond = wanted.filter((number) => number > part_count);
+  if (beyond.length) {
+    throw new BadRequest(`Upload ${upload_id} has ${part_count} parts; no part ${beyond.join(', ')}.`);
+  }
+  return {
+    upload_id,
+    method: 'multipart',
+    size: upload.declared_size,
+    part_size: upload.part_size,
+    part_count,
+    parts: await presignParts(ctx, upload, wanted, expiresIn),
+    expires_at,
+    complete_url: `/v2/images/${image.id}/${upload.kind}/complete`,
+  };
+};
+
+/** `POST .../presign`: a new upload, or fresh URLs for the one in flight. */
+export const presignUpload = async (
+  ctx: DataContext,
+  caller: Caller,
+  image: ImageRecord,
+  kind: UploadKind,
+  body: PresignBody,
+  now = new Date(),
+): Promise<PresignAnswer> => {
+  if (body.kind === 'resign') return resign(ctx, image, kind, body.uploadId, body.partNumbers, now);
+
+  requireTrigger(image, startTrigger(kind));
+  if (body.size !== null) await requireRoomFor(ctx, image, body.size);
+  const plan = planUpload(body.size, ctx.settings);
+  const key = uploadKey(kind, image.id, newUploadId());
+  const multipart =
+    plan.method === 'multipart'
+      ? {
+          multipart_upload_id: await createMultipartUpload(ctx, key),
+          part_size: plan.partSize,
+        }
+      : {};
+  const upload: PendingUpload = {
+    kind,
+    key,
+    declared_size: body.size,
+    deadline: isoAfter(now, ctx.settings.uploadUrlSeconds + graceFor(ctx, multipart)),
+    ...multipart,
+  };
+  let started: ImageRecord;
+  try {
+    started = await startUpload(ctx, image, kind, { actor: actorOf(caller), upload });
+  } catch (error) {
+    if (multipart.multipart_upload_id) await abortMultipart(ctx, key, multipart.multipart_upload_id);
+    if (error instanceof UploadRaceLost) {
+      throw error.refusal instanceof Conflict
+        ? error.refusal
+        : new Conflict(`Image ${image.id} was changed by another request.`, { cause: error });
+    }
+    throw error;
+  }
+  return answerFor(ctx, started, upload, null, now);
+};
+
+const createMultipartUpload = async (ctx: DataContext, key: string): Promise<string> => {
+  const { UploadId } = await ctx.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: key, ContentType: OCTET_STREAM }),
+  );
+  if (!UploadId) throw new Error('S3 returned no UploadId');
+  return UploadId;
+};
+
+/**
+ * The upload in flight that `upload_id` names: 409 when the image is not waiting for data of this
+ * kind, 400 when the id is not the one it waits for (unknown, stale or another image's).
+ */
+export const pendingUploadOf = (image: ImageRecord, kind: UploadKind, uploadId: string): PendingUpload => {
+  requireTrigger(image, finishTrigger(kind));
+  const upload = image.upload;
+  if (!upload) throw new Conflict(`Image ${image.id} is not waiting for an upload.`);
+  if (upload.kind !== kind || uploadIdOf(upload) !== uploadId) {
+    throw new BadRequest(`Unknown upload_id ${uploadId} for image ${image.id}.`);
+  }
+  return upload;
+};
+
+const resign = async (
+  ctx: DataContext,
+  image: ImageRecord,
+  kind: UploadKind,
+  uploadId: string,
+  partNumbers: readonly number[] | null,
+  now: Date,
+): Promise<PresignAnswer> => {
+  let current = image;
+  for (let attempt = 1; ; attempt++) {
+    const upload = pendingUploadOf(current, kind, uploadId);
+    const deadline = isoAfter(now, ctx.settings.uploadUrlSeconds + graceFor(ctx, upload));
+    const extended = deadline > upload.deadline ? { ...upload, deadline } : upload;
+    try {
+      if (extended !== upload) current = await ctx.images.update(current, { upload: extended });
+      return await answerFor(ctx, current, extended, partNumbers, now);
+    } catch (error) {
+      if (!(error instanceof ImageConflict) || !error.current || attempt >= 3) throw error;
+      current = error.current;
+    }
+  }
+};

@@ -1,0 +1,96 @@
+/**
+ * Starting an upload (T2, T6): the conditional transition queued → saving (file) or queued →
+ * uploading (stage) that also records the pending upload (its one key, declared size and deadline)
+ * and puts the image in the pending-upload index, all in one write. Shared by the direct
+ * `PUT /file|/stage` and by `POST .../presign`.
+ */
+
+import { allowedBytes } from '../data/limits.ts';
+import { PayloadTooLarge } from '../errors.ts';
+import { applyTrigger } from '../images/actions.ts';
+import type { ImageRecord, PendingUpload } from '../images/model.ts';
+import { ImageConflict } from '../images/repository.ts';
+import { decideImage, type ImageTrigger, TransitionRefused } from '../status-rules.ts';
+import type { DataContext } from './context.ts';
+import type { UploadKind } from './keys.ts';
+
+export const startTrigger = (kind: UploadKind): ImageTrigger =>
+  kind === 'file' ? 'uploadStart' : 'stageStart';
+
+/** Throws the rules' Glance error (409 wrong status, 400 formats missing) when `trigger` does not apply. */
+export const requireTrigger = (image: ImageRecord, trigger: ImageTrigger): void => {
+  try {
+    decideImage(image, trigger);
+  } catch (error) {
+    if (error instanceof TransitionRefused) throw error.error;
+    throw error;
+  }
+};
+
+/**
+ * 413 when `size` bytes do not fit the size cap or the project's remaining quota (spec §4.2):
+ * checked before any URL is issued or any status changes.
+ */
+export const requireRoomFor = async (ctx: DataContext, image: ImageRecord, size: number): Promise<void> => {
+  if (size > ctx.limits.sizeCap) {
+    throw new PayloadTooLarge(
+      `Image data of ${size} bytes exceeds the image size cap of ${ctx.limits.sizeCap} bytes.`,
+    );
+  }
+  const allowed = await allowedBytes(ctx.images, ctx.limits, image);
+  if (size > allowed) {
+    throw new PayloadTooLarge(
+      `Image data of ${size} bytes exceeds the storage quota of project ${image.owner}: ${allowed} bytes left.`,
+    );
+  }
+};
+
+/** The loser of a race for the same queued image: the image had already left `queued`. */
+export class UploadRaceLost extends Error {
+  constructor(
+    readonly current: ImageRecord | undefined,
+    readonly refusal: Error,
+  ) {
+    super(refusal.message);
+    this.name = 'UploadRaceLost';
+  }
+}
+
+/**
+ * Writes the start transition. A write that lost only to an unrelated edit (the image is still
+ * startable) is retried on the fresh record; one that lost to another upload (or a delete) throws
+ * `UploadRaceLost`, which `PUT /file` answers with 410 and presign with 409.
+ */
+export const startUpload = async (
+  ctx: DataContext,
+  image: ImageRecord,
+  kind: UploadKind,
+  options: { actor: string; upload: PendingUpload },
+): Promise<ImageRecord> => {
+  const trigger = startTrigger(kind);
+  let current = image;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyTrigger(ctx.images, current, trigger, {
+        actor: options.actor,
+        set: { upload: options.upload },
+      });
+    } catch (error) {
+      if (!(error instanceof ImageConflict)) throw error;
+      const fresh = error.current;
+      let refusal: Error | undefined;
+      try {
+        if (!fresh) throw error;
+        requireTrigger(fresh, trigger);
+      } catch (reason) {
+        refusal = reason as Error;
+      }
+      if (refusal || !fresh || attempt >= 3) throw new UploadRaceLost(fresh, refusal ?? error);
+      current = fresh;
+    }
+  }
+};
+
+/** ISO time `seconds` after `now`. */
+export const isoAfter = (now: Date, seconds: number): string =>
+  new Date(now.getTime() + seconds * 1000).toISOString();

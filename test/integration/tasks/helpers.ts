@@ -1,0 +1,226 @@
+/**
+ * Helpers for the import workflow tests: a local stack with fault injection enabled and short
+ * retry waits, staged images made directly (S3 PutObject + the repository's stage transitions,
+ * the data path's contract), a file server on 127.0.0.1 for web-download, and checks that
+ * nothing was left processing or importing.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
+import { createDocumentClient, createS3Client } from '#shared/aws-clients';
+import { ImageRepository } from '#shared/images/repository';
+import { decideImage } from '#shared/status-rules';
+import { TaskRepository } from '#shared/tasks/repository';
+import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';
+
+export interface ImportStack extends TestStack {
+  readonly images: ImageRepository;
+  readonly tasks: TaskRepository;
+  readonly s3: S3Client;
+  readonly owner: string;
+  readonly admin: string;
+  readonly other: string;
+}
+
+/** The test stack with `LOCAL_FAULTS=1` and retry waits of a few milliseconds. */
+export const startImportStack = async (): Promise<ImportStack> => {
+  const saved = {
+    LOCAL_FAULTS: process.env.LOCAL_FAULTS,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL,
+  };
+  process.env.LOCAL_FAULTS = '1';
+  // These tests fail imports on purpose; keep the handlers' step logs out of the output.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const stack = await startTestStack();
+  const stop = async () => {
+    await stack.stop();
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  stack.stepFunctions.configure({ retryIntervalMs: 5 });
+  const doc = createDocumentClient(stack.dynamoEndpoint);
+  return {
+    ...stack,
+    stop,
+    images: new ImageRepository(doc, stack.tableName),
+    tasks: new TaskRepository(doc, stack.tableName),
+    s3: createS3Client(stack.s3Endpoint),
+    owner: await stack.tokenFor({ project: 'p-own', roles: ['member', 'reader'] }),
+    admin: await stack.tokenFor({ project: 'p-admin', roles: ['admin'] }),
+    other: await stack.tokenFor({ project: 'p-other', roles: ['member', 'reader'] }),
+  };
+};
+
+export const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
+export const sha512 = (bytes: Uint8Array) => createHash('sha512').update(bytes).digest('hex');
+export const randomBytesOf = (size: number) => {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) % 251;
+  return bytes;
+};
+
+export const createImage = async (
+  stack: ImportStack,
+  body: Record<string, unknown> = {},
+  token = stack.owner,
+) => {
+  const response = await stack.api('POST', '/v2/images', {
+    token,
+    body: { name: 'import-test', disk_format: 'raw', container_format: 'bare', ...body },
+  });
+  expect(response.status).toBe(201);
+  return response.json as { id: string } & Record<string, unknown>;
+};
+
+/**
+ * Stages data the way the data path leaves it (their contract): the object at
+ * `staging/<image_id>/<upload_id>`, the image `uploading` with `size` and `data_key` set.
+ */
+export const stageDirect = async (
+  stack: ImportStack,
+  imageId: string,
+  bytes: Uint8Array,
+): Promise<string> => {
+  const key = `staging/${imageId}/${randomUUID()}`;
+  let image = await stack.images.get(imageId);
+  if (!image) throw new Error(`no image ${imageId}`);
+  image = await stack.images.transition(image, decideImage(image, 'stageStart'), { actor: 'test:stage' });
+  await stack.images.transition(image, decideImage(image, 'stageFinish'), {
+    actor: 'test:stage',
+    set: { size: bytes.byteLength, data_key: key },
+  });
+  // Written after the record names it, so the data path's S3 trigger sees the image's own data
+  // (and leaves it alone) rather than an orphan.
+  await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: key, Body: bytes }));
+  return key;
+};
+
+export const importImage = (stack: ImportStack, imageId: string, body: unknown, token = stack.owner) =>
+  stack.api('POST', `/v2/images/${imageId}/import`, { token, body });
+
+/** The tasks of an image, oldest first (raw records). */
+export const imageTasks = async (stack: ImportStack, imageId: string, token = stack.owner) => {
+  const response = await stack.api('GET', `/v2/images/${imageId}/tasks`, { token });
+  expect(response.status).toBe(200);
+  return response.json.tasks as Array<
+    Record<string, unknown> & { id: string; status: string; message: string }
+  >;
+};
+
+/** Waits for the latest task of an image to finish its execution; returns the task view. */
+export const waitForImport = async (stack: ImportStack, imageId: string) => {
+  const tasks = await imageTasks(stack, imageId, stack.admin);
+  const task = tasks.at(-1);
+  if (!task) throw new Error(`image ${imageId} has no task`);
+  const execution = await stack.stepFunctions.waitFor(task.id, 45_000);
+  const shown = await stack.api('GET', `/v2/tasks/${task.id}`, { token: stack.admin });
+  return { task: shown.json, execution };
+};
+
+export const showImage = async (stack: ImportStack, imageId: string, token = stack.admin) =>
+  (await stack.api('GET', `/v2/images/${imageId}`, { token })).json;
+
+export const historyOf = async (stack: ImportStack, imageId: string) =>
+  (
+    (await stack.api('GET', `/v2/images/${imageId}/history`, { token: stack.admin })).json.history as Array<{
+      from: string | null;
+      to: string;
+      trigger: string;
+      reason?: string;
+    }>
+  ).map((entry) => entry.to);
+
+export const objectExists = async (stack: ImportStack, key: string): Promise<boolean> => {
+  try {
+    await stack.s3.send(new HeadObjectCommand({ Bucket: stack.bucketName, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const keysUnder = async (stack: ImportStack, prefix: string): Promise<string[]> => {
+  const listed = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName, Prefix: prefix }));
+  return (listed.Contents ?? []).map((object) => object.Key ?? '');
+};
+
+/** No execution running, no task pending/processing, no image importing (issue: nothing stuck). */
+export const expectNothingStuck = async (stack: ImportStack) => {
+  await stack.stepFunctions.idle();
+  const all: Array<{ status: string }> = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await stack.tasks.queryAll({ descending: true, limit: 500, startKey });
+    all.push(...page.tasks);
+    startKey = page.lastKey;
+  } while (startKey);
+  expect(all.filter((task) => task.status === 'processing')).toEqual([]);
+  for (const execution of stack.stepFunctions.executions()) expect(execution.status).not.toBe('RUNNING');
+  // Every listed image of every project is in one visibility partition.
+  for (const visibility of ['public', 'community', 'shared', 'private']) {
+    let next: Record<string, unknown> | undefined;
+    do {
+      const page = await stack.images.queryIndex({
+        index: 'gsi2',
+        partition: `VIS#${visibility}`,
+        descending: true,
+        limit: 1000,
+        startKey: next,
+      });
+      expect(page.images.filter((image) => image.status === 'importing').map((image) => image.id)).toEqual(
+        [],
+      );
+      next = page.lastKey;
+    } while (next);
+  }
+};
+
+export type Serve = (req: IncomingMessage, res: ServerResponse, hits: number) => void;
+
+/** An HTTP file server on 127.0.0.1, port 0; `routes` map paths to behaviours. */
+export const startFileServer = async (routes: Record<string, Serve>) => {
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const count = (hits.get(path) ?? 0) + 1;
+    hits.set(path, count);
+    const route = routes[path];
+    if (!route) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    route(req, res, count);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((ready) => server.once('listening', ready));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    hits: (path: string) => hits.get(path) ?? 0,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+};
+
+/** Serves bytes with a Content-Length. */
+export const serveBytes =
+  (bytes: Uint8Array): Serve =>
+  (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.byteLength),
+    });
+    res.end(bytes);
+  };
+
+export const expectStatus = (response: ApiResponse, status: number) => {
+  expect({ status: response.status, body: response.text }).toMatchObject({ status });
+};

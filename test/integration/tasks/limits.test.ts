@@ -1,0 +1,156 @@
+/**
+ * Size cap and storage quota during imports (spec §4.2). The limits are read at cold start, so
+ * this file sets them before its stack (and any handler) starts: a 32 KiB cap and a 70 000-byte
+ * project quota.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createImage,
+  expectNothingStuck,
+  historyOf,
+  type ImportStack,
+  importImage,
+  keysUnder,
+  randomBytesOf,
+  serveBytes,
+  showImage,
+  stageDirect,
+  startFileServer,
+  startImportStack,
+  waitForImport,
+} from './helpers.ts';
+
+const CAP = 32_768;
+let stack: ImportStack;
+let files: Awaited<ReturnType<typeof startFileServer>>;
+const big = randomBytesOf(40_000);
+const small = randomBytesOf(30_000);
+
+beforeAll(async () => {
+  process.env.IMAGE_SIZE_CAP = String(CAP);
+  process.env.USER_STORAGE_QUOTA = '70000';
+  stack = await startImportStack();
+  files = await startFileServer({
+    '/big.img': serveBytes(big),
+    '/big-chunked.img': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(big.subarray(0, 1000));
+      res.end(big.subarray(1000));
+    },
+    '/small.img': serveBytes(small),
+  });
+});
+afterAll(async () => {
+  await files?.close();
+  await stack?.stop();
+  delete process.env.IMAGE_SIZE_CAP;
+  delete process.env.USER_STORAGE_QUOTA;
+});
+afterEach(async () => {
+  await expectNothingStuck(stack);
+});
+
+const expectKilled = async (imageId: string, message: RegExp) => {
+  const { task, execution } = await waitForImport(stack, imageId);
+  expect(execution.status).toBe('FAILED');
+  expect(task).toMatchObject({ status: 'failure', message: expect.stringMatching(message) });
+  expect(await showImage(stack, imageId)).toMatchObject({
+    status: 'killed',
+    os_glance_failure_reason: task.message,
+  });
+  expect(await keysUnder(stack, `staging/${imageId}/`)).toEqual([]);
+  expect(await keysUnder(stack, `images/${imageId}/`)).toEqual([]);
+};
+
+describe('size cap', () => {
+  it('refuses a download whose Content-Length is over the cap before reading it', async () => {
+    const image = await createImage(stack, {}, await stack.tokenFor({ project: 'p-cap-1' }));
+    expect(
+      (
+        await importImage(
+          stack,
+          image.id,
+          { method: { name: 'web-download', uri: files.url('/big.img') } },
+          await stack.tokenFor({ project: 'p-cap-1' }),
+        )
+      ).status,
+    ).toBe(202);
+    await expectKilled(
+      image.id,
+      /^Import failed at step Fetch: .*announces 40000 bytes, more than the 32768 bytes/,
+    );
+  });
+
+  it('stops a download without Content-Length once it passes the cap', async () => {
+    const token = await stack.tokenFor({ project: 'p-cap-2' });
+    const image = await createImage(stack, {}, token);
+    await importImage(
+      stack,
+      image.id,
+      { method: { name: 'web-download', uri: files.url('/big-chunked.img') } },
+      token,
+    );
+    await expectKilled(
+      image.id,
+      /^Import failed at step Fetch: The data at .* is larger than the 32768 bytes/,
+    );
+  });
+
+  it('kills a staged image whose data is over the cap (verify)', async () => {
+    const token = await stack.tokenFor({ project: 'p-cap-3' });
+    const image = await createImage(stack, {}, token);
+    await stageDirect(stack, image.id, big);
+    await importImage(stack, image.id, { method: { name: 'glance-direct' } }, token);
+    await expectKilled(
+      image.id,
+      /^Import failed at step Verify: The image data is larger than the 32768 bytes/,
+    );
+    expect(await historyOf(stack, image.id)).toEqual([
+      'queued',
+      'uploading',
+      'uploading',
+      'importing',
+      'killed',
+    ]);
+  });
+});
+
+describe('storage quota', () => {
+  it('answers 413 before anything else once the project has used up its quota, and creates no task', async () => {
+    const token = await stack.tokenFor({ project: 'p-full' });
+    for (let i = 0; i < 3; i++) await stageDirect(stack, (await createImage(stack, {}, token)).id, small);
+    const image = await createImage(stack, {}, token);
+    const response = await importImage(
+      stack,
+      image.id,
+      { method: { name: 'web-download', uri: files.url('/small.img') } },
+      token,
+    );
+    expect(response.status).toBe(413);
+    expect(response.json.error.message).toMatch(/used up its storage quota/);
+    expect((await stack.api('GET', `/v2/images/${image.id}/tasks`, { token })).json.tasks).toEqual([]);
+    expect(await showImage(stack, image.id)).toMatchObject({ status: 'queued' });
+  });
+
+  it('imports until the project quota is used, then kills the import that does not fit', async () => {
+    const token = await stack.tokenFor({ project: 'p-quota' });
+    for (let i = 0; i < 2; i++) {
+      const image = await createImage(stack, {}, token);
+      await importImage(
+        stack,
+        image.id,
+        { method: { name: 'web-download', uri: files.url('/small.img') } },
+        token,
+      );
+      expect((await waitForImport(stack, image.id)).task.status).toBe('success');
+    }
+    const image = await createImage(stack, {}, token);
+    await importImage(
+      stack,
+      image.id,
+      { method: { name: 'web-download', uri: files.url('/small.img') } },
+      token,
+    );
+    await expectKilled(image.id, /announces 30000 bytes, more than the 10000 bytes this image may hold/);
+  });
+});

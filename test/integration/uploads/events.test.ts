@@ -1,0 +1,185 @@
+/**
+ * The S3 trigger driven by hand (`LOCAL_FINALISER=off`): the test captures the real s3rver event
+ * records and delivers them to the finalise handler as S3 would, duplicated and out of order.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '#test/helpers/local-stack';
+import {
+  createImage,
+  eventually,
+  historyOf,
+  type Json,
+  objectExists,
+  putTo,
+  randomData,
+  s3Of,
+  sha512,
+  showImage,
+} from './helpers.ts';
+
+let stack: TestStack;
+let owner: string;
+const records: S3EventRecord[] = [];
+
+beforeAll(async () => {
+  process.env.LOCAL_FINALISER = 'off';
+  stack = await startTestStack();
+  owner = await stack.tokenFor({ project: 'p-events', roles: ['member'] });
+  stack.onObjectCreated((event) => void records.push(...event.Records));
+});
+afterAll(() => stack.stop());
+
+const context = (): Context =>
+  ({
+    functionName: 'Finalise',
+    awsRequestId: 'test',
+    getRemainingTimeInMillis: () => 60_000,
+  }) as unknown as Context;
+
+const finalise = async (...delivered: S3EventRecord[]) => {
+  const { handler } = await import('#functions/uploads/finalise');
+  return handler({ Records: delivered } as S3Event, context());
+};
+
+/** The event records s3rver emitted for `key`, in emission order. */
+const eventsFor = async (key: string, count = 1) => {
+  const encoded = key.replace(/ /g, '+');
+  await eventually(async () => records.filter((r) => r.s3.object.key === encoded).length >= count);
+  return records.filter((r) => r.s3.object.key === encoded);
+};
+
+const presignPut = async (id: string, data: Uint8Array) => {
+  const plan = (
+    await stack.api('POST', `/v2/images/${id}/file/presign`, { token: owner, body: { size: data.length } })
+  ).json;
+  expect((await putTo(plan.url, data, plan.headers)).status).toBe(200);
+  return { plan, key: `images/${id}/${plan.upload_id}` };
+};
+
+describe('duplicate and out-of-order delivery', () => {
+  it('activates once for the same event delivered 3 times at once, later and after a newer event', async () => {
+    const data = randomData(64_000);
+    const image = await createImage(stack, owner);
+    const { plan, key } = await presignPut(image.id, data);
+    // A second write of the same bytes to the same URL (S3 would refuse it: If-None-Match).
+    expect((await putTo(plan.url, data, plan.headers)).status).toBe(200);
+    const [first, second] = await eventsFor(key, 2);
+    if (!first || !second) throw new Error('no events');
+    expect(first.s3.object.sequencer < second.s3.object.sequencer).toBe(true);
+    expect((await showImage(stack, owner, image.id)).status).toBe('saving');
+
+    // The newer event first, then the older one three times at once, then again.
+    const newer = await finalise(second);
+    expect(newer).toEqual([{ key, outcome: 'activated', status: 'active' }]);
+    const concurrent = await Promise.allSettled([finalise(first), finalise(first), finalise(first)]);
+    for (const result of concurrent) {
+      // A duplicate either finds the record done, or (delivered while the first runs) fails to be retried.
+      if (result.status === 'fulfilled') expect(result.value).toEqual([{ key, outcome: 'current' }]);
+      else expect(String(result.reason.errors?.[0]?.name)).toBe('IdempotencyAlreadyInProgressError');
+    }
+    expect(concurrent.some((result) => result.status === 'fulfilled')).toBe(true);
+    // Redelivering returns the stored result of the first delivery of that very write.
+    expect(await finalise(second)).toEqual(newer);
+    expect(await finalise(first)).toEqual([{ key, outcome: 'current' }]);
+
+    const shown = await showImage(stack, owner, image.id);
+    expect(shown).toMatchObject({ status: 'active', size: data.length, os_hash_value: sha512(data) });
+    const history = await historyOf(stack, owner, image.id);
+    expect(history.filter((e: Json) => e.to === 'active')).toHaveLength(1);
+  });
+
+  it('keeps one Powertools record per S3 write in the table, outside the image items', async () => {
+    const { documentClient, config } = await import('#shared/services');
+    const { Items = [] } = await documentClient.send(
+      new QueryCommand({
+        TableName: config.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'IDEMPOTENCY#finalise' },
+      }),
+    );
+    expect(Items.length).toBeGreaterThanOrEqual(2);
+    for (const item of Items) {
+      expect(item).toMatchObject({
+        sk: expect.stringMatching(/^finalise#/),
+        status: 'COMPLETED',
+        ttl: expect.any(Number),
+      });
+      expect(item.gsi1pk).toBeUndefined();
+    }
+  });
+
+  it('replays a completed write without reading the object again', async () => {
+    const data = randomData(1000);
+    const image = await createImage(stack, owner);
+    const { key } = await presignPut(image.id, data);
+    const [event] = await eventsFor(key);
+    if (!event) throw new Error('no event');
+    const result = await finalise(event);
+    expect(result).toEqual([{ key, outcome: 'activated', status: 'active' }]);
+    // Without idempotency a redelivery would now say 'current' (the image's own data).
+    expect(await finalise(event, event)).toEqual([...result, ...result]);
+  });
+});
+
+describe('orphans', () => {
+  it('deletes an object that arrives for a deleted image and changes nothing', async () => {
+    const image = await createImage(stack, owner);
+    const plan = (
+      await stack.api('POST', `/v2/images/${image.id}/file/presign`, { token: owner, body: { size: 10 } })
+    ).json;
+    expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token: owner })).status).toBe(204);
+    expect((await putTo(plan.url, randomData(10), plan.headers)).status).toBe(200);
+    const key = `images/${image.id}/${plan.upload_id}`;
+    const s3 = s3Of(stack);
+    expect(await objectExists(s3, stack.bucketName, key)).toBe(true);
+    const [event] = await eventsFor(key);
+    if (!event) throw new Error('no event');
+    expect(await finalise(event)).toEqual([
+      { key, outcome: 'orphan', reason: "image is 'deleted' and waits for no upload" },
+    ]);
+    expect(await objectExists(s3, stack.bucketName, key)).toBe(false);
+  });
+
+  it('deletes a stale attempt of an image waiting for another key, which stays saving', async () => {
+    const image = await createImage(stack, owner);
+    await stack.api('POST', `/v2/images/${image.id}/file/presign`, { token: owner, body: { size: 10 } });
+    const stale = `images/${image.id}/6f1c1c59-9a5b-4a39-8a39-2a0c7b1f0a11`;
+    const s3 = s3Of(stack);
+    await s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: stale, Body: 'old attempt' }));
+    const [event] = await eventsFor(stale);
+    if (!event) throw new Error('no event');
+    expect((await finalise(event))[0]?.outcome).toBe('orphan');
+    expect(await objectExists(s3, stack.bucketName, stale)).toBe(false);
+    const shown = await showImage(stack, owner, image.id);
+    expect(shown.status).toBe('saving');
+  });
+
+  it('leaves keys outside the scheme and objects of an importing image alone', async () => {
+    const s3 = s3Of(stack);
+    const foreign = 'images/not-an-image id';
+    await s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: foreign, Body: 'x' }));
+    const [event] = await eventsFor(foreign);
+    if (!event) throw new Error('no event');
+    expect((await finalise(event))[0]?.outcome).toBe('ignored');
+    expect(await objectExists(s3, stack.bucketName, foreign)).toBe(true);
+
+    // An import in progress writes its own objects (the import workflow owns them).
+    const image = await createImage(stack, owner);
+    const { images } = await import('#shared/services');
+    const { applyTrigger } = await import('#shared/images/actions');
+    const record = await images.get(image.id);
+    if (!record) throw new Error('no record');
+    await applyTrigger(images, record, 'importStart', { actor: 'system:test' });
+    const imported = `images/${image.id}/0d9f6a8e-3b0c-4c1e-9a36-4f8f3b2e7d10`;
+    await s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: imported, Body: 'import' }));
+    const [importEvent] = await eventsFor(imported);
+    if (!importEvent) throw new Error('no event');
+    expect(await finalise(importEvent)).toEqual([
+      { key: imported, outcome: 'ignored', reason: 'the image is importing' },
+    ]);
+    expect(await objectExists(s3, stack.bucketName, imported)).toBe(true);
+  });
+});
