@@ -18,7 +18,7 @@
  *   growth of the RSS during the handler call (peak minus the RSS after loading the modules,
  *   sampled every 2 ms) is printed too.
  *
- * `npm run bench` runs it through test/bench/run.ts; `npx tsx test/bench/data-path.ts` alone.
+ * `npm run bench` runs it through test/bench/run.ts; `npm run bench -- data-path` alone.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -298,7 +298,4 @@ if (isMain && process.argv[2] === '--worker') {
   const result = await worker(mode, args);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
-} else if (isMain) {
-  const { printTable } = await import('./table.ts');
-  printTable('Data path: finalisation throughput and memory', await runDataPathBench());
 }

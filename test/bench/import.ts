@@ -6,24 +6,16 @@
  * costs on top of the hashing it cannot avoid; the absolute times depend on the machine.
  *
  * Runs the local stack (dynalite, s3rver on a temporary directory, the local Step Functions) in
- * this process. `npx tsx test/bench/import.ts` prints the table on its own; test/bench/run.ts
- * collects it with the other benches.
+ * this process. `npm run bench -- import` runs it alone.
  */
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack } from '#infra/local/stack';
 import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import { digestStream } from '#shared/data/digest';
 import { ImageRepository } from '#shared/images/repository';
 import { decideImage } from '#shared/status-rules';
-
-export interface BenchMetric {
-  readonly metric: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target?: string;
-}
+import type { BenchRow } from './table.ts';
 
 const MiB = 1024 ** 2;
 const SIZE = 256 * MiB;
@@ -48,7 +40,7 @@ async function* chunksOf(data: Buffer) {
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
-export const runImportBench = async (): Promise<BenchMetric[]> => {
+export const runImportBench = async (): Promise<BenchRow[]> => {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   const data = makeData();
 
@@ -136,8 +128,3 @@ export const runImportBench = async (): Promise<BenchMetric[]> => {
     await stack.stop();
   }
 };
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const metrics = await runImportBench();
-  console.table(metrics);
-}
