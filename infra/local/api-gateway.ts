@@ -381,7 +381,14 @@ const readBody = (req: IncomingMessage): Promise<Buffer | undefined> => {
  */
 const rejectTooLarge = (req: IncomingMessage, res: ServerResponse) => {
   req.resume();
-  sendError(res, new PayloadTooLarge(`The request is larger than the ${MAX_PAYLOAD_BYTES}-byte limit.`));
+  sendError(
+    res,
+    new PayloadTooLarge(
+      `The request is larger than the ${MAX_PAYLOAD_BYTES}-byte limit. Upload image data larger than ` +
+        'about 4.45 MiB with POST /v2/images/{image_id}/file/presign (or /stage/presign), ' +
+        'or with `npx serverless-glance upload`.',
+    ),
+  );
 };
 
 const sendError = (res: ServerResponse, error: GlanceError) => {

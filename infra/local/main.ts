@@ -22,7 +22,10 @@ console.log(`serverless-glance local
 Get a token:
   export OS_AUTH_TOKEN=$(npm run --silent token -- --project demo --roles member)
   curl -H "X-Auth-Token: $OS_AUTH_TOKEN" ${stack.url}/v2/images
-  glance --os-image-url ${stack.url} --os-auth-token "$OS_AUTH_TOKEN" image-list`);
+  glance --os-image-url ${stack.url} --os-auth-token "$OS_AUTH_TOKEN" image-list
+
+Upload a big image:   npx serverless-glance upload <image-id> <file> --url ${stack.url}
+Re-drive an import:   npm run sfn -- start --input '{"task_id":"<task id>"}'`);
 
 let stopping = false;
 const shutdown = async (signal: string) => {
