@@ -60,6 +60,20 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment a function reads, pointing it at these emulators: what the local stack, the
+ * bundled-handler test and the benchmarks' worker processes all run under.
+ */
+export const localEnvironment = (emulators: Emulators): Record<string, string> => ({
+  TABLE_NAME: emulators.tableName,
+  BUCKET_NAME: emulators.bucketName,
+  AWS_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+  AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+});
+
 /** Starts both emulators and creates the table and the bucket when they do not exist yet. */
 export const startEmulators = async (options: EmulatorOptions): Promise<Emulators> => {
   const host = options.host ?? '127.0.0.1';

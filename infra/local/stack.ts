@@ -5,7 +5,7 @@
  */
 import type { Route } from '#infra/routes';
 import { startApiGateway } from './api-gateway.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type ObjectCreatedListener, startEmulators } from './emulators.ts';
+import { localEnvironment, type ObjectCreatedListener, startEmulators } from './emulators.ts';
 import {
   defaultDataDir,
   type LocalKeys,
@@ -67,15 +67,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     host: '127.0.0.1',
   });
   try {
-    Object.assign(process.env, {
-      TABLE_NAME: emulators.tableName,
-      BUCKET_NAME: emulators.bucketName,
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-      AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    });
+    Object.assign(process.env, localEnvironment(emulators));
     const keys = await loadOrCreateKeys(dataDir);
     const gateway = await startApiGateway({
       verify: localVerifier(keys),

@@ -5,15 +5,18 @@
  * so a transition and its history entry can never be separated (the local DynamoDB has no
  * transactions, and a single-item update needs none).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+  bumpVersion,
+  conditionalUpdate,
+  expectStatusAndVersion,
+  getRecord,
+  putNew,
+  queryPage,
+  stripKeys,
+  type Table,
+  UpdateBuilder,
+} from '../dynamo.ts';
 import { Conflict } from '../errors.ts';
 import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '../status-rules.ts';
 import {
@@ -54,92 +57,12 @@ export interface TransitionOptions {
 /** Gone images leave the indexes: listings never see them and never pay for them. */
 const INDEXED_STATUSES_EXCLUDE: readonly ImageStatus[] = ['deleted', 'pending_delete'];
 
-type Item = Record<string, unknown>;
-
 const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'created_at'>) => ({
   [TABLE_KEYS.gsi1.partition]: ownerIndexKey(image.owner ?? ''),
   [TABLE_KEYS.gsi1.sort]: createdSortKey(image.created_at, image.id),
   [TABLE_KEYS.gsi2.partition]: visibilityIndexKey(image.visibility),
   [TABLE_KEYS.gsi2.sort]: createdSortKey(image.created_at, image.id),
 });
-
-const fromItem = (item: Item): ImageRecord => {
-  const {
-    pk: _pk,
-    sk: _sk,
-    gsi1pk: _g1,
-    gsi1sk: _g1s,
-    gsi2pk: _g2,
-    gsi2sk: _g2s,
-    gsi3pk: _g3,
-    gsi3sk: _g3s,
-    ...record
-  } = item;
-  return record as unknown as ImageRecord;
-};
-
-/**
- * Builds `SET a = :a, ...` for a set of attributes with placeholder names, so that reserved
- * words (`size`, `name`, `status`, `protected`) are always safe.
- */
-class UpdateBuilder {
-  private readonly sets: string[] = [];
-  private readonly removes: string[] = [];
-  private readonly conditions: string[] = [];
-  readonly names: Record<string, string> = {};
-  readonly values: Record<string, unknown> = {};
-  private counter = 0;
-
-  name(attribute: string): string {
-    const placeholder = `#${attribute.replace(/[^A-Za-z0-9_]/g, '_')}`;
-    this.names[placeholder] = attribute;
-    return placeholder;
-  }
-
-  value(value: unknown): string {
-    const placeholder = `:v${this.counter++}`;
-    this.values[placeholder] = value;
-    return placeholder;
-  }
-
-  set(attribute: string, value: unknown): this {
-    this.sets.push(`${this.name(attribute)} = ${this.value(value)}`);
-    return this;
-  }
-
-  setExpression(expression: string): this {
-    this.sets.push(expression);
-    return this;
-  }
-
-  remove(path: string): this {
-    this.removes.push(path);
-    return this;
-  }
-
-  condition(expression: string): this {
-    this.conditions.push(expression);
-    return this;
-  }
-
-  build() {
-    const parts = [];
-    if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
-    if (this.removes.length) parts.push(`REMOVE ${this.removes.join(', ')}`);
-    return {
-      UpdateExpression: parts.join(' '),
-      ConditionExpression: this.conditions.join(' AND '),
-      ExpressionAttributeNames: this.names,
-      ExpressionAttributeValues: this.values,
-    };
-  }
-}
-
-/** Invariant: the item still has the status and version the caller decided on. */
-const expectStatusAndVersion = (update: UpdateBuilder, status: ImageStatus, version: number) =>
-  update
-    .condition(`${update.name('status')} = ${update.value(status)}`)
-    .condition(`${update.name('version')} = ${update.value(version)}`);
 
 /**
  * Invariant: an image is in the pending-upload index (gsi3) exactly while `upload` is set, so the
@@ -155,41 +78,25 @@ const setUploadIndex = (update: UpdateBuilder, id: string, upload: PendingUpload
   }
 };
 
-/** Invariant: every write bumps the version, so any two writes from one read conflict. */
-const bumpVersion = (update: UpdateBuilder, image: ImageRecord, now: Date) =>
-  update.set('version', image.version + 1).set('updated_at', now.toISOString());
-
 export class ImageRepository {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
+  private readonly table: Table;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.table = { doc, tableName };
+  }
 
   /** Creates a new image; an id that was ever used (even deleted) is a 409 (spec §1.1). */
   async create(image: ImageRecord): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...imageKey(image.id), ...indexKeys(image), ...image },
-          // Invariant: ids are never reused, deleted records stay as tombstones.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new ImageConflict(`Image with identifier ${image.id} already exists!`, undefined, error);
-      }
-      throw error;
-    }
+    await putNew(
+      this.table,
+      { ...imageKey(image.id), ...indexKeys(image), ...image },
+      (cause) => new ImageConflict(`Image with identifier ${image.id} already exists!`, undefined, cause),
+    );
   }
 
   /** The stored record, deleted ones included (callers decide what is visible). */
   async get(id: string): Promise<ImageRecord | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: imageKey(id), ConsistentRead: true }),
-    );
-    return Item ? fromItem(Item) : undefined;
+    return getRecord<ImageRecord>(this.table, imageKey(id));
   }
 
   /**
@@ -289,26 +196,8 @@ export class ImageRepository {
     limit: number;
     startKey?: Record<string, unknown>;
   }): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }> {
-    const keys = TABLE_KEYS[input.index];
-    const params: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: keys.name,
-      KeyConditionExpression:
-        input.after === undefined ? '#pk = :pk' : `#pk = :pk AND #sk ${input.descending ? '<' : '>'} :after`,
-      ExpressionAttributeNames: {
-        '#pk': keys.partition,
-        ...(input.after === undefined ? {} : { '#sk': keys.sort }),
-      },
-      ExpressionAttributeValues: {
-        ':pk': input.partition,
-        ...(input.after === undefined ? {} : { ':after': input.after }),
-      },
-      ScanIndexForward: !input.descending,
-      Limit: input.limit,
-      ExclusiveStartKey: input.startKey,
-    };
-    const { Items = [], LastEvaluatedKey } = await this.doc.send(new QueryCommand(params));
-    return { images: Items.map(fromItem), ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+    const { items, lastKey } = await queryPage(this.table, input);
+    return { images: items.map((item) => stripKeys<ImageRecord>(item)), ...(lastKey ? { lastKey } : {}) };
   }
 
   /**
@@ -321,9 +210,9 @@ export class ImageRepository {
     startKey?: Record<string, unknown>;
   }): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
     const keys = TABLE_KEYS.gsi3;
-    const { Items = [], LastEvaluatedKey } = await this.doc.send(
+    const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
       new QueryCommand({
-        TableName: this.tableName,
+        TableName: this.table.tableName,
         IndexName: keys.name,
         KeyConditionExpression: '#pk = :pk AND #sk < :before',
         ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
@@ -338,21 +227,19 @@ export class ImageRepository {
   }
 
   private async conditionalUpdate(id: string, update: UpdateBuilder): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, Key: imageKey(id), ...update.build() }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The local DynamoDB ignores ReturnValuesOnConditionCheckFailure: read the real state.
-      const current = await this.get(id);
-      throw new ImageConflict(
-        current
-          ? `Image ${id} was changed by another request (now '${current.status}'); retry with its current state.`
-          : `Image ${id} no longer exists.`,
-        current,
-        error,
-      );
-    }
+    await conditionalUpdate(
+      this.table,
+      imageKey(id),
+      update,
+      () => this.get(id),
+      (current, cause) =>
+        new ImageConflict(
+          current
+            ? `Image ${id} was changed by another request (now '${current.status}'); retry with its current state.`
+            : `Image ${id} no longer exists.`,
+          current,
+          cause,
+        ),
+    );
   }
 }

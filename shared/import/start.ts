@@ -139,6 +139,18 @@ const createTask = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> 
   }
 };
 
+/** Creates the caller's task on an image it has locked and starts the task's execution. */
+const launchTask = async (
+  deps: ImportApiDeps,
+  caller: Caller,
+  fields: Omit<Parameters<typeof newTaskRecord>[0], 'owner' | 'userId'>,
+): Promise<TaskRecord> => {
+  const task = newTaskRecord({ ...fields, owner: caller.projectId, userId: caller.userId });
+  await createTask(deps, task);
+  await startOrAbandon(deps, task);
+  return task;
+};
+
 /** `POST /v2/images/{image_id}/import`: the task, once its execution is started. */
 export const requestImport = async (
   deps: ImportApiDeps,
@@ -203,19 +215,14 @@ export const requestImport = async (
     );
   }
 
-  const task = newTaskRecord({
+  return launchTask(deps, caller, {
     id: taskId,
     type: 'api_image_import',
     input: { image_id: image.id, import_req: body, backend: null },
-    owner: caller.projectId,
     imageId: image.id,
-    userId: caller.userId,
     requestId,
     now,
   });
-  await createTask(deps, task);
-  await startOrAbandon(deps, task);
-  return task;
 };
 
 /**
@@ -277,17 +284,5 @@ export const createImportTask = async (
   };
   await deps.images.create(image);
 
-  const task = newTaskRecord({
-    id: taskId,
-    type: 'import',
-    input,
-    owner: caller.projectId,
-    imageId: image.id,
-    userId: caller.userId,
-    requestId,
-    now,
-  });
-  await createTask(deps, task);
-  await startOrAbandon(deps, task);
-  return task;
+  return launchTask(deps, caller, { id: taskId, type: 'import', input, imageId: image.id, requestId, now });
 };

@@ -4,15 +4,19 @@
  * `attribute_not_exists`, every status change and every touch on the status and version that
  * were read. A lost race throws `TaskConflict` carrying the current record.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+  bumpVersion,
+  conditionalUpdate,
+  expectStatusAndVersion,
+  getRecord,
+  type Item,
+  putNew,
+  queryPage,
+  stripKeys,
+  type Table,
+  UpdateBuilder,
+} from '../dynamo.ts';
 import { Conflict } from '../errors.ts';
 import { isTerminalTaskStatus, type TaskDecision } from '../status-rules.ts';
 import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '../table.ts';
@@ -37,8 +41,6 @@ export interface TaskTransitionOptions {
   readonly now?: Date;
 }
 
-type Item = Record<string, unknown>;
-
 const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): Item => ({
   [TABLE_KEYS.gsi1.partition]: ALL_TASKS_INDEX_KEY,
   [TABLE_KEYS.gsi1.sort]: createdSortKey(task.created_at, task.id),
@@ -50,43 +52,27 @@ const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): It
     : {}),
 });
 
-const fromItem = (item: Item): TaskRecord => {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, ...record } = item;
-  return record as unknown as TaskRecord;
-};
-
 /** `expires_at` of a task finishing now (spec §2.1). */
 export const expiryOf = (now: Date, timeToLiveHours: number): string =>
   new Date(now.getTime() + timeToLiveHours * 3_600_000).toISOString();
 
 export class TaskRepository {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
+  private readonly table: Table;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.table = { doc, tableName };
+  }
 
   async create(task: TaskRecord): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...taskKey(task.id), ...indexKeys(task), ...task },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new TaskConflict(`Task ${task.id} already exists.`, undefined, error);
-      }
-      throw error;
-    }
+    await putNew(
+      this.table,
+      { ...taskKey(task.id), ...indexKeys(task), ...task },
+      (cause) => new TaskConflict(`Task ${task.id} already exists.`, undefined, cause),
+    );
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: taskKey(id), ConsistentRead: true }),
-    );
-    return Item ? fromItem(Item) : undefined;
+    return getRecord<TaskRecord>(this.table, taskKey(id));
   }
 
   /**
@@ -148,22 +134,8 @@ export class TaskRepository {
     partition: string,
     input: { descending: boolean; after?: string; limit: number; startKey?: Record<string, unknown> },
   ): Promise<{ tasks: TaskRecord[]; lastKey?: Record<string, unknown> }> {
-    const keys = TABLE_KEYS[index];
-    const bounded = input.after !== undefined;
-    const params: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: keys.name,
-      KeyConditionExpression: bounded
-        ? `#pk = :pk AND #sk ${input.descending ? '<' : '>'} :after`
-        : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': keys.partition, ...(bounded ? { '#sk': keys.sort } : {}) },
-      ExpressionAttributeValues: { ':pk': partition, ...(bounded ? { ':after': input.after } : {}) },
-      ScanIndexForward: !input.descending,
-      Limit: input.limit,
-      ExclusiveStartKey: input.startKey,
-    };
-    const { Items = [], LastEvaluatedKey } = await this.doc.send(new QueryCommand(params));
-    return { tasks: Items.map(fromItem), ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+    const { items, lastKey } = await queryPage(this.table, { ...input, index, partition });
+    return { tasks: items.map((item) => stripKeys<TaskRecord>(item)), ...(lastKey ? { lastKey } : {}) };
   }
 
   private async write(
@@ -178,43 +150,24 @@ export class TaskRepository {
       version: task.version + 1,
       updated_at: now.toISOString(),
     };
-    const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
-    const values: Record<string, unknown> = {
-      ':expectedStatus': expectedStatus,
-      ':expectedVersion': task.version,
-    };
-    const sets: string[] = [];
-    for (const [attribute, value] of Object.entries({
-      ...changes,
-      version: next.version,
-      updated_at: next.updated_at,
-    })) {
-      names[`#${attribute}`] = attribute;
-      values[`:${attribute}`] = value;
-      sets.push(`#${attribute} = :${attribute}`);
-    }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: taskKey(task.id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = await this.get(task.id);
-      throw new TaskConflict(
-        current
-          ? `Task ${task.id} was changed by another request (now '${current.status}').`
-          : `Task ${task.id} no longer exists.`,
-        current,
-        error,
-      );
-    }
+    const update = new UpdateBuilder();
+    expectStatusAndVersion(update, expectedStatus, task.version);
+    bumpVersion(update, task, now);
+    for (const [attribute, value] of Object.entries(changes)) update.set(attribute, value);
+    await conditionalUpdate(
+      this.table,
+      taskKey(task.id),
+      update,
+      () => this.get(task.id),
+      (current, cause) =>
+        new TaskConflict(
+          current
+            ? `Task ${task.id} was changed by another request (now '${current.status}').`
+            : `Task ${task.id} no longer exists.`,
+          current,
+          cause,
+        ),
+    );
     return next;
   }
 }

@@ -104,7 +104,7 @@ export const runApiBench = async (): Promise<{ rows: BenchRow[]; profile: string
       const rounds: Record<string, number[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, op] of Object.entries(operations)) {
-          (rounds[name] ??= []).push(await throughput(concurrency, op));
+          rounds[name] = [...(rounds[name] ?? []), await throughput(concurrency, op)];
         }
       }
       for (const name of Object.keys(operations))

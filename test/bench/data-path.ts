@@ -80,18 +80,10 @@ const runChild = (args: string[], env: Record<string, string>): Promise<ChildRes
   });
 
 export const runDataPathBench = async (): Promise<BenchRow[]> => {
-  const { startEmulators, LOCAL_CREDENTIALS, LOCAL_REGION } = await import('#infra/local/emulators');
+  const { startEmulators, localEnvironment } = await import('#infra/local/emulators');
   const dir = await mkdtemp(join(tmpdir(), 'glance-bench-data-'));
   const emulators = await startEmulators({ tableName: 'glance-bench', bucketName: 'glance-bench' });
-  const env = {
-    TABLE_NAME: emulators.tableName,
-    BUCKET_NAME: emulators.bucketName,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-  };
+  const env = localEnvironment(emulators);
   Object.assign(process.env, env);
   try {
     const { CopyObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
@@ -106,11 +98,9 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
     const images = new ImageRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName);
     const caller = { userId: 'bench', projectId: 'bench', roles: ['member'], isAdmin: false };
 
-    /** An image in `saving` waiting for an object of `size` bytes, and that object in s3rver. */
-    const prepare = async (size: number) => {
-      const file = join(dir, `data-${size}`);
-      await writeData(file, size);
-      const image = newImage({ name: `bench-${size}`, disk_format: 'raw', container_format: 'bare' }, caller);
+    /** An image in `saving` waiting for an object of `declaredSize` bytes; returns the object's key. */
+    const waitingImage = async (name: string, declaredSize: number) => {
+      const image = newImage({ name, disk_format: 'raw', container_format: 'bare' }, caller);
       await images.create(image);
       const key = uploadKey('file', image.id, newUploadId());
       await applyTrigger(images, image, 'uploadStart', {
@@ -119,11 +109,19 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
           upload: {
             kind: 'file',
             key,
-            declared_size: size,
+            declared_size: declaredSize,
             deadline: new Date(Date.now() + 3600_000).toISOString(),
           },
         },
       });
+      return key;
+    };
+
+    /** An image in `saving` waiting for an object of `size` bytes, and that object in s3rver. */
+    const prepare = async (size: number) => {
+      const file = join(dir, `data-${size}`);
+      await writeData(file, size);
+      const key = await waitingImage(`bench-${size}`, size);
       const put = await s3.send(
         new PutObjectCommand({
           Bucket: emulators.bucketName,
@@ -138,20 +136,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
 
     /** A second image waiting for a copy of an existing object (S3 CopyObject, no new file). */
     const prepareAgain = async (source: string) => {
-      const image = newImage({ name: 'bench-again', disk_format: 'raw', container_format: 'bare' }, caller);
-      await images.create(image);
-      const key = uploadKey('file', image.id, newUploadId());
-      await applyTrigger(images, image, 'uploadStart', {
-        actor: 'system:bench',
-        set: {
-          upload: {
-            kind: 'file',
-            key,
-            declared_size: GiB,
-            deadline: new Date(Date.now() + 3600_000).toISOString(),
-          },
-        },
-      });
+      const key = await waitingImage('bench-again', GiB);
       const copy = await s3.send(
         new CopyObjectCommand({
           Bucket: emulators.bucketName,

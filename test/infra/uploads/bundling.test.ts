@@ -13,7 +13,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, expect, it } from 'vitest';
 import { GlanceFunction } from '#infra/constructs/glance-function';
 import { FINALISE_ENTRY } from '#infra/constructs/uploads';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from '#infra/local/emulators';
+import { localEnvironment, startEmulators } from '#infra/local/emulators';
 import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import { PARALLEL_MIN_BYTES } from '#shared/data/parallel-digest';
 import { applyTrigger } from '#shared/images/actions';
@@ -32,16 +32,7 @@ it('bundles the finaliser into a working ESM handler that hashes on two threads'
 
   const emulators = await startEmulators({ tableName: 'bundle-test', bucketName: 'bundle-test' });
   try {
-    Object.assign(process.env, {
-      TABLE_NAME: emulators.tableName,
-      BUCKET_NAME: emulators.bucketName,
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-      AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    });
+    Object.assign(process.env, localEnvironment(emulators), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
     const images = new ImageRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName);
     const caller = { userId: 'u', projectId: 'p', roles: ['member'], isAdmin: false };
     const image = newImage({ name: 'bundle', disk_format: 'raw', container_format: 'bare' }, caller);

@@ -5,14 +5,12 @@
  * removed, lock free). Faults fire after the step did its work by default, so retries replay a
  * step whose effects already happened.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearFaults, injectFault } from '#shared/import/faults';
 import { STEP_NAMES } from '#shared/import/workflow-spec';
 import {
   createImage,
-  expectNothingStuck,
   historyOf,
-  type ImportStack,
   imageTasks,
   importImage,
   keysUnder,
@@ -21,26 +19,14 @@ import {
   sha512,
   showImage,
   stageDirect,
-  startFileServer,
-  startImportStack,
+  useImportStack,
   waitForImport,
 } from './helpers.ts';
 
-let stack: ImportStack;
-let files: Awaited<ReturnType<typeof startFileServer>>;
 const data = randomBytesOf(50_000);
-
-beforeAll(async () => {
-  stack = await startImportStack();
-  files = await startFileServer({ '/disk.img': serveBytes(data) });
-});
-afterAll(async () => {
-  await files?.close();
-  await stack?.stop();
-});
-afterEach(async () => {
-  clearFaults();
-  await expectNothingStuck(stack);
+const { stack, files } = useImportStack({
+  routes: { '/disk.img': serveBytes(data) },
+  afterEach: clearFaults,
 });
 
 /** A staged image (glance-direct) or a queued one importing from the file server (web-download). */

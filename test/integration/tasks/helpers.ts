@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import { ImageRepository } from '#shared/images/repository';
 import { decideImage } from '#shared/status-rules';
@@ -24,12 +24,17 @@ export interface ImportStack extends TestStack {
   readonly other: string;
 }
 
-/** The test stack with `LOCAL_FAULTS=1` and retry waits of a few milliseconds. */
-export const startImportStack = async (): Promise<ImportStack> => {
-  const saved = {
+/**
+ * The test stack with `LOCAL_FAULTS=1` and retry waits of a few milliseconds. `env` is set before
+ * any handler starts (settings are read at cold start) and restored by `stop`.
+ */
+export const startImportStack = async (env: Record<string, string> = {}): Promise<ImportStack> => {
+  const saved: Record<string, string | undefined> = {
     LOCAL_FAULTS: process.env.LOCAL_FAULTS,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL,
   };
+  for (const name of Object.keys(env)) saved[name] = process.env[name];
+  Object.assign(process.env, env);
   process.env.LOCAL_FAULTS = '1';
   // These tests fail imports on purpose; keep the handlers' step logs out of the output.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -53,6 +58,36 @@ export const startImportStack = async (): Promise<ImportStack> => {
     admin: await stack.tokenFor({ project: 'p-admin', roles: ['admin'] }),
     other: await stack.tokenFor({ project: 'p-other', roles: ['member', 'reader'] }),
   };
+};
+
+export type FileServer = Awaited<ReturnType<typeof startFileServer>>;
+
+/**
+ * The set-up every import test file shares: an import stack (with `env`) and a file server with
+ * `routes` for the whole file, and after each test `afterEach` (if any) and then the check that
+ * nothing was left stuck. Call it at the top level of a test file.
+ */
+export const useImportStack = (options: {
+  routes: Record<string, Serve>;
+  env?: Record<string, string>;
+  afterEach?: () => void;
+}): { readonly stack: ImportStack; readonly files: FileServer } => {
+  // Filled in by beforeAll: the test bodies hold these objects from the start.
+  const stack = {} as ImportStack;
+  const files = {} as FileServer;
+  beforeAll(async () => {
+    Object.assign(stack, await startImportStack(options.env));
+    Object.assign(files, await startFileServer(options.routes));
+  });
+  afterAll(async () => {
+    await files.close?.();
+    await stack.stop?.();
+  });
+  afterEach(async () => {
+    options.afterEach?.();
+    await expectNothingStuck(stack);
+  });
+  return { stack, files };
 };
 
 export const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
@@ -209,6 +244,15 @@ export const startFileServer = async (routes: Record<string, Serve>) => {
       }),
   };
 };
+
+/** Serves bytes in two writes without a Content-Length (chunked). */
+export const serveChunked =
+  (bytes: Uint8Array): Serve =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(bytes.subarray(0, 1000));
+    res.end(bytes.subarray(1000));
+  };
 
 /** Serves bytes with a Content-Length. */
 export const serveBytes =

@@ -3,13 +3,11 @@
  * synthesized definition in the local Step Functions, whose states run the real handlers
  * against dynalite and s3rver.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { injectFault } from '#shared/import/faults';
 import {
   createImage,
-  expectNothingStuck,
   historyOf,
-  type ImportStack,
   imageTasks,
   importImage,
   keysUnder,
@@ -17,27 +15,20 @@ import {
   objectExists,
   randomBytesOf,
   serveBytes,
+  serveChunked,
   sha512,
   showImage,
   stageDirect,
-  startFileServer,
-  startImportStack,
+  useImportStack,
   waitForImport,
 } from './helpers.ts';
 
-let stack: ImportStack;
-let files: Awaited<ReturnType<typeof startFileServer>>;
 const data = randomBytesOf(300_000);
 
-beforeAll(async () => {
-  stack = await startImportStack();
-  files = await startFileServer({
+const { stack, files } = useImportStack({
+  routes: {
     '/cirros.img': serveBytes(data),
-    '/chunked.img': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.write(data.subarray(0, 1000));
-      res.end(data.subarray(1000));
-    },
+    '/chunked.img': serveChunked(data),
     '/redirect': (_req, res) => {
       res.writeHead(302, { location: '/cirros.img' });
       res.end();
@@ -58,14 +49,7 @@ beforeAll(async () => {
       }
       serveBytes(data)(_req, res, hits);
     },
-  });
-});
-afterAll(async () => {
-  await files?.close();
-  await stack?.stop();
-});
-afterEach(async () => {
-  await expectNothingStuck(stack);
+  },
 });
 
 describe('glance-direct', () => {

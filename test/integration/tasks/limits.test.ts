@@ -3,51 +3,32 @@
  * this file sets them before its stack (and any handler) starts: a 32 KiB cap and a 70 000-byte
  * project quota.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createImage,
-  expectNothingStuck,
   historyOf,
-  type ImportStack,
   importImage,
   keysUnder,
   randomBytesOf,
   serveBytes,
+  serveChunked,
   showImage,
   stageDirect,
-  startFileServer,
-  startImportStack,
+  useImportStack,
   waitForImport,
 } from './helpers.ts';
 
 const CAP = 32_768;
-let stack: ImportStack;
-let files: Awaited<ReturnType<typeof startFileServer>>;
 const big = randomBytesOf(40_000);
 const small = randomBytesOf(30_000);
 
-beforeAll(async () => {
-  process.env.IMAGE_SIZE_CAP = String(CAP);
-  process.env.USER_STORAGE_QUOTA = '70000';
-  stack = await startImportStack();
-  files = await startFileServer({
+const { stack, files } = useImportStack({
+  env: { IMAGE_SIZE_CAP: String(CAP), USER_STORAGE_QUOTA: '70000' },
+  routes: {
     '/big.img': serveBytes(big),
-    '/big-chunked.img': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.write(big.subarray(0, 1000));
-      res.end(big.subarray(1000));
-    },
+    '/big-chunked.img': serveChunked(big),
     '/small.img': serveBytes(small),
-  });
-});
-afterAll(async () => {
-  await files?.close();
-  await stack?.stop();
-  delete process.env.IMAGE_SIZE_CAP;
-  delete process.env.USER_STORAGE_QUOTA;
-});
-afterEach(async () => {
-  await expectNothingStuck(stack);
+  },
 });
 
 const expectKilled = async (imageId: string, message: RegExp) => {

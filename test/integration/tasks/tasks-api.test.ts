@@ -5,15 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws-clients';
 import { newTaskRecord } from '#shared/import/records';
 import { taskKey } from '#shared/table';
 import {
   createImage,
-  expectNothingStuck,
   historyOf,
-  type ImportStack,
   imageTasks,
   importImage,
   keysUnder,
@@ -22,30 +20,15 @@ import {
   sha512,
   showImage,
   stageDirect,
-  startFileServer,
-  startImportStack,
+  useImportStack,
   waitForImport,
 } from './helpers.ts';
 
-let stack: ImportStack;
-let files: Awaited<ReturnType<typeof startFileServer>>;
 const data = randomBytesOf(20_000);
-
-beforeAll(async () => {
+const { stack, files } = useImportStack({
   // The filter is configurable like Glance's [import_filtering_opts].
-  process.env.IMPORT_DISALLOWED_PORTS = '25';
-  process.env.IMPORT_DISALLOWED_HOSTS = 'blocked.example';
-  stack = await startImportStack();
-  files = await startFileServer({ '/disk.img': serveBytes(data) });
-});
-afterAll(async () => {
-  await files?.close();
-  await stack?.stop();
-  delete process.env.IMPORT_DISALLOWED_PORTS;
-  delete process.env.IMPORT_DISALLOWED_HOSTS;
-});
-afterEach(async () => {
-  await expectNothingStuck(stack);
+  env: { IMPORT_DISALLOWED_PORTS: '25', IMPORT_DISALLOWED_HOSTS: 'blocked.example' },
+  routes: { '/disk.img': serveBytes(data) },
 });
 
 const expectError = (response: { status: number; json: unknown }, status: number) => {

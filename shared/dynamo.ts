@@ -1,0 +1,184 @@
+/**
+ * The DynamoDB mechanics the image and task repositories share: conditional single-item writes,
+ * one page of an index Query, and turning a stored item back into a record. Each repository keeps
+ * its own keys, conditions and conflict errors; this module only knows the table layout
+ * (shared/table.ts).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLE_KEYS } from './table.ts';
+
+export type Item = Record<string, unknown>;
+
+/** The single table and the client that reaches it. */
+export interface Table {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+/**
+ * Builds `SET a = :a, ...` for a set of attributes with placeholder names, so that reserved
+ * words (`size`, `name`, `status`, `protected`) are always safe.
+ */
+export class UpdateBuilder {
+  private readonly sets: string[] = [];
+  private readonly removes: string[] = [];
+  private readonly conditions: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private counter = 0;
+
+  name(attribute: string): string {
+    const placeholder = `#${attribute.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
+  }
+
+  value(value: unknown): string {
+    const placeholder = `:v${this.counter++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+
+  set(attribute: string, value: unknown): this {
+    this.sets.push(`${this.name(attribute)} = ${this.value(value)}`);
+    return this;
+  }
+
+  setExpression(expression: string): this {
+    this.sets.push(expression);
+    return this;
+  }
+
+  remove(path: string): this {
+    this.removes.push(path);
+    return this;
+  }
+
+  condition(expression: string): this {
+    this.conditions.push(expression);
+    return this;
+  }
+
+  build() {
+    const parts = [];
+    if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
+    if (this.removes.length) parts.push(`REMOVE ${this.removes.join(', ')}`);
+    return {
+      UpdateExpression: parts.join(' '),
+      ConditionExpression: this.conditions.join(' AND '),
+      ExpressionAttributeNames: this.names,
+      ExpressionAttributeValues: this.values,
+    };
+  }
+}
+
+/** Invariant: the item still has the status and version the caller decided on. */
+export const expectStatusAndVersion = (update: UpdateBuilder, status: string, version: number) =>
+  update
+    .condition(`${update.name('status')} = ${update.value(status)}`)
+    .condition(`${update.name('version')} = ${update.value(version)}`);
+
+/** Invariant: every write bumps the version, so any two writes from one read conflict. */
+export const bumpVersion = (update: UpdateBuilder, record: { readonly version: number }, now: Date) =>
+  update.set('version', record.version + 1).set('updated_at', now.toISOString());
+
+const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([
+  TABLE_KEYS.partition,
+  TABLE_KEYS.sort,
+  ...[TABLE_KEYS.gsi1, TABLE_KEYS.gsi2, TABLE_KEYS.gsi3].flatMap((index) => [index.partition, index.sort]),
+]);
+
+/** The record stored in an item: the table and index keys are storage, not part of it. */
+export const stripKeys = <T>(item: Item): T =>
+  Object.fromEntries(Object.entries(item).filter(([attribute]) => !KEY_ATTRIBUTES.has(attribute))) as T;
+
+/** The record under `key` as stored now (a consistent read), or `undefined`. */
+export const getRecord = async <T>(table: Table, key: Item): Promise<T | undefined> => {
+  const { Item } = await table.doc.send(
+    new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }),
+  );
+  return Item ? stripKeys<T>(Item) : undefined;
+};
+
+/**
+ * Creates an item that must not exist yet. Losing that condition throws `conflict(cause)`, so
+ * each repository reports a clash with its own error.
+ */
+export const putNew = async (
+  table: Table,
+  item: Item,
+  conflict: (cause: ConditionalCheckFailedException) => Error,
+): Promise<void> => {
+  try {
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: item,
+        // Invariant: a create never overwrites; ids are never reused (deleted images stay as tombstones).
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw conflict(error);
+    throw error;
+  }
+};
+
+/**
+ * Runs a conditional update. When its condition fails, throws `conflict(current, cause)` with the
+ * item as it is now (`undefined` if gone), so the caller can retry on the real state.
+ */
+export const conditionalUpdate = async <T>(
+  table: Table,
+  key: Item,
+  update: UpdateBuilder,
+  read: () => Promise<T | undefined>,
+  conflict: (current: T | undefined, cause: ConditionalCheckFailedException) => Error,
+): Promise<void> => {
+  try {
+    await table.doc.send(new UpdateCommand({ TableName: table.tableName, Key: key, ...update.build() }));
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // The local DynamoDB ignores ReturnValuesOnConditionCheckFailure: read the real state.
+    throw conflict(await read(), error);
+  }
+};
+
+/** One page of a Query on a gsi1/gsi2 partition, newest or oldest first. */
+export const queryPage = async (
+  table: Table,
+  input: {
+    index: 'gsi1' | 'gsi2';
+    partition: string;
+    descending: boolean;
+    /** Exclusive bound on the index sort key: start after this position. */
+    after?: string;
+    limit: number;
+    startKey?: Item;
+  },
+): Promise<{ items: Item[]; lastKey?: Item }> => {
+  const keys = TABLE_KEYS[input.index];
+  const bounded = input.after !== undefined;
+  const params: QueryCommandInput = {
+    TableName: table.tableName,
+    IndexName: keys.name,
+    KeyConditionExpression: bounded
+      ? `#pk = :pk AND #sk ${input.descending ? '<' : '>'} :after`
+      : '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': keys.partition, ...(bounded ? { '#sk': keys.sort } : {}) },
+    ExpressionAttributeValues: { ':pk': input.partition, ...(bounded ? { ':after': input.after } : {}) },
+    ScanIndexForward: !input.descending,
+    Limit: input.limit,
+    ExclusiveStartKey: input.startKey,
+  };
+  const { Items = [], LastEvaluatedKey } = await table.doc.send(new QueryCommand(params));
+  return { items: Items, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+};
