@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
 import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/constructs/uploads';
 import { DATA_ROUTE_GRANTS } from '#infra/grants';
@@ -39,27 +39,17 @@ let template: Template;
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  // NodejsFunction insists that entry files exist even when bundling is skipped. Pretend the route
-  // entries do, so this suite does not depend on handlers other people are still writing.
-  const entries = new Set([
-    ...routes.map((r) => r.entry),
-    methodNotAllowedEntry,
-    notFoundEntry,
-    FINALISE_ENTRY,
-    SWEEP_ENTRY,
-  ]);
-  const fakeEntries = new Set([...entries].map((entry) => join(REPO_ROOT, entry)));
-  const existsSync = fs.existsSync;
-  vi.spyOn(fs, 'existsSync').mockImplementation((path) => fakeEntries.has(String(path)) || existsSync(path));
-
   stack = synth({ 'serverless-glance:jwtIssuer': ISSUER, 'serverless-glance:jwtAudience': AUDIENCE });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
 });
 
-afterAll(() => {
-  vi.restoreAllMocks();
-});
+it.each([...routes.map((r) => r.entry), methodNotAllowedEntry, notFoundEntry, FINALISE_ENTRY, SWEEP_ENTRY])(
+  'has the entry file %s',
+  (entry) => {
+    expect(fs.existsSync(join(REPO_ROOT, entry))).toBe(true);
+  },
+);
 
 const logicalId = (element: CfnElement | undefined) => {
   if (!element) throw new Error('construct has no CloudFormation resource');
