@@ -35,7 +35,6 @@ export const imageKey = (id: string) => ({ pk: `IMAGE#${id}`, sk: 'IMAGE' });
 export const taskKey = (id: string) => ({ pk: `TASK#${id}`, sk: 'TASK' });
 export const ownerIndexKey = (owner: string) => `OWNER#${owner}`;
 export const visibilityIndexKey = (visibility: string) => `VIS#${visibility}`;
-export const taskOwnerIndexKey = (owner: string) => `TASKOWNER#${owner}`;
 /** The gsi1 partition holding every task (the `GET /v2/tasks` listing). */
 export const ALL_TASKS_INDEX_KEY = 'TASKS';
 export const taskImageIndexKey = (imageId: string) => `TASKIMAGE#${imageId}`;
