@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { TransitionEvents } from './constructs/events.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { Workflow } from './constructs/workflow.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
@@ -23,6 +24,8 @@ export class ServerlessGlanceStack extends Stack {
   readonly uploads: Uploads;
   /** The import workflow: Step Functions state machine, its functions, the execution-ended rule. */
   readonly workflow: Workflow;
+  /** Transition events from the table stream to EventBridge (decision B2). */
+  readonly events: TransitionEvents;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -42,6 +45,8 @@ export class ServerlessGlanceStack extends Stack {
       if (!starter) throw new Error(`route ${name} starts imports but has no function`);
       this.workflow.allowStart(starter);
     }
+
+    this.events = new TransitionEvents(this, 'Events', { table: this.data.table });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });

@@ -117,12 +117,23 @@ describe('functions', () => {
       Runtime: 'nodejs22.x',
       Handler: 'index.handler',
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+  });
+
+  it('tells every function that touches data where the table and bucket are', () => {
+    const publisher = logicalId(stack.events.publisher.node.defaultChild as CfnElement);
+    const dataFunctions = Template.fromJSON({
+      Resources: Object.fromEntries(
+        Object.entries(resources).filter(([id]) => glanceFunctionIds().has(id) && id !== publisher),
+      ),
+    });
+    dataFunctions.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: {
-          NODE_OPTIONS: '--enable-source-maps',
+        Variables: Match.objectLike({
           TABLE_NAME: { Ref: logicalId(stack.data.table.node.defaultChild as CfnElement) },
           BUCKET_NAME: { Ref: logicalId(stack.data.bucket.node.defaultChild as CfnElement) },
-        },
+        }),
       },
     });
   });
@@ -130,6 +141,44 @@ describe('functions', () => {
   it('gives each function its own log group kept for one month', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('transition events (B2)', () => {
+  it('streams new and old images of the table to the publisher, image and task records only', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack.events.publisher.node.defaultChild as CfnElement) },
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'IMAGE#' }] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TASK#' }] } } } }) },
+        ],
+      },
+    });
+  });
+
+  it('lets the publisher put events and read the stream, and touch no data', () => {
+    const role = logicalId(stack.events.publisher.role?.node.defaultChild as CfnElement);
+    const policies = ofType('AWS::IAM::Policy').filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes(`"${role}"`),
+    );
+    const actions = policies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
+        (statement) => statement.Action,
+      ),
+    );
+    expect(actions).toContain('events:PutEvents');
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']));
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+      expect(actions).not.toContain(action);
+    }
+    expect(JSON.stringify(policies)).not.toMatch(/s3:/);
   });
 });
 

@@ -1,0 +1,44 @@
+/**
+ * The table stream's consumer (decision B2): publishes every image and task transition to the
+ * default EventBridge bus. A record whose events cannot all be published is reported as a batch
+ * item failure, so Lambda retries from it and no transition is silently dropped.
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { type TransitionEvent, transitionEvents } from '#shared/events';
+import { logger } from '#shared/logger';
+
+const eventBridge = new EventBridgeClient({});
+/** PutEvents takes at most 10 entries per call. */
+const PUT_EVENTS_LIMIT = 10;
+
+const publish = async (events: readonly TransitionEvent[]): Promise<void> => {
+  for (let start = 0; start < events.length; start += PUT_EVENTS_LIMIT) {
+    const { FailedEntryCount = 0 } = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: events.slice(start, start + PUT_EVENTS_LIMIT).map((event) => ({ ...event })),
+      }),
+    );
+    if (FailedEntryCount > 0) throw new Error(`${FailedEntryCount} transition event(s) were not accepted`);
+  }
+};
+
+type AttributeMap = Parameters<typeof unmarshall>[0];
+
+export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  for (const record of event.Records) {
+    const change = {
+      old: record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as AttributeMap) : undefined,
+      new: record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as AttributeMap) : undefined,
+    };
+    try {
+      await publish(transitionEvents(change));
+    } catch (error) {
+      logger.error('publishing transition events failed', { error: error as Error });
+      // Records are in order per item: retry from the first one not published.
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+    }
+  }
+  return { batchItemFailures: [] };
+};

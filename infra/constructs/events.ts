@@ -1,0 +1,48 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { GlanceFunction } from './glance-function.ts';
+
+export interface EventsProps {
+  /** The table, with its stream enabled (new and old images). */
+  readonly table: ITable;
+}
+
+/** The entry file, relative to the repository root. */
+export const PUBLISH_ENTRY = 'functions/events/publish-transitions.ts';
+
+/**
+ * Decision B2: the table's stream feeds one function that publishes every image and task
+ * transition to the account's default EventBridge bus (source `serverless-glance`). Only image and
+ * task records reach it (an event-source filter drops idempotency records), failures are retried
+ * from the failed record, and the function may do nothing but read the stream and put events.
+ */
+export class TransitionEvents extends Construct {
+  readonly publisher: GlanceFunction;
+
+  constructor(scope: Construct, id: string, props: EventsProps) {
+    super(scope, id);
+    this.publisher = new GlanceFunction(this, 'Publisher', {
+      entry: PUBLISH_ENTRY,
+      description: 'Publishes image and task transitions from the table stream to EventBridge (B2)',
+      timeout: Duration.seconds(30),
+    });
+    this.publisher.addEventSource(
+      new DynamoEventSource(props.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        reportBatchItemFailures: true,
+        filters: [
+          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('IMAGE#') } } } }),
+          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('TASK#') } } } }),
+        ],
+      }),
+    );
+    EventBus.fromEventBusName(this, 'DefaultBus', 'default').grantPutEventsTo(this.publisher);
+  }
+}
