@@ -28,7 +28,8 @@ describe('publish-transitions', () => {
       .mockResolvedValue({ FailedEntryCount: 0 } as never);
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     expect(send).toHaveBeenCalledTimes(1);
-    const input = (send.mock.calls[0]?.[0] as { input: { Entries: { DetailType: string }[] } }).input;
+    const [command] = send.mock.calls[0] ?? [];
+    const { input } = command as unknown as { input: { Entries: { DetailType: string }[] } };
     expect(input.Entries.map((entry) => entry.DetailType)).toEqual(['Image Status Changed']);
   });
 
