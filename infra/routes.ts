@@ -83,6 +83,13 @@ export const IMPORT_STARTING_ROUTES: ReadonlySet<string> = new Set(['ImportImage
 export const allowedMethods = (path: string): HttpMethod[] =>
   routes.filter((route) => route.path === path).map((route) => route.method);
 
+/**
+ * Whether the fallbacks of a path (`ANY`) check the token first, as Glance does before routing:
+ * every path but the discovery documents, which are served without a token.
+ */
+export const pathNeedsToken = (path: string, table: readonly Route[] = routes): boolean =>
+  table.some((route) => route.path === path && route.auth);
+
 /** The function behind `ANY {path}` routes. */
 export const methodNotAllowedEntry = 'functions/http/method-not-allowed.ts';
 /** The function behind the `$default` route: Glance's 404 for an unknown path. */

@@ -4,7 +4,7 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
 import { applyGrants, grantsFor } from '../grants.ts';
-import { knownPaths, methodNotAllowedEntry, notFoundEntry, routes } from '../routes.ts';
+import { knownPaths, methodNotAllowedEntry, notFoundEntry, pathNeedsToken, routes } from '../routes.ts';
 import type { Data } from './data.ts';
 import { GlanceFunction } from './glance-function.ts';
 
@@ -23,7 +23,8 @@ export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
  * The HTTP API, built from the route table in `infra/routes.ts`: one function and one route per
  * entry, JWT-protected unless the entry says `auth: false`. Every known path also gets an `ANY`
  * route to one shared 405 function (API Gateway prefers exact-method routes), and anything else
- * falls to `$default`, a Glance-shaped 404; neither fallback needs a token.
+ * falls to `$default`, a Glance-shaped 404. As in Glance, where the token is checked before
+ * routing, both fallbacks answer 401 without a token, except on the discovery paths.
  */
 export class Api extends Construct {
   readonly httpApi: HttpApi;
@@ -41,17 +42,19 @@ export class Api extends Construct {
       return created;
     };
 
-    const notFound = fn('NotFound', notFoundEntry);
-    this.httpApi = new HttpApi(this, 'HttpApi', {
-      description: 'OpenStack Glance Image API v2',
-      defaultIntegration: new HttpLambdaIntegration('NotFound', notFound),
-    });
-
     const authorizer = new HttpJwtAuthorizer('GlanceJwt', props.jwtIssuer, {
       jwtAudience: [props.jwtAudience],
       identitySource: [TOKEN_HEADER_SOURCE],
     });
     const noAuth = new HttpNoneAuthorizer();
+
+    const notFound = fn('NotFound', notFoundEntry);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'OpenStack Glance Image API v2',
+      defaultIntegration: new HttpLambdaIntegration('NotFound', notFound),
+      // Only `$default` takes this: every other route names its authorizer.
+      defaultAuthorizer: authorizer,
+    });
 
     for (const route of routes) {
       const handler = fn(route.name, route.entry, {
@@ -77,7 +80,7 @@ export class Api extends Construct {
         path,
         methods: [HttpMethod.ANY],
         integration: methodNotAllowed,
-        authorizer: noAuth,
+        authorizer: pathNeedsToken(path) ? authorizer : noAuth,
       });
     }
 

@@ -14,7 +14,13 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { routes as allRoutes, methodNotAllowedEntry, notFoundEntry, type Route } from '#infra/routes';
+import {
+  routes as allRoutes,
+  methodNotAllowedEntry,
+  notFoundEntry,
+  pathNeedsToken,
+  type Route,
+} from '#infra/routes';
 import { tokenFromHeaders } from '#shared/auth';
 import { type GlanceError, InternalError, PayloadTooLarge, Unauthorized } from '#shared/errors';
 import type { TokenVerifier } from './keys.ts';
@@ -135,11 +141,12 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
         name: 'MethodNotAllowed',
         routeKey: `ANY ${compiled.path}`,
         entry: methodNotAllowedEntry,
-        auth: false,
+        auth: pathNeedsToken(compiled.path, options.routes ?? allRoutes),
       };
       return { target, pathParameters };
     }
-    const target: Target = { name: 'NotFound', routeKey: '$default', entry: notFoundEntry, auth: false };
+    // `$default` is JWT-protected on AWS too (the API's default authorizer).
+    const target: Target = { name: 'NotFound', routeKey: '$default', entry: notFoundEntry, auth: true };
     return { target, pathParameters: {} };
   };
 

@@ -6,7 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
 import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/constructs/uploads';
 import { DATA_ROUTE_GRANTS } from '#infra/grants';
-import { knownPaths, methodNotAllowedEntry, notFoundEntry, type Route, routes } from '#infra/routes';
+import {
+  knownPaths,
+  methodNotAllowedEntry,
+  notFoundEntry,
+  pathNeedsToken,
+  type Route,
+  routes,
+} from '#infra/routes';
 import { ServerlessGlanceStack } from '#infra/stack';
 
 const ISSUER = 'https://issuer.test/';
@@ -205,18 +212,27 @@ describe('routes', () => {
     },
   );
 
-  it.each(knownPaths())('ANY %s goes to the shared 405 function without auth', (path) => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: `ANY ${path}`,
-      AuthorizationType: 'NONE',
-    });
-    expect(functionBehind(`ANY ${path}`)).toBe(functionId('MethodNotAllowed'));
+  it.each(knownPaths())(
+    'ANY %s goes to the shared 405 function, behind the token check but on discovery paths',
+    (path) => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `ANY ${path}`,
+        AuthorizationType: pathNeedsToken(path) ? 'JWT' : 'NONE',
+      });
+      expect(functionBehind(`ANY ${path}`)).toBe(functionId('MethodNotAllowed'));
+    },
+  );
+
+  it('keeps the discovery paths open: GET / and /versions never need a token', () => {
+    expect(pathNeedsToken('/')).toBe(false);
+    expect(pathNeedsToken('/versions')).toBe(false);
+    expect(pathNeedsToken('/v2/images')).toBe(true);
   });
 
-  it('sends $default to the 404 function without auth', () => {
+  it('sends $default to the 404 function behind the token check, as Glance checks tokens before routing', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: '$default',
-      AuthorizationType: 'NONE',
+      AuthorizationType: 'JWT',
     });
     expect(functionBehind('$default')).toBe(functionId('NotFound'));
   });

@@ -190,8 +190,9 @@ describe('JWT authorizer', () => {
 });
 
 describe('routing', () => {
-  it('sends an unknown path to the $default function: a Glance 404', async () => {
-    const res = await stack.api('GET', '/v3/nothing-here');
+  it('sends an unknown path to the $default function: 401 without a token, else a Glance 404', async () => {
+    expect((await stack.api('GET', '/v3/nothing-here')).status).toBe(401);
+    const res = await stack.api('GET', '/v3/nothing-here', { token });
     expect(res.status).toBe(404);
     expect(res.json).toEqual({
       error: { code: 404, title: 'Not Found', message: 'The resource could not be found: /v3/nothing-here' },
@@ -204,7 +205,8 @@ describe('routing', () => {
     expect(res.headers.get('allow')).toBe('POST, GET');
     expect(res.json).toEqual(glanceError(405, 'Method Not Allowed'));
 
-    const withParam = await stack.api('POST', '/v2/images/abc/tags/x');
+    expect((await stack.api('POST', '/v2/images/abc/tags/x')).status).toBe(401);
+    const withParam = await stack.api('POST', '/v2/images/abc/tags/x', { token });
     expect(withParam.status).toBe(405);
     expect(withParam.headers.get('allow')).toBe('PUT, DELETE');
   });
