@@ -1,7 +1,8 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
-import { actorOf, loadVisibleImage } from '#shared/images/access';
+import { actorOf } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
+import { withFreshImage } from '#shared/images/edit';
 import { logger } from '#shared/logger';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { config, images } from '#shared/services';
@@ -16,13 +17,16 @@ import { deleteImageObjects } from '#shared/uploads/objects';
  * delete (`pending_delete`) keeps the data for the scrubber.
  */
 export const handler = apiHandler(async ({ caller, path }) => {
-  const image = await loadVisibleImage(images, caller, path.image_id ?? '');
-  requireImagePolicy(caller, image, canModifyImage, 'delete');
-  if (image.protected) throw new Forbidden(`Image ${image.id} is protected and cannot be deleted.`);
-  const trigger = deleteTrigger(image.status, config.delayedDelete);
-  await applyTrigger(images, image, trigger, {
-    actor: actorOf(caller),
-    ...(image.upload ? { set: { upload: null } } : {}),
+  // A race with an edit, an upload's finalisation or the sweeper is retried on the fresh image.
+  const { image, trigger } = await withFreshImage(images, caller, path.image_id ?? '', async (current) => {
+    requireImagePolicy(caller, current, canModifyImage, 'delete');
+    if (current.protected) throw new Forbidden(`Image ${current.id} is protected and cannot be deleted.`);
+    const chosen = deleteTrigger(current.status, config.delayedDelete);
+    await applyTrigger(images, current, chosen, {
+      actor: actorOf(caller),
+      ...(current.upload ? { set: { upload: null } } : {}),
+    });
+    return { image: current, trigger: chosen };
   });
   if (trigger === 'delete') {
     // After the transition, so anything still arriving is an orphan for the S3 trigger.

@@ -6,6 +6,7 @@ import type { Caller } from '../auth.ts';
 import { canModifyImage, requireImagePolicy } from '../policy.ts';
 import { decideImage, type ImageTrigger, TransitionRefused } from '../status-rules.ts';
 import { actorOf } from './access.ts';
+import { withFreshImage } from './edit.ts';
 import type { ImageRecord } from './model.ts';
 import type { ImageRepository, TransitionOptions } from './repository.ts';
 
@@ -26,13 +27,17 @@ export const applyTrigger = async (
   return repository.transition(image, decision, options);
 };
 
-/** Deactivate or reactivate (T16, T17): owner or admin; idempotent; 403 from other statuses. */
-export const toggleActivation = async (
+/**
+ * Deactivate or reactivate (T16, T17): owner or admin; idempotent; 403 from other statuses. A
+ * race with an edit (a tag, a PATCH) is retried on the fresh image, not answered with 409.
+ */
+export const toggleActivation = (
   repository: ImageRepository,
   caller: Caller,
-  image: ImageRecord,
+  id: string,
   trigger: 'deactivate' | 'reactivate',
-): Promise<ImageRecord> => {
-  requireImagePolicy(caller, image, canModifyImage, trigger);
-  return applyTrigger(repository, image, trigger, { actor: actorOf(caller) });
-};
+): Promise<ImageRecord> =>
+  withFreshImage(repository, caller, id, (image) => {
+    requireImagePolicy(caller, image, canModifyImage, trigger);
+    return applyTrigger(repository, image, trigger, { actor: actorOf(caller) });
+  });

@@ -308,6 +308,33 @@ describe('deactivate, reactivate and delete', () => {
     expectGlanceError(await stack.api('DELETE', `/v2/images/${image.id}`, { token: otherProject }), 403);
   });
 
+  it('never answers 409 to a DELETE or a deactivate that races harmless edits: it retries on the fresh image', async () => {
+    for (let round = 0; round < 3; round++) {
+      const image = await create();
+      const upload = await stack.api('PUT', `/v2/images/${image.id}/file`, {
+        token: owner,
+        body: new Uint8Array(1024),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      expect(upload.status).toBe(204);
+      const tags = (from: number) =>
+        Array.from({ length: 10 }, (_, i) =>
+          stack.api('PUT', `/v2/images/${image.id}/tags/t${from + i}`, { token: owner }),
+        );
+      const [deactivated] = await Promise.all([
+        stack.api('POST', `/v2/images/${image.id}/actions/deactivate`, { token: owner }),
+        ...tags(0),
+      ]);
+      expect(deactivated.status).toBe(204);
+      const [deleted, ...tagged] = await Promise.all([
+        stack.api('DELETE', `/v2/images/${image.id}`, { token: owner }),
+        ...tags(100),
+      ]);
+      expect(deleted.status).toBe(204);
+      for (const response of tagged) expect([204, 404]).toContain(response.status);
+    }
+  });
+
   it('records every transition in the history', async () => {
     const image = await create();
     const history = await stack.api('GET', `/v2/images/${image.id}/history`, { token: owner });
