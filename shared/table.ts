@@ -42,7 +42,9 @@ export const taskImageIndexKey = (imageId: string) => `TASKIMAGE#${imageId}`;
 export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;
 /** The table's TTL attribute (epoch seconds): items carrying it are removed by DynamoDB after that time. */
 export const TTL_ATTRIBUTE = 'ttl';
-/** The one gsi3 partition: images with an upload in flight. */
+/** gsi3 partition of images with an upload in flight. */
 export const PENDING_UPLOAD_PARTITION = 'UPLOAD';
-/** gsi3 sort key: the upload deadline (ISO, sorts as time) with the id as tie-breaker. */
+/** gsi3 partition of `pending_delete` images waiting for the scrubber (sort key: when deleted). */
+export const PENDING_SCRUB_PARTITION = 'SCRUB';
+/** gsi3 sort key: a time (the upload deadline, or the delete time; ISO, sorts as time) with the id as tie-breaker. */
 export const uploadDeadlineSortKey = (deadline: string, id: string) => `${deadline}#${id}`;

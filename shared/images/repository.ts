@@ -23,6 +23,7 @@ import {
   createdSortKey,
   imageKey,
   ownerIndexKey,
+  PENDING_SCRUB_PARTITION,
   PENDING_UPLOAD_PARTITION,
   TABLE_KEYS,
   uploadDeadlineSortKey,
@@ -65,18 +66,30 @@ const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'cre
 });
 
 /**
- * Invariant: an image is in the pending-upload index (gsi3) exactly while `upload` is set, so the
- * sweeper's Query sees every upload in flight and nothing else (decision D2).
+ * Invariant: an image is in gsi3 exactly while something is due for it: under `UPLOAD` while
+ * `upload` is set (the sweeper's Query sees every upload in flight, decision D2), under `SCRUB`
+ * while it is `pending_delete` (the scrubber's, T20). Never both: a pending_delete image has no
+ * upload.
  */
-const setUploadIndex = (update: UpdateBuilder, id: string, upload: PendingUpload | null) => {
-  if (upload) {
+const setDueIndex = (update: UpdateBuilder, id: string, due: { partition: string; at: string } | null) => {
+  if (due) {
     update
-      .set(TABLE_KEYS.gsi3.partition, PENDING_UPLOAD_PARTITION)
-      .set(TABLE_KEYS.gsi3.sort, uploadDeadlineSortKey(upload.deadline, id));
+      .set(TABLE_KEYS.gsi3.partition, due.partition)
+      .set(TABLE_KEYS.gsi3.sort, uploadDeadlineSortKey(due.at, id));
   } else {
     update.remove(update.name(TABLE_KEYS.gsi3.partition)).remove(update.name(TABLE_KEYS.gsi3.sort));
   }
 };
+
+const setUploadIndex = (update: UpdateBuilder, id: string, upload: PendingUpload | null) =>
+  setDueIndex(update, id, upload ? { partition: PENDING_UPLOAD_PARTITION, at: upload.deadline } : null);
+
+/** A page request on the gsi3 "due" index: everything due before `before` (ISO time). */
+export interface DuePage {
+  readonly before: string;
+  readonly limit: number;
+  readonly startKey?: Record<string, unknown>;
+}
 
 export class ImageRepository {
   private readonly table: Table;
@@ -137,8 +150,11 @@ export class ImageRepository {
       `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
     );
     const gone = INDEXED_STATUSES_EXCLUDE.includes(decision.to);
-    if (changes.upload !== undefined || gone)
+    if (decision.to === 'pending_delete') {
+      setDueIndex(update, image.id, { partition: PENDING_SCRUB_PARTITION, at: now.toISOString() });
+    } else if (changes.upload !== undefined || gone || decision.from === 'pending_delete') {
       setUploadIndex(update, image.id, gone ? null : (changes.upload ?? null));
+    }
     if (gone) {
       for (const key of [
         TABLE_KEYS.gsi1.partition,
@@ -204,11 +220,19 @@ export class ImageRepository {
    * One page of ids of images whose upload deadline is before `before` (ISO time), oldest first:
    * a Query on the sparse pending-upload index (gsi3), never a Scan.
    */
-  async expiredUploads(input: {
-    before: string;
-    limit: number;
-    startKey?: Record<string, unknown>;
-  }): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+  expiredUploads(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    return this.due(PENDING_UPLOAD_PARTITION, input);
+  }
+
+  /** One page of ids of `pending_delete` images deleted before `before`, oldest first (gsi3). */
+  pendingScrubs(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    return this.due(PENDING_SCRUB_PARTITION, input);
+  }
+
+  private async due(
+    partition: string,
+    input: DuePage,
+  ): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
     const keys = TABLE_KEYS.gsi3;
     const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
       new QueryCommand({
@@ -216,7 +240,7 @@ export class ImageRepository {
         IndexName: keys.name,
         KeyConditionExpression: '#pk = :pk AND #sk < :before',
         ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
-        ExpressionAttributeValues: { ':pk': PENDING_UPLOAD_PARTITION, ':before': input.before },
+        ExpressionAttributeValues: { ':pk': partition, ':before': input.before },
         ScanIndexForward: true,
         Limit: input.limit,
         ExclusiveStartKey: input.startKey,
