@@ -45,8 +45,11 @@ export const DATA_ROUTE_GRANTS: Readonly<Record<string, readonly BucketAccess[]>
 
 /** The S3 trigger: reads and deletes, nothing else (issue: "read/delete on the bucket only"). */
 export const FINALISE_GRANTS: RouteGrants = { table: 'readWrite', bucket: ['read', 'delete'] };
-/** The sweeper: HeadObject, re-drives finalisation, aborts multipart uploads. */
-export const SWEEP_GRANTS: RouteGrants = { table: 'readWrite', bucket: ['read', 'delete', 'multipart'] };
+/** The sweeper: HeadObject, re-drives finalisation, aborts multipart uploads; the scrubber lists and deletes a scrubbed image's objects. */
+export const SWEEP_GRANTS: RouteGrants = {
+  table: 'readWrite',
+  bucket: ['read', 'list', 'delete', 'multipart'],
+};
 
 const BUCKET_ACTIONS: Readonly<Record<Exclude<BucketAccess, 'list'>, readonly string[]>> = {
   read: ['s3:GetObject'],

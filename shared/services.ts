@@ -13,8 +13,11 @@ export const config = {
   bucketName: requiredEnv('BUCKET_NAME'),
   /** glance_store `delayed_delete`: deleting an image with data leaves it `pending_delete`. */
   delayedDelete: booleanEnv('DELAYED_DELETE', false),
+  /** Glance's `scrub_time`: seconds a `pending_delete` image keeps its data before the scrubber. */
+  scrubTimeSeconds: integerEnv('SCRUB_TIME_SECONDS', 0),
   limits: {
-    sizeCap: integerEnv('IMAGE_SIZE_CAP', 1024 ** 4),
+    // 100 GiB: one finaliser run (15-minute Lambda) must hash a whole image, sweeper re-drives included.
+    sizeCap: integerEnv('IMAGE_SIZE_CAP', 100 * 1024 ** 3),
     projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
   } satisfies DataLimits,
   /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), spec §2.1. */

@@ -1,13 +1,25 @@
 /**
- * Scheduled upload sweeper (decision D2): an EventBridge rule every 5 minutes on AWS, a timer in
- * the local stack (infra/local/uploads.ts). See shared/uploads/sweep.ts.
+ * Scheduled janitor, an EventBridge rule every 5 minutes on AWS, a timer in the local stack
+ * (infra/local/uploads.ts): the upload sweeper (decision D2, shared/uploads/sweep.ts), then the
+ * scrubber of delayed deletes (T20, shared/uploads/scrub.ts). The run's time limit comes from the
+ * Lambda context; without one (local timer, tests) it is unlimited.
  */
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { config } from '#shared/services';
 import { dataContext } from '#shared/uploads/data-context';
+import { scrubImages } from '#shared/uploads/scrub';
 import { type SweepReport, sweepUploads } from '#shared/uploads/sweep';
 
-export const handler = async (event?: Partial<ScheduledEvent>): Promise<SweepReport> =>
-  sweepUploads(
+export const handler = async (
+  event?: Partial<ScheduledEvent>,
+  context?: Context,
+): Promise<SweepReport & { scrubbed: string[] }> => {
+  const now = event?.time ? new Date(Math.max(Date.parse(event.time), Date.now())) : new Date();
+  const report = await sweepUploads(
     dataContext,
-    event?.time ? new Date(Math.max(Date.parse(event.time), Date.now())) : new Date(),
+    now,
+    context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {},
   );
+  const scrubbed = report.stopped ? [] : await scrubImages(dataContext, config.scrubTimeSeconds, now);
+  return { ...report, scrubbed };
+};

@@ -4,11 +4,15 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import { Construct } from 'constructs';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
 import { STAGING_PREFIX } from '#shared/uploads/keys';
+import { MAX_MULTIPART_SECONDS, MULTIPART_LIFECYCLE_DAYS } from '#shared/uploads/lifetime';
 
 export interface DataProps {
   /** Days after which staged data (`staging/`) expires: orphans, and staged data never imported. */
   readonly stagingExpirationDays?: number;
-  /** Days after which incomplete multipart uploads are aborted (the sweeper aborts them sooner). */
+  /**
+   * Days after which incomplete multipart uploads are aborted (the sweeper aborts them sooner);
+   * must exceed the longest multipart upload lifetime (shared/uploads/lifetime.ts).
+   */
   readonly abortIncompleteUploadsDays?: number;
 }
 
@@ -51,6 +55,14 @@ export class Data extends Construct {
       projectionType: ProjectionType.KEYS_ONLY,
     });
 
+    // A multipart upload's deadline (re-signs included) ends an hour before this lifetime, so the
+    // lifecycle never aborts an upload an image still waits for (shared/uploads/lifetime.ts).
+    const abortDays = props.abortIncompleteUploadsDays ?? MULTIPART_LIFECYCLE_DAYS;
+    if (abortDays * 24 * 3600 <= MAX_MULTIPART_SECONDS) {
+      throw new Error(
+        `abortIncompleteUploadsDays (${abortDays}) must leave more than the ${MAX_MULTIPART_SECONDS} s a multipart upload may last.`,
+      );
+    }
     this.bucket = new Bucket(this, 'ImageBucket', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -59,7 +71,7 @@ export class Data extends Construct {
       lifecycleRules: [
         {
           id: 'AbortIncompleteMultipartUploads',
-          abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsDays ?? 2),
+          abortIncompleteMultipartUploadAfter: Duration.days(abortDays),
         },
         {
           id: 'ExpireStagedData',

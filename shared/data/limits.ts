@@ -6,7 +6,7 @@ import type { ImageRepository } from '../images/repository.ts';
 import { ownerIndexKey } from '../table.ts';
 
 export interface DataLimits {
-  /** `image_size_cap`: no image may be larger (default 1 TiB). */
+  /** `image_size_cap`: no image may be larger (default 100 GiB). */
   readonly sizeCap: number;
   /** `user_storage_quota` in bytes per project; 0 means unlimited. */
   readonly projectQuota: number;

@@ -66,6 +66,8 @@ export interface PendingUpload {
   readonly multipart_upload_id?: string;
   /** Multipart only: every part but the last has this size; the part count follows from the size. */
   readonly part_size?: number;
+  /** When the upload was started (ISO time); bounds a multipart upload's deadline (shared/uploads/lifetime.ts). */
+  readonly started_at?: string;
 }
 
 /** The stored record. */

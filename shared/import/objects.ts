@@ -19,6 +19,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import type { ImageRecord } from '../images/model.ts';
 import { DATA_PREFIX, STAGING_PREFIX } from '../uploads/keys.ts';
 
 const MiB = 1024 ** 2;
@@ -38,6 +39,17 @@ export const imageDataKeyOf = (imageId: string, taskId: string): string =>
   `${DATA_PREFIX}${imageId}/${taskId}`;
 export const isStagingKeyOf = (imageId: string, key: string | null | undefined): key is string =>
   typeof key === 'string' && key.startsWith(`${STAGING_PREFIX}${imageId}/`);
+
+/**
+ * Whether a glance-direct import can start: the staged data has arrived. `uploading` also means
+ * "stage presigned, data not arrived yet" (`upload` set, `data_key` null); only an image with no
+ * upload in flight and a `data_key` naming a staged object of its own has data to import.
+ */
+export const hasStagedData = (image: Pick<ImageRecord, 'id' | 'upload' | 'data_key'>): boolean =>
+  image.upload === null && isStagingKeyOf(image.id, image.data_key);
+
+export const noStagedDataMessage = (imageId: string): string =>
+  `Image ${imageId} has no staged data yet; finish the upload first.`;
 
 const isNotFound = (error: unknown): boolean => {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };

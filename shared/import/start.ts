@@ -8,9 +8,11 @@
  *
  *  1. body: `method` / `method.name` missing, method not enabled (copy-image, glance-download),
  *     `all_stores_must_succeed` / `all_stores` not boolean → 400
- *  2. project storage quota already used up → 413
- *  3. image invisible → 404
- *  4. status: glance-direct needs `uploading`, web-download `queued` → 409
+ *  2. image invisible → 404
+ *  3. the image owner's storage quota already used up → 413 (the quota is the owner's, so the
+ *     image is loaded first; an invisible image stays 404)
+ *  4. status: glance-direct needs `uploading` with its staged data arrived (no upload in flight,
+ *     `data_key` a staged object of the image), web-download `queued` → 409
  *  5. `container_format`, then `disk_format` missing → 409
  *  7. policy `modify_image` → 403 (404 when invisible)
  *  8. lock held by a live task → 409
@@ -38,6 +40,7 @@ import type { Executions } from '../tasks/executions.ts';
 import { REQUIRED_STATUS, TASK_TYPES, type TaskRecord } from '../tasks/model.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
+import { hasStagedData, noStagedDataMessage } from './objects.ts';
 import { failTask, newTaskRecord, releaseLock } from './records.ts';
 import { checkUriWithDns, type UriFilter, UriRefused } from './uri-filter.ts';
 
@@ -162,20 +165,25 @@ export const requestImport = async (
   const now = deps.now?.() ?? new Date();
   const request = parseImportBody(body);
 
+  const image = await loadVisibleImage(deps.images, caller, imageId);
+
+  // The quota is the image owner's (an admin importing into another project uses that project's).
   if (
     deps.limits.projectQuota > 0 &&
-    (await projectUsage(deps.images, caller.projectId)) >= deps.limits.projectQuota
+    image.owner !== null &&
+    (await projectUsage(deps.images, image.owner)) >= deps.limits.projectQuota
   ) {
-    throw new PayloadTooLarge(`Project ${caller.projectId} has used up its storage quota.`);
+    throw new PayloadTooLarge(`Project ${image.owner} has used up its storage quota.`);
   }
-
-  const image = await loadVisibleImage(deps.images, caller, imageId);
 
   const required = REQUIRED_STATUS[request.method];
   if (image.status !== required) {
     throw new Conflict(
       `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
     );
+  }
+  if (request.method === 'glance-direct' && !hasStagedData(image)) {
+    throw new Conflict(noStagedDataMessage(image.id));
   }
   if (!image.container_format) {
     throw new Conflict(`Image ${image.id} has no container_format; set it before importing.`);

@@ -16,12 +16,20 @@ import { ImageConflict, type ImageRepository } from '../images/repository.ts';
 import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '../status-rules.ts';
 import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '../tasks/model.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
+import { inspectImageData } from '../uploads/inspect.ts';
 import { ImportError } from './errors.ts';
 import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
-import { imageDataKeyOf, isStagingKeyOf, type ObjectStore, stagingKeyOf } from './objects.ts';
+import {
+  hasStagedData,
+  imageDataKeyOf,
+  isStagingKeyOf,
+  noStagedDataMessage,
+  type ObjectStore,
+  stagingKeyOf,
+} from './objects.ts';
 import { clip, failTask } from './records.ts';
 import type { UriFilter } from './uri-filter.ts';
-import { headerTap, virtualSizeOf } from './virtual-size.ts';
+import { headerTap } from './virtual-size.ts';
 import { openDownload } from './web-download.ts';
 import { ERROR_NAMES, failedStepOf } from './workflow-spec.ts';
 
@@ -189,9 +197,15 @@ export const mark = async (deps: StepDeps, state: WorkflowState, execution?: str
     if (image.status !== required) {
       throw new ImportError(`Image ${image.id} is '${image.status}'; ${source.method} needs '${required}'.`);
     }
+    // `uploading` also covers a presigned stage whose data has not arrived: not importable yet.
+    if (source.method === 'glance-direct' && !hasStagedData(image)) {
+      throw new ImportError(noStagedDataMessage(image.id));
+    }
     await applyTrigger(deps.images, image, 'importStart', {
       actor: WORKFLOW_ACTOR,
       reason: `${source.method} import, task ${task.id}`,
+      // Out of the pending-upload index (gsi3) for good: no upload can be in flight any more.
+      set: { upload: null },
       now: deps.now?.(),
     });
   }
@@ -254,11 +268,10 @@ export const verify = async (
   if (image.os_hash_value !== null && image.os_hash_value !== digest.os_hash_value) {
     throw mismatch('os_hash_value', digest.os_hash_value, image.os_hash_value);
   }
-  return {
-    ...digest,
-    virtual_size: virtualSizeOf(image, tap.header(), digest.size),
-    etag: object.etag,
-  };
+  // The disk-format check of the upload path (spec §4.3): data declared qcow2 must be qcow2.
+  const inspection = inspectImageData(image, tap.header(), digest.size);
+  if (!inspection.ok) throw new ImportError(inspection.reason);
+  return { ...digest, virtual_size: inspection.virtual_size, etag: object.etag };
 };
 
 /** Promote: the verified object to `images/<image_id>/<task_id>`, the staged one removed. */
@@ -380,7 +393,7 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
         await applyTrigger(deps.images, image, 'importFail', {
           actor: WORKFLOW_ACTOR,
           reason: message,
-          set: { data_key: null, properties: { [FAILURE_REASON_PROPERTY]: message } },
+          set: { data_key: null, upload: null, properties: { [FAILURE_REASON_PROPERTY]: message } },
           removeProperties: [LOCK_PROPERTY],
           now: deps.now?.(),
         });

@@ -26,10 +26,11 @@ import {
 import type { Request } from '../http/handler.ts';
 import { actorOf, loadVisibleImage } from '../images/access.ts';
 import { applyTrigger } from '../images/actions.ts';
+import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
 import { logger } from '../logger.ts';
 import { canModifyImage, requireImagePolicy } from '../policy.ts';
 import type { DataContext } from './context.ts';
-import { type FailureKind, finaliseUpload } from './finalise.ts';
+import { type FailureKind, failureOfReason, finaliseUpload, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
 import { newUploadId, type UploadKind, uploadKey } from './keys.ts';
 import { OCTET_STREAM } from './presign.ts';
@@ -154,12 +155,37 @@ export const directUpload = async (ctx: DataContext, request: Request, kind: Upl
   switch (result.outcome) {
     case 'activated':
     case 'staged':
+    // The S3 trigger (fired by the PutObject above) finalised this very object first.
+    case 'current':
       return;
     case 'killed':
       throw failureError(result.failure, result.reason);
-    case 'orphan':
-      throw new Gone(`Image ${image.id} was deleted during the upload.`);
-    default:
+    default: {
+      // The trigger may have judged this object first and killed the image (its view of the quota
+      // can differ from ours): answer with what its recorded failure implies, not 410.
+      const killed = await killOf(ctx, started, kind);
+      if (killed) throw killed;
+      if (result.outcome === 'orphan') throw new Gone(`Image ${image.id} was deleted during the upload.`);
       throw new Conflict(`Image ${image.id} changed during the upload.`);
+    }
   }
+};
+
+/**
+ * The error for the kill of this upload, when the transition right after its start (`started`) is
+ * the reject of its data; undefined otherwise (deleted, swept, ...).
+ */
+const killOf = async (
+  ctx: DataContext,
+  started: ImageRecord,
+  kind: UploadKind,
+): Promise<GlanceError | undefined> => {
+  const now = await ctx.images.get(started.id);
+  const next = now?.history[started.history.length];
+  if (now?.status !== 'killed' || next?.trigger !== rejectTrigger(kind)) return undefined;
+  const reason = next.reason ?? now.properties[FAILURE_REASON_PROPERTY] ?? 'The data was refused.';
+  const failure = failureOfReason(reason);
+  return failure
+    ? failureError(failure, reason)
+    : new Conflict(`Image ${started.id} was killed during the upload: ${reason}`);
 };

@@ -129,6 +129,26 @@ const measureObject = async (ctx: DataContext, object: ObjectRef, limits: Limits
   }
 };
 
+/**
+ * The failure a recorded kill reason stands for: the reasons `judge` writes (size, cap and quota
+ * texts below; anything else it writes is the format inspection's). Undefined for a kill that did
+ * not come from judging the data (the sweeper's time limit).
+ */
+export const failureOfReason = (reason: string): FailureKind | undefined => {
+  if (reason.startsWith(SIZE_MISMATCH)) return 'size-mismatch';
+  if (reason.includes(OVER_CAP) || reason === TOO_LARGE) return 'too-large';
+  if (reason.includes(OVER_QUOTA)) return 'quota';
+  if (reason.startsWith(UNVERIFIED)) return undefined;
+  return 'format';
+};
+
+const SIZE_MISMATCH = 'Size mismatch:';
+const OVER_CAP = 'exceeds the image size cap';
+const OVER_QUOTA = 'exceeds the storage quota';
+const TOO_LARGE = 'Image data too large.';
+/** The start of the reason the sweeper records for data too large to hash in its time budget. */
+export const UNVERIFIED = 'The data could not be verified within the function time limit';
+
 type Verdict =
   | { readonly accept: true; readonly set: ImageChanges }
   | { readonly accept: false; readonly failure: FailureKind; readonly reason: string };
@@ -150,29 +170,27 @@ const judge = (
       return {
         accept: false,
         failure: 'size-mismatch',
-        reason: `Size mismatch: ${bytes(limits.declared)} declared, ${received} received.`,
+        reason: `${SIZE_MISMATCH} ${bytes(limits.declared)} declared, ${received} received.`,
       };
     }
     if (size > limits.sizeCap) {
       return {
         accept: false,
         failure: 'too-large',
-        reason: `Image data (${received}) exceeds the image size cap of ${bytes(limits.sizeCap)}.`,
+        reason: `Image data (${received}) ${OVER_CAP} of ${bytes(limits.sizeCap)}.`,
       };
     }
     if (size > limits.allowed) {
       return {
         accept: false,
         failure: 'quota',
-        reason: `Image data (${received}) exceeds the storage quota of project ${image.owner}: ${bytes(limits.allowed)} left.`,
+        reason: `Image data (${received}) ${OVER_QUOTA} of project ${image.owner}: ${bytes(limits.allowed)} left.`,
       };
     }
     return undefined;
   };
   if (data.kind === 'over') {
-    return (
-      tooBig(data.size, false) ?? { accept: false, failure: 'too-large', reason: 'Image data too large.' }
-    );
+    return tooBig(data.size, false) ?? { accept: false, failure: 'too-large', reason: TOO_LARGE };
   }
   const { digest } = data;
   const over = tooBig(digest.size, true);
@@ -181,7 +199,7 @@ const judge = (
     return {
       accept: false,
       failure: 'size-mismatch',
-      reason: `Size mismatch: ${bytes(limits.declared)} declared, ${bytes(digest.size)} received.`,
+      reason: `${SIZE_MISMATCH} ${bytes(limits.declared)} declared, ${bytes(digest.size)} received.`,
     };
   }
   if (kind === 'stage') return { accept: true, set: { size: digest.size, data_key: key, upload: null } };

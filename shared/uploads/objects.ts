@@ -34,14 +34,14 @@ export const abortMultipart = async (ctx: S3Context, key: string, uploadId: stri
   }
 };
 
-/** The object's last-modified time, or undefined when there is no such object. */
+/** The object's last-modified time and size, or undefined when there is no such object. */
 export const headObject = async (
   ctx: S3Context,
   key: string,
-): Promise<{ lastModified: Date } | undefined> => {
+): Promise<{ lastModified: Date; size: number } | undefined> => {
   try {
     const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }));
-    return { lastModified: head.LastModified ?? new Date(0) };
+    return { lastModified: head.LastModified ?? new Date(0), size: head.ContentLength ?? 0 };
   } catch (error) {
     if (isS3Error(error, 'NotFound', 'NoSuchKey', '404')) return undefined;
     throw error;

@@ -30,6 +30,7 @@ import { ImageConflict } from '../images/repository.ts';
 import type { DataContext } from './context.ts';
 import { finishTrigger } from './finalise.ts';
 import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from './keys.ts';
+import { uploadDeadline } from './lifetime.ts';
 import { abortMultipart } from './objects.ts';
 import { type PresignBody, partCountOf, partLength, planUpload } from './plan.ts';
 import {
@@ -189,11 +190,17 @@ export const presignUpload = async (
           part_size: plan.partSize,
         }
       : {};
+  const started_at = now.toISOString();
   const upload: PendingUpload = {
     kind,
     key,
     declared_size: body.size,
-    deadline: isoAfter(now, ctx.settings.uploadUrlSeconds + graceFor(ctx, multipart)),
+    deadline: uploadDeadline(
+      { ...multipart, started_at },
+      now,
+      ctx.settings.uploadUrlSeconds + graceFor(ctx, multipart),
+    ),
+    started_at,
     ...multipart,
   };
   let started: ImageRecord;
@@ -244,7 +251,8 @@ const resign = async (
   let current = image;
   for (let attempt = 1; ; attempt++) {
     const upload = pendingUploadOf(current, kind, uploadId);
-    const deadline = isoAfter(now, ctx.settings.uploadUrlSeconds + graceFor(ctx, upload));
+    // Never past the multipart upload's maximum lifetime, however often it is re-signed.
+    const deadline = uploadDeadline(upload, now, ctx.settings.uploadUrlSeconds + graceFor(ctx, upload));
     const extended = deadline > upload.deadline ? { ...upload, deadline } : upload;
     try {
       if (extended !== upload) current = await ctx.images.update(current, { upload: extended });

@@ -3,6 +3,7 @@
  * Every value has a safe default; a value outside its bounds fails the cold start loudly.
  */
 import { integerEnv, MissingConfigError } from '../config.ts';
+import { MAX_MULTIPART_SECONDS } from './lifetime.ts';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -61,7 +62,8 @@ const bounded = (name: string, fallback: number, min: number, max: number): numb
 export const readUploadSettings = (): UploadSettings => ({
   uploadUrlSeconds: bounded('UPLOAD_URL_SECONDS', 900, 1, 900),
   uploadGraceSeconds: bounded('UPLOAD_GRACE_SECONDS', 900, 0, 7 * 24 * 3600),
-  multipartGraceSeconds: bounded('MULTIPART_GRACE_SECONDS', 24 * 3600, 0, 7 * 24 * 3600),
+  // Within the lifetime the bucket's lifecycle rule leaves a multipart upload (lifetime.ts).
+  multipartGraceSeconds: bounded('MULTIPART_GRACE_SECONDS', 24 * 3600, 0, MAX_MULTIPART_SECONDS),
   multipartThreshold: bounded('MULTIPART_THRESHOLD_BYTES', 100 * MiB, 1, S3_LIMITS.maxSinglePut),
   // Below S3's 5 MiB minimum only makes sense against the local s3rver (tests).
   partSize: bounded('MULTIPART_PART_SIZE_BYTES', 64 * MiB, 1, S3_LIMITS.maxPartSize),

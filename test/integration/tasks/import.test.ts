@@ -176,7 +176,8 @@ describe('glance-direct', () => {
 
 describe('web-download', () => {
   it('imports a URL: queued → importing → active, hashes right, staging removed', async () => {
-    const image = await createImage(stack, { disk_format: 'qcow2' });
+    // vmdk is not inspected (virtual_size null); data declared qcow2 must be qcow2 (import-checks).
+    const image = await createImage(stack, { disk_format: 'vmdk' });
     const response = await importImage(stack, image.id, {
       method: { name: 'web-download', uri: files.url('/cirros.img') },
     });

@@ -113,6 +113,29 @@ describe('storage quota', () => {
     expect(await showImage(stack, image.id)).toMatchObject({ status: 'queued' });
   });
 
+  it("checks the image owner's quota, not the caller's, when an admin imports into another project", async () => {
+    const fill = async (token: string) => {
+      for (let i = 0; i < 3; i++) await stageDirect(stack, (await createImage(stack, {}, token)).id, small);
+    };
+    const admin = await stack.tokenFor({ project: 'p-admin-quota', roles: ['admin'] });
+    const download = { method: { name: 'web-download', uri: files.url('/small.img') } };
+
+    // The owner's project is full, the admin's empty: 413 naming the owner's project.
+    const fullOwner = await stack.tokenFor({ project: 'p-owner-full' });
+    await fill(fullOwner);
+    const intoFull = await createImage(stack, {}, fullOwner);
+    const refused = await importImage(stack, intoFull.id, download, admin);
+    expect(refused.status).toBe(413);
+    expect(refused.json.error.message).toBe('Project p-owner-full has used up its storage quota.');
+    expect(await showImage(stack, intoFull.id)).toMatchObject({ status: 'queued' });
+
+    // The admin's project is full, the owner's empty: the import goes ahead.
+    await fill(admin);
+    const intoEmpty = await createImage(stack, {}, await stack.tokenFor({ project: 'p-owner-empty' }));
+    expect((await importImage(stack, intoEmpty.id, download, admin)).status).toBe(202);
+    expect((await waitForImport(stack, intoEmpty.id)).task.status).toBe('success');
+  });
+
   it('imports until the project quota is used, then kills the import that does not fit', async () => {
     const token = await stack.tokenFor({ project: 'p-quota' });
     for (let i = 0; i < 2; i++) {

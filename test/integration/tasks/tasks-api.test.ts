@@ -354,7 +354,8 @@ describe('POST /v2/tasks (legacy import task)', () => {
     type: 'import',
     input: {
       import_from: importFrom,
-      import_from_format: 'qcow2',
+      // Not inspected: data declared qcow2 must be qcow2 (import-checks.test.ts).
+      import_from_format: 'vmdk',
       image_properties: { name: 'legacy', container_format: 'bare', ...properties },
     },
   });
@@ -379,7 +380,7 @@ describe('POST /v2/tasks (legacy import task)', () => {
     expect(done).toMatchObject({ status: 'success', result: { image_id: task.image_id } });
     expect(await showImage(stack, task.image_id)).toMatchObject({
       name: 'legacy',
-      disk_format: 'qcow2',
+      disk_format: 'vmdk',
       container_format: 'bare',
       owner: 'p-admin',
       status: 'active',

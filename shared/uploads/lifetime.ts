@@ -1,0 +1,34 @@
+/**
+ * How long a multipart upload may live (decision D2). The bucket's lifecycle rule aborts incomplete
+ * multipart uploads `MULTIPART_LIFECYCLE_DAYS` after their initiation (infra/constructs/data.ts),
+ * behind the service's back. Invariant: an upload's deadline, re-sign extensions included, stays
+ * strictly before that, so the lifecycle never aborts an upload an image still waits for in
+ * `saving`/`uploading`; the sweeper handles it first, after its deadline. The upload is created at
+ * or after `started_at` (the request time), and S3 only rounds the lifecycle's time up.
+ */
+import type { PendingUpload } from '../images/model.ts';
+
+const HOUR = 3600;
+
+/** Days after initiation at which the bucket aborts an incomplete multipart upload. */
+export const MULTIPART_LIFECYCLE_DAYS = 2;
+
+/** The latest a multipart upload's deadline may be, in seconds after it started: an hour short of the lifecycle. */
+export const MAX_MULTIPART_SECONDS = MULTIPART_LIFECYCLE_DAYS * 24 * HOUR - HOUR;
+
+/**
+ * An upload's deadline when URLs are issued at `now`: `now + seconds` (URL expiry plus grace), for
+ * a multipart upload no later than `MAX_MULTIPART_SECONDS` after it started.
+ */
+export const uploadDeadline = (
+  upload: Pick<PendingUpload, 'multipart_upload_id' | 'started_at'>,
+  now: Date,
+  seconds: number,
+): string => {
+  let at = now.getTime() + seconds * 1000;
+  if (upload.multipart_upload_id) {
+    const started = upload.started_at ? Date.parse(upload.started_at) : now.getTime();
+    at = Math.min(at, started + MAX_MULTIPART_SECONDS * 1000);
+  }
+  return new Date(at).toISOString();
+};
