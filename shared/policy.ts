@@ -33,6 +33,13 @@ export const canCreateImage = (caller: Caller, owner: string | null): boolean =>
 export const canDownloadImage = (caller: Caller, image: Pick<ImageRecord, 'owner' | 'visibility'>): boolean =>
   caller.isAdmin || (hasRole(caller, 'member') && canSeeImage(caller, image));
 
+/**
+ * Reading an image's transition history (decision B1): it names users and projects, so only the
+ * owner project's readers and admins, not everyone who can see a public image.
+ */
+export const canReadImageHistory = (caller: Caller, image: Pick<ImageRecord, 'owner'>): boolean =>
+  caller.isAdmin || (hasRole(caller, 'reader') && owns(caller, image));
+
 /** `tasks_api_access`: admin only. */
 export const canUseTasksApi = (caller: Caller): boolean => caller.isAdmin;
 

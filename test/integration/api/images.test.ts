@@ -335,6 +335,13 @@ describe('deactivate, reactivate and delete', () => {
     }
   });
 
+  it('shows the history to the owner project and admins, not to everyone who can see the image', async () => {
+    const image = await create({ visibility: 'public' }, admin);
+    expect((await stack.api('GET', `/v2/images/${image.id}`, { token: otherProject })).status).toBe(200);
+    expectGlanceError(await stack.api('GET', `/v2/images/${image.id}/history`, { token: otherProject }), 403);
+    expect((await stack.api('GET', `/v2/images/${image.id}/history`, { token: admin })).status).toBe(200);
+  });
+
   it('records every transition in the history', async () => {
     const image = await create();
     const history = await stack.api('GET', `/v2/images/${image.id}/history`, { token: owner });
