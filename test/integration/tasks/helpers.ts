@@ -10,7 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createDocumentClient, createS3Client } from '#shared/aws-clients';
+import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository } from '#shared/images/repository';
+import { withLock } from '#shared/import/lock';
+import { newTaskRecord } from '#shared/import/records';
 import { decideImage } from '#shared/status-rules';
 import { TaskRepository } from '#shared/tasks/repository';
 import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';
@@ -132,6 +135,28 @@ export const stageDirect = async (
   // (and leaves it alone) rather than an orphan.
   await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: key, Body: bytes }));
   return key;
+};
+
+/**
+ * What an import leaves behind when the API dies right before StartExecution: the image locked
+ * by a pending glance-direct task that no execution runs. Returns the task id.
+ */
+export const plantPendingImport = async (stack: ImportStack, image: ImageRecord): Promise<string> => {
+  const taskId = randomUUID();
+  await stack.images.update(image, { properties: withLock(image, taskId) });
+  await stack.tasks.create(
+    newTaskRecord({
+      id: taskId,
+      type: 'api_image_import',
+      input: { image_id: image.id, import_req: { method: { name: 'glance-direct' } }, backend: null },
+      owner: 'p-own',
+      imageId: image.id,
+      userId: 'user-p-own',
+      requestId: undefined,
+      now: new Date(),
+    }),
+  );
+  return taskId;
 };
 
 export const importImage = (stack: ImportStack, imageId: string, body: unknown, token = stack.owner) =>

@@ -6,14 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { withLock } from '#shared/import/lock';
-import { newTaskRecord } from '#shared/import/records';
 import {
   createImage,
   historyOf,
   imageTasks,
   importImage,
   keysUnder,
+  plantPendingImport,
   randomBytesOf,
   serveBytes,
   showImage,
@@ -83,20 +82,7 @@ describe('glance-direct while the staged upload is still in flight', () => {
     const image = await presignStage(created.id);
     if (!image) throw new Error('no image');
     // What an import accepted before the upload was presigned would leave: lock and pending task.
-    const taskId = randomUUID();
-    await stack.images.update(image, { properties: withLock(image, taskId) });
-    await stack.tasks.create(
-      newTaskRecord({
-        id: taskId,
-        type: 'api_image_import',
-        input: { image_id: image.id, import_req: { method: { name: 'glance-direct' } }, backend: null },
-        owner: 'p-own',
-        imageId: image.id,
-        userId: 'user-p-own',
-        requestId: undefined,
-        now: new Date(),
-      }),
-    );
+    const taskId = await plantPendingImport(stack, image);
     const execution = await stack.stepFunctions.start(undefined, JSON.stringify({ task_id: taskId }));
     await execution.done;
     expect(execution.status).toBe('FAILED');

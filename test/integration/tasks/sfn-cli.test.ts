@@ -5,7 +5,6 @@
  * function that died between creating the task and StartExecution).
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '#infra/constructs/glance-function';
 import { endpointsFile } from '#infra/local/step-functions';
-import { withLock } from '#shared/import/lock';
-import { newTaskRecord } from '#shared/import/records';
 import {
   createImage,
   expectNothingStuck,
   type ImportStack,
+  plantPendingImport,
   randomBytesOf,
   sha512,
   showImage,
@@ -63,20 +61,7 @@ describe('npm run sfn', () => {
     // What the API leaves behind if it dies right before StartExecution: lock and pending task.
     const image = await stack.images.get(created.id);
     if (!image) throw new Error('no image');
-    const taskId = randomUUID();
-    await stack.images.update(image, { properties: withLock(image, taskId) });
-    await stack.tasks.create(
-      newTaskRecord({
-        id: taskId,
-        type: 'api_image_import',
-        input: { image_id: created.id, import_req: { method: { name: 'glance-direct' } }, backend: null },
-        owner: 'p-own',
-        imageId: created.id,
-        userId: 'user-p-own',
-        requestId: undefined,
-        now: new Date(),
-      }),
-    );
+    const taskId = await plantPendingImport(stack, image);
 
     const result = await sfn('start', '--input', JSON.stringify({ task_id: taskId }));
     expect(result.code).toBe(0);
