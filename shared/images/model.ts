@@ -34,6 +34,8 @@ export interface HistoryEntry {
   readonly actor: string;
   readonly at: string;
   readonly reason?: string;
+  /** For a kill: what was wrong with the data (`size-mismatch`, `too-large`, `quota`, `format`). */
+  readonly failure?: string;
 }
 
 /** Base attributes a client may set (subject to the rules in patch/create). */

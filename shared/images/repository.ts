@@ -29,7 +29,7 @@ import {
   uploadDeadlineSortKey,
   visibilityIndexKey,
 } from '../table.ts';
-import type { HistoryEntry, ImageRecord, PendingUpload } from './model.ts';
+import { FAILURE_REASON_PROPERTY, type HistoryEntry, type ImageRecord, type PendingUpload } from './model.ts';
 
 /** A conditional write lost: someone else changed the image first. Carries what it is now. */
 export class ImageConflict extends Conflict {
@@ -47,7 +47,10 @@ export type ImageChanges = Partial<Omit<ImageRecord, 'id' | 'status' | 'version'
 
 export interface TransitionOptions {
   readonly actor: string;
+  /** Why; for a kill it is also kept in the image's `os_glance_failure_reason` (decision D1). */
   readonly reason?: string;
+  /** For a kill: what was wrong with the data, recorded in the history entry. */
+  readonly failure?: string;
   /** Attributes written together with the status (size and hashes on activation...). */
   readonly set?: ImageChanges;
   /** Reserved properties to drop in the same write. */
@@ -131,10 +134,22 @@ export class ImageRepository {
       actor: options.actor,
       at: now.toISOString(),
       ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(options.failure === undefined ? {} : { failure: options.failure }),
     };
+    const killed = decision.to === 'killed';
     const changes: ImageChanges = {
       ...(clearsSizeOnEntry(decision.to) ? { size: null, virtual_size: null } : {}),
+      // Invariant: a killed image waits for no upload and says why it was killed (D1).
+      ...(killed ? { upload: null } : {}),
       ...options.set,
+      ...(killed
+        ? {
+            properties: {
+              ...options.set?.properties,
+              [FAILURE_REASON_PROPERTY]: options.reason ?? 'Killed.',
+            },
+          }
+        : {}),
     };
     const properties = { ...image.properties, ...changes.properties };
     for (const key of options.removeProperties ?? []) delete properties[key];

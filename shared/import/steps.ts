@@ -11,7 +11,7 @@ import type { DataLimits } from '../data/limits.ts';
 import { allowedBytes } from '../data/limits.ts';
 import { isUuid } from '../images/access.ts';
 import { applyTrigger } from '../images/actions.ts';
-import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
+import type { ImageRecord } from '../images/model.ts';
 import { ImageConflict, type ImageRepository } from '../images/repository.ts';
 import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '../status-rules.ts';
 import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '../tasks/model.ts';
@@ -393,7 +393,7 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
         await applyTrigger(deps.images, image, 'importFail', {
           actor: WORKFLOW_ACTOR,
           reason: message,
-          set: { data_key: null, upload: null, properties: { [FAILURE_REASON_PROPERTY]: message } },
+          set: { data_key: null },
           removeProperties: [LOCK_PROPERTY],
           now: deps.now?.(),
         });

@@ -30,7 +30,7 @@ import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
 import { logger } from '../logger.ts';
 import { canModifyImage, requireImagePolicy } from '../policy.ts';
 import type { DataContext } from './context.ts';
-import { type FailureKind, failureOfReason, finaliseUpload, rejectTrigger } from './finalise.ts';
+import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
 import { newUploadId, type UploadKind, uploadKey } from './keys.ts';
 import { OCTET_STREAM } from './presign.ts';
@@ -184,8 +184,7 @@ const killOf = async (
   const next = now?.history[started.history.length];
   if (now?.status !== 'killed' || next?.trigger !== rejectTrigger(kind)) return undefined;
   const reason = next.reason ?? now.properties[FAILURE_REASON_PROPERTY] ?? 'The data was refused.';
-  const failure = failureOfReason(reason);
-  return failure
-    ? failureError(failure, reason)
+  return isFailureKind(next.failure)
+    ? failureError(next.failure, reason)
     : new Conflict(`Image ${started.id} was killed during the upload: ${reason}`);
 };

@@ -23,7 +23,7 @@ import { DataTooLarge, type Digest } from '../data/digest.ts';
 import { allowedBytes } from '../data/limits.ts';
 import { digestStreamFast } from '../data/parallel-digest.ts';
 import { applyTrigger } from '../images/actions.ts';
-import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
+import type { ImageRecord } from '../images/model.ts';
 import { type ImageChanges, ImageConflict } from '../images/repository.ts';
 import { logger } from '../logger.ts';
 import { decideImage, type ImageTrigger, isGoneStatus, TransitionRefused } from '../status-rules.ts';
@@ -42,7 +42,11 @@ export interface ObjectRef {
 }
 
 /** Why data was refused; each maps to the HTTP code Glance gives for it on `PUT /file`. */
-export type FailureKind = 'size-mismatch' | 'too-large' | 'quota' | 'format';
+export const FAILURE_KINDS = ['size-mismatch', 'too-large', 'quota', 'format'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+/** Whether a recorded `failure` (history entry of a kill) is one of the data failures. */
+export const isFailureKind = (value: unknown): value is FailureKind =>
+  (FAILURE_KINDS as readonly unknown[]).includes(value);
 
 export type FinaliseResult =
   | { readonly outcome: 'activated' | 'staged'; readonly image: ImageRecord }
@@ -127,19 +131,6 @@ const measureObject = async (ctx: DataContext, object: ObjectRef, limits: Limits
     if (error instanceof DataTooLarge) return { kind: 'over', limit: error.limit, size: error.size };
     throw error;
   }
-};
-
-/**
- * The failure a recorded kill reason stands for: the reasons `judge` writes (size, cap and quota
- * texts below; anything else it writes is the format inspection's). Undefined for a kill that did
- * not come from judging the data (the sweeper's time limit).
- */
-export const failureOfReason = (reason: string): FailureKind | undefined => {
-  if (reason.startsWith(SIZE_MISMATCH)) return 'size-mismatch';
-  if (reason.includes(OVER_CAP) || reason === TOO_LARGE) return 'too-large';
-  if (reason.includes(OVER_QUOTA)) return 'quota';
-  if (reason.startsWith(UNVERIFIED)) return undefined;
-  return 'format';
 };
 
 const SIZE_MISMATCH = 'Size mismatch:';
@@ -279,7 +270,7 @@ export const finaliseUpload = async (
       const next = await applyTrigger(ctx.images, image, rejectTrigger(parsed.kind), {
         actor: options.actor,
         reason: verdict.reason,
-        set: { upload: null, properties: { ...image.properties, [FAILURE_REASON_PROPERTY]: verdict.reason } },
+        failure: verdict.failure,
       });
       await deleteObject(ctx, object.key);
       logger.info('upload rejected', { imageId: image.id, key: object.key, reason: verdict.reason });

@@ -18,7 +18,7 @@
  * `SWEEP_RESERVE_MS` remain (the next run, 5 minutes later, goes on where it stopped).
  */
 import { applyTrigger } from '../images/actions.ts';
-import { FAILURE_REASON_PROPERTY, type ImageRecord, type PendingUpload } from '../images/model.ts';
+import type { ImageRecord, PendingUpload } from '../images/model.ts';
 import { ImageConflict } from '../images/repository.ts';
 import { logger } from '../logger.ts';
 import { type DataContext, SWEEPER_ACTOR } from './context.ts';
@@ -142,7 +142,6 @@ const killUnverifiable = async (
     await applyTrigger(ctx.images, image, rejectTrigger(upload.kind), {
       actor: SWEEPER_ACTOR,
       reason,
-      set: { upload: null, properties: { ...image.properties, [FAILURE_REASON_PROPERTY]: reason } },
     });
   } catch (error) {
     if (error instanceof ImageConflict) return 'skipped';

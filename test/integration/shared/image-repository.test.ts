@@ -48,6 +48,36 @@ describe('ImageRepository on dynalite', () => {
     expect((error as ImageConflict).current).toMatchObject({ status: 'queued', name: 'renamed', version: 2 });
   });
 
+  it('makes every kill say why and drop its pending upload, in the same write', async () => {
+    const image = queuedImage();
+    await db.images.create(image);
+    const upload = {
+      kind: 'file' as const,
+      key: `images/${image.id}/u1`,
+      declared_size: 10,
+      deadline: '2099-01-01T00:00:00.000Z',
+    };
+    const saving = await db.images.transition(image, decideImage(image, 'uploadStart'), {
+      actor: 'test',
+      set: { upload },
+    });
+    await db.images.transition(saving, decideImage(saving, 'uploadReject'), {
+      actor: 'system:s3-trigger',
+      reason: 'Size mismatch: 10 bytes declared, 12 bytes received.',
+      failure: 'size-mismatch',
+    });
+    const killed = await db.images.get(image.id);
+    expect(killed).toMatchObject({
+      status: 'killed',
+      upload: null,
+      properties: { os_glance_failure_reason: 'Size mismatch: 10 bytes declared, 12 bytes received.' },
+    });
+    expect(killed?.history.at(-1)).toMatchObject({ to: 'killed', failure: 'size-mismatch' });
+    expect(
+      (await db.images.expiredUploads({ before: '2100-01-01T00:00:00.000Z', limit: 100 })).ids,
+    ).not.toContain(image.id);
+  });
+
   it('lets exactly one of 50 concurrent conflicting transitions win', async () => {
     const image = queuedImage();
     await db.images.create(image);

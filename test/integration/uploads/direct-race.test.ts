@@ -92,4 +92,22 @@ describe('a direct upload whose S3 trigger finalises first', () => {
     expect(killed.status).toBe('killed');
     expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
   });
+
+  it('answers 413 when the trigger killed the image over the size cap, from the failure its kill recorded', async () => {
+    const data = randomData(1000);
+    const image = await createImage(stack, owner);
+    const trigger: DataContext = { ...ctx, limits: { ...ctx.limits, sizeCap: 100 } };
+    const failure = await upload(await triggerWinsWith(trigger), image.id, data, 'file').catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({
+      status: 413,
+      message: expect.stringContaining('exceeds the image size cap'),
+    });
+    const history = await historyOf(stack, owner, image.id);
+    expect(history.at(-1)).toMatchObject({ to: 'killed', trigger: 'uploadReject', failure: 'too-large' });
+    expect((await showImage(stack, owner, image.id)).os_glance_failure_reason).toContain(
+      'exceeds the image size cap',
+    );
+  });
 });
