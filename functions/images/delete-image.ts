@@ -22,10 +22,7 @@ export const handler = apiHandler(async ({ caller, path }) => {
     requireImagePolicy(caller, current, canModifyImage, 'delete');
     if (current.protected) throw new Forbidden(`Image ${current.id} is protected and cannot be deleted.`);
     const chosen = deleteTrigger(current.status, config.delayedDelete);
-    await applyTrigger(images, current, chosen, {
-      actor: actorOf(caller),
-      ...(current.upload ? { set: { upload: null } } : {}),
-    });
+    await applyTrigger(images, current, chosen, { actor: actorOf(caller) });
     return { image: current, trigger: chosen };
   });
   if (trigger === 'delete') {

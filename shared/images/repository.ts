@@ -137,10 +137,11 @@ export class ImageRepository {
       ...(options.failure === undefined ? {} : { failure: options.failure }),
     };
     const killed = decision.to === 'killed';
+    const gone = INDEXED_STATUSES_EXCLUDE.includes(decision.to);
     const changes: ImageChanges = {
       ...(clearsSizeOnEntry(decision.to) ? { size: null, virtual_size: null } : {}),
-      // Invariant: a killed image waits for no upload and says why it was killed (D1).
-      ...(killed ? { upload: null } : {}),
+      // Invariant: killed and gone images wait for no upload; a kill says why (D1).
+      ...(killed || (gone && image.upload) ? { upload: null } : {}),
       ...options.set,
       ...(killed
         ? {
@@ -164,7 +165,6 @@ export class ImageRepository {
     update.setExpression(
       `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
     );
-    const gone = INDEXED_STATUSES_EXCLUDE.includes(decision.to);
     if (decision.to === 'pending_delete') {
       setDueIndex(update, image.id, { partition: PENDING_SCRUB_PARTITION, at: now.toISOString() });
     } else if (changes.upload !== undefined || gone || decision.from === 'pending_delete') {
