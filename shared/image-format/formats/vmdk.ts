@@ -61,7 +61,7 @@ export function* vmdkProbe(): Probe {
     [
       {
         check: 'descriptor',
-        reason: `it is a VMDK descriptor file${createType ? ` (createType ${excerpt(createType)})` : ''} whose extents are separate files`,
+        reason: 'it is a VMDK descriptor file, whose extents are separate files',
       },
     ],
     createType,
