@@ -16,7 +16,7 @@
  * whatever was detected still apply.
  */
 import { type FormatMatch, INSPECTED_FORMATS, type InspectedFormat, type Inspection } from './inspector.ts';
-import type { SafetyFailure } from './probe.ts';
+import { excerpt, type SafetyFailure } from './probe.ts';
 
 /** Glance's `[image_format]` options that shape the decision. */
 export interface ImageFormatPolicy {
@@ -117,7 +117,7 @@ const fatalFailures = (match: FormatMatch, policy: ImageFormatPolicy): SafetyFai
     if (!allowed.includes(match.createType.toLowerCase())) {
       failures.push({
         check: 'create_type',
-        reason: `its create type '${match.createType}' is not allowed (allowed: ${policy.vmdkAllowedTypes.join(', ') || 'none'})`,
+        reason: `its create type ${excerpt(match.createType)} is not allowed (allowed: ${policy.vmdkAllowedTypes.join(', ') || 'none'})`,
       });
     }
   }

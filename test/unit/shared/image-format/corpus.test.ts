@@ -112,7 +112,7 @@ describe('unsafe images', () => {
         if (!verdict.accept && image.refusedBy?.includes('ambiguous'))
           expect(verdict.reason).toMatch(/ambiguous/);
         if (!verdict.accept && image.refusedBy?.includes('create_type')) {
-          expect(verdict.reason).toMatch(/create type 'vmfsSparse' is not allowed/);
+          expect(verdict.reason).toMatch(/create type "vmfsSparse" is not allowed/);
         }
       }
     },
@@ -212,7 +212,7 @@ describe('configuration', () => {
     expect(decide(named('vmdk'), 'vmdk', sparseOnly)).toMatchObject({ accept: true });
     expect(decide(named('vmdk-stream'), 'vmdk', sparseOnly)).toMatchObject({
       accept: false,
-      reason: expect.stringMatching(/create type 'streamOptimized' is not allowed/),
+      reason: expect.stringMatching(/create type "streamOptimized" is not allowed/),
     });
     const none = policy({ vmdkAllowedTypes: [] });
     expect(decide(named('vmdk'), 'vmdk', none)).toMatchObject({ accept: false });

@@ -163,7 +163,7 @@ describe('decideImageData', () => {
       'vmdk monolithicFlat',
       'vmdk',
       found(match('vmdk', 8, [], 'monolithicFlat')),
-      refused(/create type 'monolithicFlat' is not allowed \(allowed: streamOptimized, monolithicSparse\)/),
+      refused(/create type "monolithicFlat" is not allowed \(allowed: streamOptimized, monolithicSparse\)/),
     ],
     [
       'raw declared, vmdk twoGbMaxExtentSparse',
@@ -184,6 +184,11 @@ describe('decideImageData', () => {
       detected: 'vhdx',
       warnings: ['Image data declared raw is vhdx; accepted as raw.'],
     });
+  });
+  it('quotes a hostile create type in printable ASCII', () => {
+    const verdict = decideImageData(bare('vmdk'), found(match('vmdk', 8, [], '\u001b[31mred\u0000')));
+    expect(verdict).toEqual(refused(/create type "\?\[31mred\?" is not allowed/));
+    if (!verdict.accept) expect(verdict.reason).toMatch(/^[\x20-\x7e]+$/);
   });
 });
 
