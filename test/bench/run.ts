@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|data-path|import]`: every benchmark of the service, measured in one run on
+ * `npm run bench [-- api|data-path|import|image-format]`: every benchmark of the service, measured in one run on
  * this machine and printed as tables of ratios against in-run baselines (never timed assertions in
  * tests). Each part runs in a child process of its own: a local stack sets the process environment
  * its clients are built from, so two parts cannot share one process.
@@ -23,6 +23,13 @@ const PARTS = {
   import: async () => {
     const { runImportBench } = await import('./import.ts');
     printTable('Import workflow: glance-direct stage → active vs one hashing pass', await runImportBench());
+  },
+  'image-format': async () => {
+    const { runImageFormatBench } = await import('./image-format.ts');
+    printTable(
+      'Format inspector: 1 GiB qcow2, alone and inside the md5+sha512 pass',
+      await runImageFormatBench(),
+    );
   },
 } as const;
 
