@@ -18,6 +18,7 @@ import {
   inspectBytes,
 } from '#shared/image-format/inspector';
 import { DISK_FORMATS } from '#shared/images/model';
+import { chunked, chunkings } from '#test/helpers/chunks';
 import { imageCorpus, readImage } from '#test/helpers/image-corpus';
 
 const corpus = await Promise.all(
@@ -26,19 +27,9 @@ const corpus = await Promise.all(
 
 const DECLARED = [...new Set<string>([...DISK_FORMATS, ...INSPECTED_FORMATS])];
 
-/** Chunk sizes, cycled: tiny ones split fields, big ones carry whole regions. */
-const chunkings = fc.array(fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 200_000 })), {
-  minLength: 1,
-  maxLength: 12,
-});
-
 const holdsForAnyChunking = (bytes: Uint8Array, sizes: readonly number[]) => {
   const inspector = new FormatInspector();
-  for (let offset = 0, i = 0; offset < bytes.length; i++) {
-    const size = sizes[i % sizes.length] ?? 1;
-    inspector.update(bytes.subarray(offset, offset + size));
-    offset += size;
-  }
+  for (const chunk of chunked(bytes, sizes)) inspector.update(chunk);
   const inspection = inspector.finish();
   expect(inspection).toEqual(inspectBytes(bytes));
   expect(inspection.size).toBe(bytes.length);
