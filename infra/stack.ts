@@ -3,8 +3,8 @@ import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
+import { ImportWorkflow } from './constructs/import.ts';
 import { Uploads } from './constructs/uploads.ts';
-import { Workflow } from './constructs/workflow.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
 
 /** CDK context keys that configure the JWT authorizer (defaults live in `cdk.json`). */
@@ -23,7 +23,7 @@ export class ServerlessGlanceStack extends Stack {
   /** The S3 trigger and the upload sweeper (image data path). */
   readonly uploads: Uploads;
   /** The import workflow: Step Functions state machine, its functions, the execution-ended rule. */
-  readonly workflow: Workflow;
+  readonly importWorkflow: ImportWorkflow;
   /** Transition events from the table stream to EventBridge (decision B2). */
   readonly events: TransitionEvents;
 
@@ -39,11 +39,14 @@ export class ServerlessGlanceStack extends Stack {
 
     this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
 
-    this.workflow = new Workflow(this, 'Workflow', { table: this.data.table, bucket: this.data.bucket });
+    this.importWorkflow = new ImportWorkflow(this, 'Workflow', {
+      table: this.data.table,
+      bucket: this.data.bucket,
+    });
     for (const name of IMPORT_STARTING_ROUTES) {
       const starter = this.api.functions.get(name);
       if (!starter) throw new Error(`route ${name} starts imports but has no function`);
-      this.workflow.allowStart(starter);
+      this.importWorkflow.allowStart(starter);
     }
 
     this.events = new TransitionEvents(this, 'Events', { table: this.data.table });
@@ -51,7 +54,7 @@ export class ServerlessGlanceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
-    new CfnOutput(this, 'ImportStateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ImportStateMachineArn', { value: this.importWorkflow.stateMachine.stateMachineArn });
   }
 
   /** A missing authorizer setting fails the synth with the key to set, not a broken authorizer. */

@@ -1,6 +1,6 @@
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
 import { importApiDeps } from '#shared/import/api-services';
-import { requestImport } from '#shared/import/start';
+import { requestImport } from '#shared/import/start-import';
 
 /**
  * `POST /v2/images/{image_id}/import` (spec §2.4): glance-direct or web-download. Validates in

@@ -1,7 +1,7 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
 import { importApiDeps } from '#shared/import/api-services';
-import { createImportTask } from '#shared/import/start';
+import { createImportTask } from '#shared/import/start-import';
 import { canUseTasksApi } from '#shared/policy';
 import { taskView } from '#shared/tasks/view';
 

@@ -2,7 +2,7 @@
  * The S3 `ObjectCreated` trigger of the data bucket (prefixes `images/` and `staging/`): finalises
  * each record's upload to active, uploading-with-size or killed (shared/uploads/finalise.ts), once
  * per S3 write thanks to Powertools idempotency. Locally the s3rver event emitter calls this same
- * handler with the same S3 event records (infra/local/uploads.ts).
+ * handler with the same S3 event records (infra/local/upload-events.ts).
  *
  * A failed record fails the invocation after the others were processed, so S3's asynchronous
  * invoke retries it (twice); records already done return their stored result on the retry.

@@ -24,7 +24,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { defaultDataDir } from './keys.ts';
-import { type EndpointsFile, endpointsFile, synthesizeWorkflowDefinition } from './step-functions.ts';
+import { type EndpointsFile, endpointsFile, synthesizeImportDefinition } from './step-functions.ts';
 
 const USAGE = `usage:
   npm run sfn -- start --input '{"task_id":"<task id>"}' [--name <execution name>] [--data-dir <dir>]
@@ -142,7 +142,7 @@ const main = async () => {
     return 0;
   }
   if (command === 'definition') {
-    console.log(JSON.stringify(await synthesizeWorkflowDefinition(), null, 2));
+    console.log(JSON.stringify(await synthesizeImportDefinition(), null, 2));
     return 0;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();

@@ -14,8 +14,8 @@ import {
   signToken,
   type TokenOptions,
 } from './keys.ts';
-import { type LocalStepFunctions, startLocalWorkflow } from './step-functions.ts';
-import { startUploadEvents } from './uploads.ts';
+import { type LocalStepFunctions, startLocalImport } from './step-functions.ts';
+import { startUploadEvents } from './upload-events.ts';
 
 export interface LocalStackOptions {
   /** Adapter port; 0 lets the OS choose. The emulators always take OS-chosen ports. */
@@ -78,7 +78,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     // S3 ObjectCreated → finaliser, and the sweeper's timer (the data path's non-HTTP triggers).
     const uploads = startUploadEvents({ onObjectCreated: (listener) => emulators.onObjectCreated(listener) });
     // The import workflow: a local Step Functions endpoint running the synthesized definition.
-    const stepFunctions = await startLocalWorkflow({ dataDir: options.persist ? dataDir : undefined });
+    const stepFunctions = await startLocalImport({ dataDir: options.persist ? dataDir : undefined });
     return {
       url: gateway.url,
       dynamoEndpoint: emulators.dynamoEndpoint,

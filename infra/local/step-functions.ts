@@ -1,7 +1,7 @@
 /**
  * Step Functions on one machine, for `npm start`, the tests and `npm run sfn`.
  *
- * 1. The definition is THE one `cdk synth` produces: a small stack holding only the Workflow
+ * 1. The definition is THE one `cdk synth` produces: a small stack holding only the ImportWorkflow
  *    construct is synthesized in-process with bundling skipped, the state machine's
  *    `DefinitionString` is read from the template, and its tokens are resolved, each Lambda ARN
  *    to a placeholder `arn:aws:lambda:us-east-1:000000000000:function:<StateName>`.
@@ -24,8 +24,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { Workflow } from '#infra/constructs/workflow';
-import { EXECUTION_ENDED_ENTRY, FAILURE_STEP, STEPS } from '#shared/import/workflow-spec';
+import type { ImportWorkflow } from '#infra/constructs/import';
+import { EXECUTION_ENDED_ENTRY, FAILURE_STEP, STEPS } from '#shared/import/state-machine';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LOCAL_ACCOUNT = '000000000000';
@@ -79,7 +79,7 @@ export const definitionFromTemplate = (
 };
 
 /** Logical id of each workflow function → its state name. */
-export const workflowFunctionIds = (stack: Stack, workflow: Workflow): Map<string, string> =>
+export const importFunctionIds = (stack: Stack, workflow: ImportWorkflow): Map<string, string> =>
   new Map(
     [...workflow.functions].map(([name, fn]) => [
       stack.getLogicalId(fn.node.defaultChild as CfnElement),
@@ -88,24 +88,24 @@ export const workflowFunctionIds = (stack: Stack, workflow: Workflow): Map<strin
   );
 
 /**
- * Synthesizes a stack with only the Workflow construct (imported table and bucket, no bundling)
+ * Synthesizes a stack with only the ImportWorkflow construct (imported table and bucket, no bundling)
  * and returns its definition. aws-cdk-lib loads on first use only.
  */
-export const synthesizeWorkflowDefinition = async (region = REGION): Promise<StateMachineDefinition> => {
-  const [{ App, Stack }, { Table }, { Bucket }, { Workflow }] = await Promise.all([
+export const synthesizeImportDefinition = async (region = REGION): Promise<StateMachineDefinition> => {
+  const [{ App, Stack }, { Table }, { Bucket }, { ImportWorkflow }] = await Promise.all([
     import('aws-cdk-lib'),
     import('aws-cdk-lib/aws-dynamodb'),
     import('aws-cdk-lib/aws-s3'),
-    import('#infra/constructs/workflow'),
+    import('#infra/constructs/import'),
   ]);
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'LocalImportWorkflow', { env: { account: LOCAL_ACCOUNT, region } });
-  const workflow = new Workflow(stack, 'Workflow', {
+  const workflow = new ImportWorkflow(stack, 'Workflow', {
     table: Table.fromTableName(stack, 'Table', 'glance'),
     bucket: Bucket.fromBucketName(stack, 'Bucket', 'glance-images'),
   });
   const template = app.synth().getStackArtifact(stack.artifactId).template as Template;
-  return definitionFromTemplate(template, workflowFunctionIds(stack, workflow), region);
+  return definitionFromTemplate(template, importFunctionIds(stack, workflow), region);
 };
 
 /** Handler entry of every Lambda state, by state name. */
@@ -143,7 +143,7 @@ export interface LocalExecution {
   abort(error?: string, cause?: string): void;
 }
 
-/** What the EventBridge rule delivers as `detail` (see functions/workflow/execution-ended.ts). */
+/** What the EventBridge rule delivers as `detail` (see functions/import/execution-ended.ts). */
 export interface ExecutionStatusChangeDetail {
   readonly executionArn: string;
   readonly stateMachineArn: string;
@@ -244,7 +244,7 @@ export const startLocalStepFunctions = async (
   let retryIntervalMs = options.retryIntervalMs;
   let definition: Promise<StateMachineDefinition> | undefined;
   const loadDefinition = () => {
-    definition ??= (options.definition ?? synthesizeWorkflowDefinition)();
+    definition ??= (options.definition ?? synthesizeImportDefinition)();
     definition.catch(() => {
       definition = undefined;
     });
@@ -644,10 +644,10 @@ const executionEndedEvent = (detail: ExecutionStatusChangeDetail) => ({
  * `AWS_ENDPOINT_URL_SFN`, `STATE_MACHINE_ARN`, and (unless already set) the web-download filter
  * exceptions for a local file server (`IMPORT_ALLOWED_PORTS=` any port,
  * `IMPORT_ALLOWED_NETWORKS=127.0.0.0/8,::1/128`). Failed, timed-out and aborted executions go to
- * functions/workflow/execution-ended.ts, as the EventBridge rule sends them on AWS. With a data
+ * functions/import/execution-ended.ts, as the EventBridge rule sends them on AWS. With a data
  * directory, the endpoint is written to `<dataDir>/step-functions.json` for `npm run sfn`.
  */
-export const startLocalWorkflow = async (options: { dataDir?: string; root?: string } = {}) => {
+export const startLocalImport = async (options: { dataDir?: string; root?: string } = {}) => {
   const root = options.root ?? REPO_ROOT;
   const stepFunctions = await startLocalStepFunctions({
     root,

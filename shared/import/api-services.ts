@@ -6,7 +6,7 @@
 import { requiredEnv } from '../config.ts';
 import { config, images, tasks } from '../services.ts';
 import { createExecutions } from '../tasks/executions.ts';
-import type { ImportApiDeps } from './start.ts';
+import type { ImportApiDeps } from './start-import.ts';
 import { uriFilterFromEnv } from './uri-filter.ts';
 
 export const importApiDeps: ImportApiDeps = {

@@ -1,13 +1,13 @@
 /**
  * The two errors workflow handlers throw on purpose. Their `name` is what Lambda reports as the
  * error type and what Step Functions matches in `Retry` / `Catch` (the local runner matches the
- * same `name`), so it must stay exactly `TransientError` / `ImportError` (workflow-spec.ts).
+ * same `name`), so it must stay exactly `TransientError` / `ImportError` (state-machine.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { isGlanceError } from '../errors.ts';
 import { ImageConflict } from '../images/repository.ts';
 import { TaskConflict } from '../tasks/repository.ts';
-import { ERROR_NAMES } from './workflow-spec.ts';
+import { ERROR_NAMES } from './state-machine.ts';
 
 /** Will probably work if tried again: retried by the state's `Retry`. */
 export class TransientError extends Error {

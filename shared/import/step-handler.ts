@@ -6,19 +6,19 @@
 import { logger } from '../logger.ts';
 import { classify } from './errors.ts';
 import { checkFault, faultsEnabled } from './faults.ts';
-import type { StepInput, WorkflowState } from './steps.ts';
+import type { ImportState, StepInput } from './steps.ts';
 
 /** The image an execution works on, for fault matching and logs, when the state knows it. */
-const imageIdOf = (state: WorkflowState): string | undefined => state?.mark?.image_id;
+const imageIdOf = (state: ImportState): string | undefined => state?.mark?.image_id;
 
-export const workflowStep =
+export const importStep =
   <R>(
     name: string,
-    run: (state: WorkflowState, execution: string | undefined) => Promise<R>,
-    imageIdFor?: (state: WorkflowState) => Promise<string | undefined>,
+    run: (state: ImportState, execution: string | undefined) => Promise<R>,
+    imageIdFor?: (state: ImportState) => Promise<string | undefined>,
   ) =>
   async (input: StepInput): Promise<R> => {
-    const state = input?.state as WorkflowState;
+    const state = input?.state as ImportState;
     const execution = input?.execution;
     const started = Date.now();
     // Only the fault hook needs the image before `$.mark` exists; production skips the read.

@@ -1,5 +1,5 @@
 /**
- * The import workflow's steps (spec §2.4.1), one function per state of workflow-spec.ts. Each
+ * The import workflow's steps (spec §2.4.1), one function per state of state-machine.ts. Each
  * reads the task and image afresh, asks the status rules, writes conditionally, and is
  * idempotent: run twice (a retry, a replayed execution), it finds its work done and returns the
  * same result, or refuses with an `ImportError` that the failure branch turns into a clean
@@ -28,13 +28,13 @@ import {
   stagingKeyOf,
 } from './objects.ts';
 import { clip, failTask } from './records.ts';
+import { ERROR_NAMES, failedStepOf } from './state-machine.ts';
 import type { UriFilter } from './uri-filter.ts';
 import { headerTap } from './virtual-size.ts';
 import { openDownload } from './web-download.ts';
-import { ERROR_NAMES, failedStepOf } from './workflow-spec.ts';
 
 /** Who the image history names for the workflow's transitions. */
-export const WORKFLOW_ACTOR = 'system:import-workflow';
+export const IMPORT_ACTOR = 'system:import-workflow';
 
 export interface StepDeps {
   readonly images: ImageRepository;
@@ -83,12 +83,12 @@ export interface FailureResult {
  * the execution (`$$.Execution.Name`).
  */
 export interface StepInput {
-  readonly state: WorkflowState;
+  readonly state: ImportState;
   readonly execution?: string;
 }
 
 /** The execution state: the input `{task_id}` plus each step's result under its key. */
-export interface WorkflowState {
+export interface ImportState {
   readonly task_id: string;
   readonly mark?: MarkResult;
   readonly fetch?: FetchResult;
@@ -108,7 +108,7 @@ const taskIdOf = (state: unknown): string => {
   return id.toLowerCase();
 };
 
-const loadTask = async (deps: StepDeps, state: WorkflowState): Promise<TaskRecord> => {
+const loadTask = async (deps: StepDeps, state: ImportState): Promise<TaskRecord> => {
   const id = taskIdOf(state);
   const task = await deps.tasks.get(id);
   if (!task) throw new ImportError(`Task ${id} does not exist.`);
@@ -150,7 +150,7 @@ const sourceOf = (task: TaskRecord) => {
  * still processing and the image still importing under its lock. Refreshes the task's
  * `updated_at` so that a long import never looks like a stale lock.
  */
-const requireRunning = async (deps: StepDeps, state: WorkflowState, execution: string | undefined) => {
+const requireRunning = async (deps: StepDeps, state: ImportState, execution: string | undefined) => {
   const task = await loadTask(deps, state);
   if (task.status !== 'processing') {
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing; the import was stopped.`);
@@ -173,7 +173,7 @@ const requireResult = <T>(value: T | undefined, what: string): T => {
 };
 
 /** Mark: task pending → processing, image uploading|queued → importing. */
-export const mark = async (deps: StepDeps, state: WorkflowState, execution?: string): Promise<MarkResult> => {
+export const mark = async (deps: StepDeps, state: ImportState, execution?: string): Promise<MarkResult> => {
   let task = await loadTask(deps, state);
   const source = sourceOf(task);
   if (task.status === 'pending') {
@@ -202,7 +202,7 @@ export const mark = async (deps: StepDeps, state: WorkflowState, execution?: str
       throw new ImportError(noStagedDataMessage(image.id));
     }
     await applyTrigger(deps.images, image, 'importStart', {
-      actor: WORKFLOW_ACTOR,
+      actor: IMPORT_ACTOR,
       reason: `${source.method} import, task ${task.id}`,
       // Out of the pending-upload index (gsi3) for good: no upload can be in flight any more.
       set: { upload: null },
@@ -213,11 +213,7 @@ export const mark = async (deps: StepDeps, state: WorkflowState, execution?: str
 };
 
 /** Fetch: web-download streams the URL into staging; glance-direct uses the staged object. */
-export const fetch = async (
-  deps: StepDeps,
-  state: WorkflowState,
-  execution?: string,
-): Promise<FetchResult> => {
+export const fetch = async (deps: StepDeps, state: ImportState, execution?: string): Promise<FetchResult> => {
   const { task, image } = await requireRunning(deps, state, execution);
   const source = sourceOf(task);
   if (source.method === 'glance-direct') {
@@ -239,7 +235,7 @@ export const fetch = async (
 /** Verify: one streaming pass for size, md5 and sha512, stopped at the size cap / quota. */
 export const verify = async (
   deps: StepDeps,
-  state: WorkflowState,
+  state: ImportState,
   execution?: string,
 ): Promise<VerifyResult> => {
   const { image } = await requireRunning(deps, state, execution);
@@ -277,7 +273,7 @@ export const verify = async (
 /** Promote: the verified object to `images/<image_id>/<task_id>`, the staged one removed. */
 export const promote = async (
   deps: StepDeps,
-  state: WorkflowState,
+  state: ImportState,
   execution?: string,
 ): Promise<PromoteResult> => {
   const { task, image } = await requireRunning(deps, state, execution);
@@ -300,7 +296,7 @@ export const promote = async (
 /** Activate: image importing → active with its data fields; the lock goes in the same write. */
 export const activate = async (
   deps: StepDeps,
-  state: WorkflowState,
+  state: ImportState,
   execution?: string,
 ): Promise<DoneResult> => {
   const task = await loadTask(deps, state);
@@ -315,7 +311,7 @@ export const activate = async (
     throw new ImportError(`Image ${image.id} is '${image.status}' and not locked by task ${task.id}.`);
   }
   await applyTrigger(deps.images, image, 'importSucceed', {
-    actor: WORKFLOW_ACTOR,
+    actor: IMPORT_ACTOR,
     reason: `imported by task ${task.id}`,
     set: {
       data_key: key,
@@ -334,7 +330,7 @@ export const activate = async (
 /** Complete: task processing → success with `{"image_id"}` (spec §2.4.1 steps 8-9). */
 export const complete = async (
   deps: StepDeps,
-  state: WorkflowState,
+  state: ImportState,
   execution?: string,
 ): Promise<DoneResult> => {
   const task = await loadTask(deps, state);
@@ -367,7 +363,7 @@ const causeText = (cause: unknown): string => {
 };
 
 /** The task `message` and image reason for a caught error: which step, what went wrong. */
-export const failureMessage = (step: string | undefined, error: WorkflowState['error']): string => {
+export const failureMessage = (step: string | undefined, error: ImportState['error']): string => {
   const where = step ? `Import failed at step ${step}` : 'Import failed';
   const name = error?.Error ?? 'UnknownError';
   const cause = causeText(error?.Cause);
@@ -391,7 +387,7 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
     try {
       if (image.status === 'importing') {
         await applyTrigger(deps.images, image, 'importFail', {
-          actor: WORKFLOW_ACTOR,
+          actor: IMPORT_ACTOR,
           reason: message,
           set: { data_key: null },
           removeProperties: [LOCK_PROPERTY],
@@ -417,7 +413,7 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
  */
 export const failImport = async (
   deps: StepDeps,
-  state: WorkflowState,
+  state: ImportState,
   explicit: { readonly message?: string; readonly execution?: string } = {},
 ): Promise<FailureResult> => {
   const step =

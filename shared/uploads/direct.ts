@@ -42,7 +42,7 @@ import {
   startTrigger,
   startUpload,
   UploadRaceLost,
-} from './start.ts';
+} from './start-upload.ts';
 
 const tooLarge = (imageId: string, kind: UploadKind) =>
   new PayloadTooLarge(

@@ -40,7 +40,7 @@ import {
   startTrigger,
   startUpload,
   UploadRaceLost,
-} from './start.ts';
+} from './start-upload.ts';
 
 export const OCTET_STREAM = 'application/octet-stream';
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { clearFaults, injectFault } from '#shared/import/faults';
-import { STEP_NAMES } from '#shared/import/workflow-spec';
+import { STEP_NAMES } from '#shared/import/state-machine';
 import {
   createImage,
   historyOf,

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT } from '#infra/constructs/glance-function';
 import {
   definitionFromTemplate,
-  synthesizeWorkflowDefinition,
-  workflowFunctionIds,
+  importFunctionIds,
+  synthesizeImportDefinition,
 } from '#infra/local/step-functions';
 import { IMPORT_STARTING_ROUTES, routes } from '#infra/routes';
 import { ServerlessGlanceStack } from '#infra/stack';
@@ -29,7 +29,7 @@ import {
   STEPS,
   stateTimeoutSeconds,
   worstCaseStateSeconds,
-} from '#shared/import/workflow-spec';
+} from '#shared/import/state-machine';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type TaskState = {
@@ -53,7 +53,7 @@ let stack: ServerlessGlanceStack;
 let resources: Record<string, Resource>;
 
 beforeAll(async () => {
-  definition = (await synthesizeWorkflowDefinition()) as typeof definition;
+  definition = (await synthesizeImportDefinition()) as typeof definition;
   // The whole service, bundling skipped; route entries other people write may not exist yet.
   const existsSync = fs.existsSync;
   const entries = new Set(routes.map((route) => join(REPO_ROOT, route.entry)));
@@ -160,7 +160,7 @@ describe('the synthesized definition', () => {
   it('is the definition of the full stack, ARNs aside', () => {
     const full = definitionFromTemplate(
       Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> },
-      workflowFunctionIds(stack, stack.workflow),
+      importFunctionIds(stack, stack.importWorkflow),
     );
     expect(full).toEqual(definition);
   });
@@ -170,13 +170,13 @@ describe('in the stack', () => {
   it('is a Standard state machine whose role may invoke exactly the workflow functions', () => {
     const [machine] = ofType('AWS::StepFunctions::StateMachine');
     expect(machine?.Properties.StateMachineType).toBe('STANDARD');
-    const functions = [...STEPS, FAILURE_STEP].map((step) => stack.workflow.functions.get(step.name));
+    const functions = [...STEPS, FAILURE_STEP].map((step) => stack.importWorkflow.functions.get(step.name));
     for (const fn of functions) {
       expect(resources[logicalId(fn?.node.defaultChild as CfnElement)]?.Properties).toMatchObject({
         Timeout: expect.any(Number),
       });
     }
-    const roleId = logicalId(stack.workflow.stateMachine.role.node.defaultChild as CfnElement);
+    const roleId = logicalId(stack.importWorkflow.stateMachine.role.node.defaultChild as CfnElement);
     const policy = ofType('AWS::IAM::Policy').find((p) =>
       JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`),
     );
@@ -185,7 +185,7 @@ describe('in the stack', () => {
   });
 
   it('lets only the import-starting routes start executions, with STATE_MACHINE_ARN set', () => {
-    const machineId = logicalId(stack.workflow.stateMachine.node.defaultChild as CfnElement);
+    const machineId = logicalId(stack.importWorkflow.stateMachine.node.defaultChild as CfnElement);
     for (const [name, fn] of stack.api.functions) {
       const props = resources[logicalId(fn.node.defaultChild as CfnElement)]?.Properties as {
         Environment: { Variables: Record<string, unknown> };
@@ -216,7 +216,7 @@ describe('in the stack', () => {
   it('limits the workflow functions to the data prefixes of the bucket', () => {
     type Statement = { Action: string | string[]; Resource: unknown };
     const bucketId = logicalId(stack.data.bucket.node.defaultChild as CfnElement);
-    for (const fn of stack.workflow.functions.values()) {
+    for (const fn of stack.importWorkflow.functions.values()) {
       const role = logicalId(fn.role?.node.defaultChild as CfnElement);
       const statements = ofType('AWS::IAM::Policy')
         .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${role}"`))
@@ -243,10 +243,12 @@ describe('in the stack', () => {
       'detail-type': ['Step Functions Execution Status Change'],
       detail: {
         status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-        stateMachineArn: [{ Ref: logicalId(stack.workflow.stateMachine.node.defaultChild as CfnElement) }],
+        stateMachineArn: [
+          { Ref: logicalId(stack.importWorkflow.stateMachine.node.defaultChild as CfnElement) },
+        ],
       },
     });
-    const ended = stack.workflow.functions.get('ExecutionEnded');
+    const ended = stack.importWorkflow.functions.get('ExecutionEnded');
     expect(JSON.stringify(rule?.Properties.Targets)).toContain(
       logicalId(ended?.node.defaultChild as CfnElement),
     );

@@ -4,8 +4,6 @@ import { BadRequest } from '#shared/errors';
 import { ImageConflict } from '#shared/images/repository';
 import { classify, ImportError, isTransient, TransientError } from '#shared/import/errors';
 import { checkFault, clearFaults, injectFault } from '#shared/import/faults';
-import { failureMessage } from '#shared/import/steps';
-import { virtualSizeOf } from '#shared/import/virtual-size';
 import {
   EXECUTION_TIMEOUT_SECONDS,
   FAILURE_STEP,
@@ -13,7 +11,9 @@ import {
   STEPS,
   stateTimeoutSeconds,
   worstCaseStateSeconds,
-} from '#shared/import/workflow-spec';
+} from '#shared/import/state-machine';
+import { failureMessage } from '#shared/import/steps';
+import { virtualSizeOf } from '#shared/import/virtual-size';
 
 describe('failure messages', () => {
   it('name the step and the cause of an ImportError', () => {

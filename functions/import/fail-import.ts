@@ -1,5 +1,5 @@
 import { imageIdOfTask, stepDeps } from '#shared/import/services';
-import { workflowStep } from '#shared/import/step-handler';
+import { importStep } from '#shared/import/step-handler';
 import { failImport } from '#shared/import/steps';
 
 /**
@@ -7,7 +7,7 @@ import { failImport } from '#shared/import/steps';
  * failure with a message naming the step and cause, image killed with the reason (D4), the
  * import's data removed, lock released. Idempotent.
  */
-export const handler = workflowStep(
+export const handler = importStep(
   'FailImport',
   (state, execution) => failImport(stepDeps, state, { execution }),
   imageIdOfTask,

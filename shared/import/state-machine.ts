@@ -1,7 +1,7 @@
 /**
  * The import workflow as data: its states in order, the function behind each, their timeouts and
  * retry policies. One source for the CDK construct that builds the state machine
- * (infra/constructs/workflow.ts), the local runner that maps states to handlers
+ * (infra/constructs/import.ts), the local runner that maps states to handlers
  * (infra/local/step-functions.ts) and the failure handler that names the failed step. Pure.
  *
  *   Mark → Fetch → Verify → Promote → Activate → Complete
@@ -86,7 +86,7 @@ export interface StepSpec {
  */
 export const stateTimeoutSeconds = (step: StepSpec): number => step.lambdaTimeoutSeconds + 10;
 
-const entry = (name: string) => `functions/workflow/${name}.ts`;
+const entry = (name: string) => `functions/import/${name}.ts`;
 const SHORT = 30;
 /** Data steps may run up to Lambda's 15-minute limit. */
 const LONG = 900;

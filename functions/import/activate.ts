@@ -1,9 +1,9 @@
 import { imageIdOfTask, stepDeps } from '#shared/import/services';
-import { workflowStep } from '#shared/import/step-handler';
+import { importStep } from '#shared/import/step-handler';
 import { activate } from '#shared/import/steps';
 
 /** Import workflow state `Activate`: Activate → image active with its data fields, lock dropped. */
-export const handler = workflowStep(
+export const handler = importStep(
   'Activate',
   (state, execution) => activate(stepDeps, state, execution),
   imageIdOfTask,

@@ -27,10 +27,10 @@ import {
   STEPS,
   type StepSpec,
   stateTimeoutSeconds,
-} from '#shared/import/workflow-spec';
+} from '#shared/import/state-machine';
 import { GlanceFunction } from './glance-function.ts';
 
-export interface WorkflowProps {
+export interface ImportWorkflowProps {
   readonly table: ITable;
   readonly bucket: IBucket;
   /** Extra environment for every workflow function (e.g. the web-download URI filter). */
@@ -44,7 +44,7 @@ const DATA = 'images/*';
 /**
  * The import workflow (spec §2.4.1): a Standard state machine in JSONPath (the local runner,
  * aws-local-stepfunctions, runs JSONPath only) whose steps, timeouts and retries come from
- * shared/import/workflow-spec.ts, one Lambda function per state.
+ * shared/import/state-machine.ts, one Lambda function per state.
  *
  *   Mark → Fetch → Verify → Promote → Activate → Complete
  *   each step: Retry (Lambda service errors, TransientError, States.Timeout for short steps)
@@ -54,12 +54,12 @@ const DATA = 'images/*';
  * neither the execution timeout (not catchable) nor a console "Stop execution" can leave a task
  * processing or an image importing.
  */
-export class Workflow extends Construct {
+export class ImportWorkflow extends Construct {
   readonly stateMachine: StateMachine;
-  /** Workflow functions by state name, plus `ExecutionEnded`. */
+  /** Import functions by state name, plus `ExecutionEnded`. */
   readonly functions: ReadonlyMap<string, GlanceFunction>;
 
-  constructor(scope: Construct, id: string, props: WorkflowProps) {
+  constructor(scope: Construct, id: string, props: ImportWorkflowProps) {
     super(scope, id);
     const environment = {
       TABLE_NAME: props.table.tableName,
