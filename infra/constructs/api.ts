@@ -3,8 +3,8 @@ import { HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigate
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
-import { applyGrants, grantsFor } from '../grants.ts';
-import { knownPaths, methodNotAllowedEntry, notFoundEntry, pathNeedsToken, routes } from '../routes.ts';
+import { applyGrants, grantsFor } from '#infra/grants';
+import { knownPaths, methodNotAllowedEntry, notFoundEntry, pathNeedsToken, routes } from '#infra/routes';
 import type { Data } from './data.ts';
 import { GlanceFunction } from './glance-function.ts';
 

@@ -2,8 +2,8 @@
  * Size limits for image data (spec §4.2): the size cap and the per-project storage quota.
  * Usage is summed over the owner index (images not killed or gone), never a Scan.
  */
-import type { ImageRepository } from '../images/repository.ts';
-import { ownerIndexKey } from '../table.ts';
+import type { ImageRepository } from '#shared/images/repository';
+import { ownerIndexKey } from '#shared/table';
 
 export interface DataLimits {
   /** `image_size_cap`: no image may be larger (default 100 GiB). */

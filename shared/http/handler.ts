@@ -10,9 +10,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { type Caller, callerFromClaims } from '../auth.ts';
-import { BadRequest, type GlanceError, InternalError, isGlanceError } from '../errors.ts';
-import { logger } from '../logger.ts';
+import { type Caller, callerFromClaims } from '#shared/auth';
+import { BadRequest, type GlanceError, InternalError, isGlanceError } from '#shared/errors';
+import { logger } from '#shared/logger';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;

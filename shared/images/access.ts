@@ -1,8 +1,8 @@
 /** Loading an image the way every image endpoint needs it, with Glance's 404 masking. */
-import type { Caller } from '../auth.ts';
-import { NotFound } from '../errors.ts';
-import { canSeeImage } from '../policy.ts';
-import { isGoneStatus } from '../status-rules.ts';
+import type { Caller } from '#shared/auth';
+import { NotFound } from '#shared/errors';
+import { canSeeImage } from '#shared/policy';
+import { isGoneStatus } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
 import type { ImageRepository } from './repository.ts';
 

@@ -2,9 +2,9 @@
  * Status-changing image operations shared by several entry points: ask the status rules,
  * then write their answer conditionally. A refusal becomes the Glance error the rules chose.
  */
-import type { Caller } from '../auth.ts';
-import { canModifyImage, requireImagePolicy } from '../policy.ts';
-import { decideImage, type ImageTrigger, TransitionRefused } from '../status-rules.ts';
+import type { Caller } from '#shared/auth';
+import { canModifyImage, requireImagePolicy } from '#shared/policy';
+import { decideImage, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
 import { actorOf } from './access.ts';
 import { withFreshImage } from './edit.ts';
 import type { ImageRecord } from './model.ts';

@@ -3,11 +3,11 @@
  * (400), apply defaults, and start the record in `queued` with its first history entry.
  */
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '../auth.ts';
-import { BadRequest, Forbidden, PayloadTooLarge } from '../errors.ts';
-import { canCreateImage } from '../policy.ts';
-import { validateCreateBody } from '../schemas/image-values.ts';
-import { IMAGE_STATUS } from '../status-rules.ts';
+import type { Caller } from '#shared/auth';
+import { BadRequest, Forbidden, PayloadTooLarge } from '#shared/errors';
+import { canCreateImage } from '#shared/policy';
+import { validateCreateBody } from '#shared/schemas/image-values';
+import { IMAGE_STATUS } from '#shared/status-rules';
 import { actorOf } from './access.ts';
 import {
   type ImageAttributes,

@@ -5,8 +5,8 @@
  * exactly what running the requests one after the other would give; a request that keeps losing
  * answers 409.
  */
-import type { Caller } from '../auth.ts';
-import { canModifyImage, requireImagePolicy } from '../policy.ts';
+import type { Caller } from '#shared/auth';
+import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { loadVisibleImage } from './access.ts';
 import type { ImageRecord } from './model.ts';
 import { type ImageChanges, ImageConflict, type ImageRepository } from './repository.ts';

@@ -14,8 +14,8 @@
  * Parameter semantics follow Glance's request deserializer, controller and SQL layer
  * (`glance/api/v2/images.py`, `glance/db/sqlalchemy/api.py`, `glance/common/utils.py`).
  */
-import { BadRequest } from '../errors.ts';
-import { IMAGE_STATUSES, isGoneStatus } from '../status-rules.ts';
+import { BadRequest } from '#shared/errors';
+import { IMAGE_STATUSES, isGoneStatus } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
 
 /** Sort keys Glance accepts (`_available_sort_keys`). */

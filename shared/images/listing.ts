@@ -5,10 +5,10 @@
  * pages are read lazily and a page costs the same with 100 or 100,000 images. Any other order
  * reads the matching streams whole and sorts in memory.
  */
-import type { Caller } from '../auth.ts';
-import { BadRequest } from '../errors.ts';
-import { canSeeImage } from '../policy.ts';
-import { createdSortKey, ownerIndexKey, visibilityIndexKey } from '../table.ts';
+import type { Caller } from '#shared/auth';
+import { BadRequest } from '#shared/errors';
+import { canSeeImage } from '#shared/policy';
+import { createdSortKey, ownerIndexKey, visibilityIndexKey } from '#shared/table';
 import { type ImageRecord, VISIBILITIES, type Visibility } from './model.ts';
 import type { ImageRepository } from './repository.ts';
 

@@ -2,7 +2,7 @@
  * The stored image record and the vocabularies of its fields (spec §3.2). The record is what
  * DynamoDB holds; `view.ts` turns it into the Glance entity.
  */
-import type { ImageStatus } from '../status-rules.ts';
+import type { ImageStatus } from '#shared/status-rules';
 
 export const VISIBILITIES = ['public', 'community', 'shared', 'private'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];

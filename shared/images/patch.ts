@@ -3,9 +3,9 @@
  * operations are checked and applied to an in-memory copy; any error aborts the whole request,
  * and the result is saved once by the caller.
  */
-import type { Caller } from '../auth.ts';
-import { BadRequest, Conflict, Forbidden, UnsupportedMediaType } from '../errors.ts';
-import { validateImageValue } from '../schemas/image-values.ts';
+import type { Caller } from '#shared/auth';
+import { BadRequest, Conflict, Forbidden, UnsupportedMediaType } from '#shared/errors';
+import { validateImageValue } from '#shared/schemas/image-values';
 import { checkPropertyQuota } from './create.ts';
 import {
   type ClientAttribute,

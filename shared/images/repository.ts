@@ -16,9 +16,9 @@ import {
   stripKeys,
   type Table,
   UpdateBuilder,
-} from '../dynamo.ts';
-import { Conflict } from '../errors.ts';
-import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '../status-rules.ts';
+} from '#shared/dynamo';
+import { Conflict } from '#shared/errors';
+import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '#shared/status-rules';
 import {
   createdSortKey,
   imageKey,
@@ -28,7 +28,7 @@ import {
   TABLE_KEYS,
   uploadDeadlineSortKey,
   visibilityIndexKey,
-} from '../table.ts';
+} from '#shared/table';
 import { FAILURE_REASON_PROPERTY, type HistoryEntry, type ImageRecord, type PendingUpload } from './model.ts';
 
 /** A conditional write lost: someone else changed the image first. Carries what it is now. */

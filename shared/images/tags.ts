@@ -1,5 +1,5 @@
 /** Tag rules (spec §3.7): a set of strings ≤255 characters, at most 128 per image. */
-import { BadRequest, NotFound, PayloadTooLarge } from '../errors.ts';
+import { BadRequest, NotFound, PayloadTooLarge } from '#shared/errors';
 import { type ImageRecord, LIMITS } from './model.ts';
 
 export const checkTag = (tag: string): void => {

@@ -3,9 +3,9 @@
  * `POST /v2/tasks`). `STATE_MACHINE_ARN` is required: a function deployed without it fails at
  * cold start rather than at its first import.
  */
-import { requiredEnv } from '../config.ts';
-import { config, images, tasks } from '../services.ts';
-import { createExecutions } from '../tasks/executions.ts';
+import { requiredEnv } from '#shared/config';
+import { config, images, tasks } from '#shared/services';
+import { createExecutions } from '#shared/tasks/executions';
 import type { ImportApiDeps } from './start-import.ts';
 import { uriFilterFromEnv } from './uri-filter.ts';
 

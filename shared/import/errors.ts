@@ -4,9 +4,9 @@
  * same `name`), so it must stay exactly `TransientError` / `ImportError` (state-machine.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { isGlanceError } from '../errors.ts';
-import { ImageConflict } from '../images/repository.ts';
-import { TaskConflict } from '../tasks/repository.ts';
+import { isGlanceError } from '#shared/errors';
+import { ImageConflict } from '#shared/images/repository';
+import { TaskConflict } from '#shared/tasks/repository';
 import { ERROR_NAMES } from './state-machine.ts';
 
 /** Will probably work if tried again: retried by the state's `Retry`. */

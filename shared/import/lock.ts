@@ -9,9 +9,9 @@
  * task record, so a missing task only counts once the image has not changed for 5 minutes;
  * otherwise a concurrent import could bust a lock whose task is being created.
  */
-import type { ImageRecord } from '../images/model.ts';
-import type { TaskRecord } from '../tasks/model.ts';
-import type { TaskRepository } from '../tasks/repository.ts';
+import type { ImageRecord } from '#shared/images/model';
+import type { TaskRecord } from '#shared/tasks/model';
+import type { TaskRepository } from '#shared/tasks/repository';
 
 export const LOCK_PROPERTY = 'os_glance_import_task';
 export const LOCK_EXPIRY_MS = 60 * 60_000;

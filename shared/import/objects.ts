@@ -19,8 +19,8 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import type { ImageRecord } from '../images/model.ts';
-import { DATA_PREFIX, STAGING_PREFIX } from '../uploads/keys.ts';
+import type { ImageRecord } from '#shared/images/model';
+import { DATA_PREFIX, STAGING_PREFIX } from '#shared/uploads/keys';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

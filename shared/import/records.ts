@@ -4,11 +4,11 @@
  * and each is idempotent (failing a finished task or releasing a lock held by someone else does
  * nothing), so every caller may repeat it safely.
  */
-import type { ImageRepository } from '../images/repository.ts';
-import { ImageConflict } from '../images/repository.ts';
-import { decideTask, isTerminalTaskStatus, TASK_STATUS } from '../status-rules.ts';
-import type { TaskRecord, TaskType } from '../tasks/model.ts';
-import { TaskConflict, type TaskRepository } from '../tasks/repository.ts';
+import type { ImageRepository } from '#shared/images/repository';
+import { ImageConflict } from '#shared/images/repository';
+import { decideTask, isTerminalTaskStatus, TASK_STATUS } from '#shared/status-rules';
+import type { TaskRecord, TaskType } from '#shared/tasks/model';
+import { TaskConflict, type TaskRepository } from '#shared/tasks/repository';
 import { lockHolder, withoutLock } from './lock.ts';
 
 const ATTEMPTS = 5;

@@ -2,7 +2,7 @@
  * Module-scope dependencies of the workflow functions and of the API functions that start
  * imports, built once per container at cold start (like shared/services.ts).
  */
-import { config, images, s3, tasks } from '../services.ts';
+import { config, images, s3, tasks } from '#shared/services';
 import { ObjectStore } from './objects.ts';
 import type { StepDeps } from './steps.ts';
 import { uriFilterFromEnv } from './uri-filter.ts';

@@ -24,21 +24,21 @@
  * (6, 9 and 10 concern glance-download and multi-store, which this deployment does not have.)
  */
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '../auth.ts';
-import type { DataLimits } from '../data/limits.ts';
-import { projectUsage } from '../data/limits.ts';
-import { ENABLED_IMPORT_METHODS, type ImportMethod } from '../discovery.ts';
-import { BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge } from '../errors.ts';
-import { loadVisibleImage } from '../images/access.ts';
-import { imageFromCreateBody } from '../images/create.ts';
-import { DISK_FORMATS, type ImageRecord } from '../images/model.ts';
-import { ImageConflict, type ImageRepository } from '../images/repository.ts';
-import { logger } from '../logger.ts';
-import { canModifyImage, canUseTasksApi, requireImagePolicy } from '../policy.ts';
-import { isTerminalTaskStatus } from '../status-rules.ts';
-import type { Executions } from '../tasks/executions.ts';
-import { REQUIRED_STATUS, TASK_TYPES, type TaskRecord } from '../tasks/model.ts';
-import type { TaskRepository } from '../tasks/repository.ts';
+import type { Caller } from '#shared/auth';
+import type { DataLimits } from '#shared/data/limits';
+import { projectUsage } from '#shared/data/limits';
+import { ENABLED_IMPORT_METHODS, type ImportMethod } from '#shared/discovery';
+import { BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge } from '#shared/errors';
+import { loadVisibleImage } from '#shared/images/access';
+import { imageFromCreateBody } from '#shared/images/create';
+import { DISK_FORMATS, type ImageRecord } from '#shared/images/model';
+import { ImageConflict, type ImageRepository } from '#shared/images/repository';
+import { logger } from '#shared/logger';
+import { canModifyImage, canUseTasksApi, requireImagePolicy } from '#shared/policy';
+import { isTerminalTaskStatus } from '#shared/status-rules';
+import type { Executions } from '#shared/tasks/executions';
+import { REQUIRED_STATUS, TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
+import type { TaskRepository } from '#shared/tasks/repository';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
 import { hasStagedData, noStagedDataMessage } from './objects.ts';
 import { failTask, newTaskRecord, releaseLock } from './records.ts';

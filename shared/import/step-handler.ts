@@ -3,7 +3,7 @@
  * `TransientError` (retried by the state) or `ImportError` (caught into the failure branch),
  * see errors.ts; the test-only fault hook runs at the step's start and end (faults.ts).
  */
-import { logger } from '../logger.ts';
+import { logger } from '#shared/logger';
 import { classify } from './errors.ts';
 import { checkFault, faultsEnabled } from './faults.ts';
 import type { ImportState, StepInput } from './steps.ts';

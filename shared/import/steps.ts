@@ -6,17 +6,17 @@
  * failure. The execution state carries only small results (keys, sizes, digests).
  */
 
-import { DataTooLarge, digestStream } from '../data/digest.ts';
-import type { DataLimits } from '../data/limits.ts';
-import { allowedBytes } from '../data/limits.ts';
-import { isUuid } from '../images/access.ts';
-import { applyTrigger } from '../images/actions.ts';
-import type { ImageRecord } from '../images/model.ts';
-import { ImageConflict, type ImageRepository } from '../images/repository.ts';
-import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '../status-rules.ts';
-import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '../tasks/model.ts';
-import type { TaskRepository } from '../tasks/repository.ts';
-import { inspectImageData } from '../uploads/inspect.ts';
+import { DataTooLarge, digestStream } from '#shared/data/digest';
+import type { DataLimits } from '#shared/data/limits';
+import { allowedBytes } from '#shared/data/limits';
+import { isUuid } from '#shared/images/access';
+import { applyTrigger } from '#shared/images/actions';
+import type { ImageRecord } from '#shared/images/model';
+import { ImageConflict, type ImageRepository } from '#shared/images/repository';
+import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '#shared/status-rules';
+import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '#shared/tasks/model';
+import type { TaskRepository } from '#shared/tasks/repository';
+import { inspectImageData } from '#shared/uploads/inspect';
 import { ImportError } from './errors.ts';
 import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
 import {

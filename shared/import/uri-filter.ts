@@ -34,7 +34,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { MissingConfigError } from '../config.ts';
+import { MissingConfigError } from '#shared/config';
 
 export interface UriFilter {
   readonly allowedSchemes: readonly string[];

@@ -22,7 +22,7 @@
  * Operator extensions from `schema-image.json` (kernel_id, os_distro, ...) are not merged: they are
  * deployment configuration, not the base schema.
  */
-import { CONTAINER_FORMATS, DISK_FORMATS } from '../images/model.ts';
+import { CONTAINER_FORMATS, DISK_FORMATS } from '#shared/images/model';
 
 /** JSON values, for the documents' types. */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };

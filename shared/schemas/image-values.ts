@@ -9,7 +9,7 @@
  * these functions return, so forgetting the 403 check can never let them through.
  */
 import { z } from 'zod';
-import { BadRequest } from '../errors.ts';
+import { BadRequest } from '#shared/errors';
 import {
   type ClientAttribute,
   CONTAINER_FORMATS,
@@ -22,7 +22,7 @@ import {
   LIMITS,
   READ_ONLY_ATTRIBUTES,
   type Visibility,
-} from '../images/model.ts';
+} from '#shared/images/model';
 import { IMAGE_STATUS_ENUM, UUID_PATTERN, VISIBILITY_ENUM } from './documents.ts';
 
 /** Glance's image id pattern (spec §3.2), as a RegExp. */

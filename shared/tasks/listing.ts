@@ -9,10 +9,10 @@
  *   all-tasks partition; any other key reads the partition and sorts in memory.
  * - Expired tasks drop out; `next` is given when a page is full.
  */
-import { BadRequest } from '../errors.ts';
-import { isUuid } from '../images/access.ts';
-import { TASK_STATUSES, type TaskStatus } from '../status-rules.ts';
-import { createdSortKey } from '../table.ts';
+import { BadRequest } from '#shared/errors';
+import { isUuid } from '#shared/images/access';
+import { TASK_STATUSES, type TaskStatus } from '#shared/status-rules';
+import { createdSortKey } from '#shared/table';
 import type { TaskRecord } from './model.ts';
 import type { TaskRepository } from './repository.ts';
 import { isExpired } from './view.ts';

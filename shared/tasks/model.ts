@@ -2,7 +2,7 @@
  * The stored task record (spec §2.2). Status changes go through `decideTask` in
  * shared/status-rules.ts and are written conditionally on status and version, like images.
  */
-import type { TaskStatus } from '../status-rules.ts';
+import type { TaskStatus } from '#shared/status-rules';
 
 /** Spec §2.3; `location_import` is declared by the schema but never created here. */
 export const TASK_TYPES = ['import', 'api_image_import', 'location_import'] as const;

@@ -16,10 +16,10 @@ import {
   stripKeys,
   type Table,
   UpdateBuilder,
-} from '../dynamo.ts';
-import { Conflict } from '../errors.ts';
-import { isTerminalTaskStatus, type TaskDecision } from '../status-rules.ts';
-import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '../table.ts';
+} from '#shared/dynamo';
+import { Conflict } from '#shared/errors';
+import { isTerminalTaskStatus, type TaskDecision } from '#shared/status-rules';
+import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '#shared/table';
 import type { TaskRecord } from './model.ts';
 
 /** A conditional write lost: the task changed since it was read. */

@@ -7,7 +7,7 @@
  * - `imageTaskView`: `GET /v2/images/{id}/tasks`, the raw record with microsecond timestamps and
  *   no zone suffix, `deleted`/`deleted_at` included.
  */
-import { glanceTime } from '../images/view.ts';
+import { glanceTime } from '#shared/images/view';
 import type { TaskRecord } from './model.ts';
 
 export type TaskView = Record<string, unknown>;

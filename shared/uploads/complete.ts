@@ -9,8 +9,8 @@
  * client gets a clear message and the multipart upload stays open for a corrected request).
  */
 import { CompleteMultipartUploadCommand, ListPartsCommand, type Part } from '@aws-sdk/client-s3';
-import { BadRequest, Conflict } from '../errors.ts';
-import type { ImageRecord } from '../images/model.ts';
+import { BadRequest, Conflict } from '#shared/errors';
+import type { ImageRecord } from '#shared/images/model';
 import type { DataContext } from './context.ts';
 import type { UploadKind } from './keys.ts';
 import { isS3Error } from './objects.ts';

@@ -4,8 +4,8 @@
  * container from `shared/services.ts`); the logic modules only see the interface.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DataLimits } from '../data/limits.ts';
-import type { ImageRepository } from '../images/repository.ts';
+import type { DataLimits } from '#shared/data/limits';
+import type { ImageRepository } from '#shared/images/repository';
 import type { UploadSettings } from './settings.ts';
 
 export interface DataContext {

@@ -1,5 +1,5 @@
 /** The module-scope `DataContext` of a function, from the container's singletons. */
-import { config, images, s3 } from '../services.ts';
+import { config, images, s3 } from '#shared/services';
 import type { DataContext } from './context.ts';
 import { uploadSettings } from './settings.ts';
 

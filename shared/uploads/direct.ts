@@ -12,8 +12,8 @@
  * 410, as in Glance; so does an upload whose image was deleted meanwhile.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { digestBytes } from '../data/digest.ts';
-import { ENABLED_IMPORT_METHODS } from '../discovery.ts';
+import { digestBytes } from '#shared/data/digest';
+import { ENABLED_IMPORT_METHODS } from '#shared/discovery';
 import {
   BadRequest,
   Conflict,
@@ -22,13 +22,13 @@ import {
   NotFound,
   PayloadTooLarge,
   UnsupportedMediaType,
-} from '../errors.ts';
-import type { Request } from '../http/handler.ts';
-import { actorOf, loadVisibleImage } from '../images/access.ts';
-import { applyTrigger } from '../images/actions.ts';
-import { FAILURE_REASON_PROPERTY, type ImageRecord } from '../images/model.ts';
-import { logger } from '../logger.ts';
-import { canModifyImage, requireImagePolicy } from '../policy.ts';
+} from '#shared/errors';
+import type { Request } from '#shared/http/handler';
+import { actorOf, loadVisibleImage } from '#shared/images/access';
+import { applyTrigger } from '#shared/images/actions';
+import { FAILURE_REASON_PROPERTY, type ImageRecord } from '#shared/images/model';
+import { logger } from '#shared/logger';
+import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import type { DataContext } from './context.ts';
 import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';

@@ -19,14 +19,14 @@
  * now, and every write is conditional on the status and version it was made on.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { DataTooLarge, type Digest } from '../data/digest.ts';
-import { allowedBytes } from '../data/limits.ts';
-import { digestStreamFast } from '../data/parallel-digest.ts';
-import { applyTrigger } from '../images/actions.ts';
-import type { ImageRecord } from '../images/model.ts';
-import { type ImageChanges, ImageConflict } from '../images/repository.ts';
-import { logger } from '../logger.ts';
-import { decideImage, type ImageTrigger, isGoneStatus, TransitionRefused } from '../status-rules.ts';
+import { DataTooLarge, type Digest } from '#shared/data/digest';
+import { allowedBytes } from '#shared/data/limits';
+import { digestStreamFast } from '#shared/data/parallel-digest';
+import { applyTrigger } from '#shared/images/actions';
+import type { ImageRecord } from '#shared/images/model';
+import { type ImageChanges, ImageConflict } from '#shared/images/repository';
+import { logger } from '#shared/logger';
+import { decideImage, type ImageTrigger, isGoneStatus, TransitionRefused } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import { inspectImageData, keepHead } from './inspect.ts';
 import { parseUploadKey, type UploadKind } from './keys.ts';

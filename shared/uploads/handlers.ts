@@ -1,9 +1,9 @@
 /** The presign and complete API handlers, one per kind (file, stage), built the same way. */
-import { ENABLED_IMPORT_METHODS } from '../discovery.ts';
-import { NotFound } from '../errors.ts';
-import { apiHandler, type Request, reply } from '../http/handler.ts';
-import { loadVisibleImage } from '../images/access.ts';
-import { canModifyImage, requireImagePolicy } from '../policy.ts';
+import { ENABLED_IMPORT_METHODS } from '#shared/discovery';
+import { NotFound } from '#shared/errors';
+import { apiHandler, type Request, reply } from '#shared/http/handler';
+import { loadVisibleImage } from '#shared/images/access';
+import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { completeUpload } from './complete.ts';
 import { dataContext } from './data-context.ts';
 import type { UploadKind } from './keys.ts';

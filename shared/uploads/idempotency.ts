@@ -14,7 +14,7 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE_KEYS, TTL_ATTRIBUTE } from '../table.ts';
+import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
 
 export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY#finalise';
 export const IDEMPOTENCY_KEY_PREFIX = 'finalise';

@@ -7,7 +7,7 @@
  *   staging/<image_id>/<upload_id>   staged data (`PUT /stage`, `/stage/presign`), read by import
  */
 import { randomUUID } from 'node:crypto';
-import type { PendingUpload } from '../images/model.ts';
+import type { PendingUpload } from '#shared/images/model';
 
 export type UploadKind = PendingUpload['kind'];
 

@@ -6,7 +6,7 @@
  * `saving`/`uploading`; the sweeper handles it first, after its deadline. The upload is created at
  * or after `started_at` (the request time), and S3 only rounds the lifecycle's time up.
  */
-import type { PendingUpload } from '../images/model.ts';
+import type { PendingUpload } from '#shared/images/model';
 
 const HOUR = 3600;
 

@@ -10,8 +10,8 @@ import {
   ListObjectsV2Command,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { PendingUpload } from '../images/model.ts';
-import { logger } from '../logger.ts';
+import type { PendingUpload } from '#shared/images/model';
+import { logger } from '#shared/logger';
 import type { DataContext } from './context.ts';
 import { imagePrefixes } from './keys.ts';
 

@@ -3,7 +3,7 @@
  * cut, and validation of the presign and complete bodies (400 for anything malformed, before any
  * status change or S3 call).
  */
-import { BadRequest } from '../errors.ts';
+import { BadRequest } from '#shared/errors';
 import { S3_LIMITS, type UploadSettings } from './settings.ts';
 
 const MiB = 1024 ** 2;

@@ -22,11 +22,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Caller } from '../auth.ts';
-import { BadRequest, Conflict } from '../errors.ts';
-import { actorOf } from '../images/access.ts';
-import type { ImageRecord, PendingUpload } from '../images/model.ts';
-import { ImageConflict } from '../images/repository.ts';
+import type { Caller } from '#shared/auth';
+import { BadRequest, Conflict } from '#shared/errors';
+import { actorOf } from '#shared/images/access';
+import type { ImageRecord, PendingUpload } from '#shared/images/model';
+import { ImageConflict } from '#shared/images/repository';
 import type { DataContext } from './context.ts';
 import { finishTrigger } from './finalise.ts';
 import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from './keys.ts';

@@ -4,9 +4,9 @@
  * removes the data. Found with one Query on the `SCRUB` partition of the gsi3 "due" index. Runs
  * with the upload sweeper, so nothing stays `pending_delete` for ever either.
  */
-import { applyTrigger } from '../images/actions.ts';
-import { ImageConflict } from '../images/repository.ts';
-import { logger } from '../logger.ts';
+import { applyTrigger } from '#shared/images/actions';
+import { ImageConflict } from '#shared/images/repository';
+import { logger } from '#shared/logger';
 import type { DataContext } from './context.ts';
 import { deleteImageObjects } from './objects.ts';
 

@@ -2,7 +2,7 @@
  * Data-path settings (decisions D2, D5, D6), read once at cold start like `shared/services.ts`.
  * Every value has a safe default; a value outside its bounds fails the cold start loudly.
  */
-import { integerEnv, MissingConfigError } from '../config.ts';
+import { integerEnv, MissingConfigError } from '#shared/config';
 import { MAX_MULTIPART_SECONDS } from './lifetime.ts';
 
 const MiB = 1024 ** 2;

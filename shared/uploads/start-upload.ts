@@ -5,12 +5,12 @@
  * `PUT /file|/stage` and by `POST .../presign`.
  */
 
-import { allowedBytes } from '../data/limits.ts';
-import { PayloadTooLarge } from '../errors.ts';
-import { applyTrigger } from '../images/actions.ts';
-import type { ImageRecord, PendingUpload } from '../images/model.ts';
-import { ImageConflict } from '../images/repository.ts';
-import { decideImage, type ImageTrigger, TransitionRefused } from '../status-rules.ts';
+import { allowedBytes } from '#shared/data/limits';
+import { PayloadTooLarge } from '#shared/errors';
+import { applyTrigger } from '#shared/images/actions';
+import type { ImageRecord, PendingUpload } from '#shared/images/model';
+import { ImageConflict } from '#shared/images/repository';
+import { decideImage, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import type { UploadKind } from './keys.ts';
 

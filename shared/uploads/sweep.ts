@@ -17,10 +17,10 @@
  * A run works within its function's time limit: it picks no new image once less than
  * `SWEEP_RESERVE_MS` remain (the next run, 5 minutes later, goes on where it stopped).
  */
-import { applyTrigger } from '../images/actions.ts';
-import type { ImageRecord, PendingUpload } from '../images/model.ts';
-import { ImageConflict } from '../images/repository.ts';
-import { logger } from '../logger.ts';
+import { applyTrigger } from '#shared/images/actions';
+import type { ImageRecord, PendingUpload } from '#shared/images/model';
+import { ImageConflict } from '#shared/images/repository';
+import { logger } from '#shared/logger';
 import { type DataContext, SWEEPER_ACTOR } from './context.ts';
 import { allows, finaliseUpload, rejectTrigger, UNVERIFIED } from './finalise.ts';
 import { abortMultipart, deleteObject, headObject } from './objects.ts';

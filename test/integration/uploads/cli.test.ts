@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadFailed, type UploadOptions, uploadImage } from '#bin/upload';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
-import { UploadFailed, type UploadOptions, uploadImage } from '../../../bin/upload.ts';
 import { createImage, download, md5, randomData, sha512, showImage } from './helpers.ts';
 
 const PART = 100_000;
