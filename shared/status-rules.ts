@@ -2,7 +2,8 @@
  * The single source of truth for image and task status changes. Handlers, the S3 trigger, the
  * sweeper and the import workflow never compare statuses themselves: they name a trigger and ask
  * `decideImage` / `decideTask`, then write the answer with a conditional update on the
- * status the rules saw. Pure: no AWS, no I/O.
+ * status the rules saw; any other question about a status is one of the named predicates here
+ * (`isGone`, `hasUsableData`, `isImportRunning`, ...). Pure: no AWS, no I/O.
  *
  * Reference: spec §1.2 (domain state machine), §1.3 (triggers), §2.1 (tasks) and decisions
  * D1–D4 (`killed` is live: reachable from saving, uploading and importing; killed → deleted only).
@@ -198,11 +199,60 @@ export const isInPlaceTrigger = (trigger: ImageTrigger): boolean =>
 /** Entering `queued` clears size and virtual_size (spec §1.1). */
 export const clearsSizeOnEntry = (to: ImageStatus): boolean => to === queued;
 
-/** Statuses that are never listed and never shown (spec §1.1; killed IS listed, decision D1). */
-export const isGoneStatus = (status: ImageStatus): boolean => status === deleted || status === pendingDelete;
+// ---------------------------------------------------------------------------------------------
+// Named questions about an image status. Code elsewhere asks these instead of comparing statuses.
 
-/** Image data may be read (downloaded) only in these statuses. */
+/**
+ * Gone: never listed, never shown, out of the indexes (spec §1.1). `pending_delete` is gone to
+ * clients although its data waits for the scrubber; `killed` is NOT gone (decision D1 lists it).
+ */
+export const isGone = (status: ImageStatus): boolean => status === deleted || status === pendingDelete;
+
+/** Image data may be read (downloaded, kept by a failed import) only in these statuses. */
 export const hasUsableData = (status: ImageStatus): boolean => status === active || status === deactivated;
+
+/** The image is active: its data is the verified data (an import that activated it is done). */
+export const isActive = (status: ImageStatus): boolean => status === active;
+
+/** Deactivated: only administrators may download its data (spec §3.6). */
+export const isDeactivated = (status: ImageStatus): boolean => status === deactivated;
+
+/** Killed: the upload or import failed; the image can only be deleted (decision D1). */
+export const isKilled = (status: ImageStatus): boolean => status === killed;
+
+/** Waiting for the scrubber with its data (delayed delete, T19/T20). */
+export const isPendingDelete = (status: ImageStatus): boolean => status === pendingDelete;
+
+/** An import is moving data into the image (T8-T10). */
+export const isImporting = (status: ImageStatus): boolean => status === importing;
+
+/**
+ * Counts towards the owner's storage quota (spec §4.2): every listed image but a killed one, whose
+ * data was refused. (Gone images are out of the owner index, so they are never counted.)
+ */
+export const countsTowardsQuota = (status: ImageStatus): boolean => status !== killed;
+
+/**
+ * `disk_format` / `container_format` may still be replaced (Glance allows it while queued, and while
+ * importing, before the import decides what the data is).
+ */
+export const allowsFormatChange = (status: ImageStatus): boolean => status === queued || status === importing;
+
+/** The import methods, as far as the status rules are concerned. */
+export type ImportMethodName = 'glance-direct' | 'web-download';
+
+/**
+ * The status an import method starts from (spec §2.4 table): glance-direct imports staged data
+ * (`uploading`), web-download fills an empty image (`queued`).
+ */
+export const IMPORT_SOURCE_STATUS = {
+  'glance-direct': uploading,
+  'web-download': queued,
+} as const satisfies Record<ImportMethodName, ImageStatus>;
+
+/** Whether an image in `status` is where `method` starts from. */
+export const isImportSource = (method: ImportMethodName, status: ImageStatus): boolean =>
+  IMPORT_SOURCE_STATUS[method] === status;
 
 // ---------------------------------------------------------------------------------------------
 // Tasks (spec §2.1)
@@ -247,3 +297,19 @@ export const decideTask = (task: { id: string; status: TaskStatus }, trigger: Ta
 
 /** Tasks in these statuses are finished: `expires_at` is set on entry (spec §2.1). */
 export const isTerminalTaskStatus = (status: TaskStatus): boolean => TASK_TRANSITIONS[status].length === 0;
+
+/** Created, not picked up by its workflow yet (its import lock is stale after 120 minutes, not 60). */
+export const isTaskPending = (status: TaskStatus): boolean => status === TASK_STATUS.pending;
+
+/** Its workflow is running it. */
+export const isTaskProcessing = (status: TaskStatus): boolean => status === TASK_STATUS.processing;
+
+/** Finished with success. */
+export const isTaskSucceeded = (status: TaskStatus): boolean => status === TASK_STATUS.success;
+
+/**
+ * An import is running (spec §2.4.1 "confirm lock ownership"): its task is processing and its image
+ * importing. Whether this task holds the image's lock is a separate question (shared/import/lock.ts).
+ */
+export const isImportRunning = (task: { status: TaskStatus }, image: { status: ImageStatus }): boolean =>
+  isTaskProcessing(task.status) && isImporting(image.status);

@@ -2,7 +2,7 @@ import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
 import { loadVisibleImage } from '#shared/images/access';
 import { canDownloadImage, requireImagePolicy } from '#shared/policy';
-import { hasUsableData, IMAGE_STATUS } from '#shared/status-rules';
+import { hasUsableData, isDeactivated } from '#shared/status-rules';
 import { dataContext } from '#shared/uploads/data-context';
 import { presignDownload } from '#shared/uploads/presign';
 
@@ -15,7 +15,7 @@ import { presignDownload } from '#shared/uploads/presign';
  */
 export const handler = apiHandler(async ({ caller, path }) => {
   const image = await loadVisibleImage(dataContext.images, caller, path.image_id ?? '');
-  if (!caller.isAdmin && image.status === IMAGE_STATUS.deactivated) {
+  if (!caller.isAdmin && isDeactivated(image.status)) {
     throw new Forbidden(`Image ${image.id} has been deactivated; only administrators may download it.`);
   }
   requireImagePolicy(caller, image, canDownloadImage, 'download');

@@ -3,6 +3,7 @@
  * Usage is summed over the owner index (images not killed or gone), never a Scan.
  */
 import type { ImageRepository } from '#shared/images/repository';
+import { countsTowardsQuota } from '#shared/status-rules';
 import { ownerIndexKey } from '#shared/table';
 
 export interface DataLimits {
@@ -29,7 +30,7 @@ export const projectUsage = async (
       startKey,
     });
     for (const image of page.images) {
-      if (image.id !== excludeImageId && image.status !== 'killed') used += image.size ?? 0;
+      if (image.id !== excludeImageId && countsTowardsQuota(image.status)) used += image.size ?? 0;
     }
     startKey = page.lastKey;
   } while (startKey);

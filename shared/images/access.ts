@@ -2,7 +2,7 @@
 import type { Caller } from '#shared/auth';
 import { NotFound } from '#shared/errors';
 import { canSeeImage } from '#shared/policy';
-import { isGoneStatus } from '#shared/status-rules';
+import { isGone } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
 import type { ImageRepository } from './repository.ts';
 
@@ -20,7 +20,7 @@ export const loadVisibleImage = async (
   id: string,
 ): Promise<ImageRecord> => {
   const image = isUuid(id) ? await repository.get(id.toLowerCase()) : undefined;
-  if (!image || isGoneStatus(image.status) || !canSeeImage(caller, image)) {
+  if (!image || isGone(image.status) || !canSeeImage(caller, image)) {
     throw new NotFound(`No image found with ID ${id}`);
   }
   return image;

@@ -15,7 +15,7 @@
  * (`glance/api/v2/images.py`, `glance/db/sqlalchemy/api.py`, `glance/common/utils.py`).
  */
 import { BadRequest } from '#shared/errors';
-import { IMAGE_STATUSES, isGoneStatus } from '#shared/status-rules';
+import { IMAGE_STATUSES, isGone } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
 
 /** Sort keys Glance accepts (`_available_sort_keys`). */
@@ -449,7 +449,7 @@ const equalIfSet = <T>(wanted: T | undefined, actual: T | null): boolean =>
  */
 export const matchesFilters = (image: ImageRecord, query: ListImagesQuery): boolean => {
   const f = query.filters;
-  if (isGoneStatus(image.status)) return false;
+  if (isGone(image.status)) return false;
   if (query.visibility !== undefined && query.visibility !== 'all' && image.visibility !== query.visibility) {
     return false;
   }

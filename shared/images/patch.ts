@@ -6,6 +6,7 @@
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict, Forbidden, UnsupportedMediaType } from '#shared/errors';
 import { validateImageValue } from '#shared/schemas/image-values';
+import { allowsFormatChange } from '#shared/status-rules';
 import { checkPropertyQuota } from './create.ts';
 import {
   type ClientAttribute,
@@ -97,8 +98,7 @@ const checkBaseChange = (
   if (
     (attribute === 'disk_format' || attribute === 'container_format') &&
     value !== image[attribute] &&
-    image.status !== 'queued' &&
-    image.status !== 'importing'
+    !allowsFormatChange(image.status)
   ) {
     throw new Forbidden(`Attribute ${attribute} can be only replaced for a queued image.`);
   }

@@ -18,7 +18,13 @@ import {
   UpdateBuilder,
 } from '#shared/dynamo';
 import { Conflict } from '#shared/errors';
-import { clearsSizeOnEntry, type ImageDecision, type ImageStatus } from '#shared/status-rules';
+import {
+  clearsSizeOnEntry,
+  type ImageDecision,
+  isGone,
+  isKilled,
+  isPendingDelete,
+} from '#shared/status-rules';
 import {
   createdSortKey,
   imageKey,
@@ -57,9 +63,6 @@ export interface TransitionOptions {
   readonly removeProperties?: readonly string[];
   readonly now?: Date;
 }
-
-/** Gone images leave the indexes: listings never see them and never pay for them. */
-const INDEXED_STATUSES_EXCLUDE: readonly ImageStatus[] = ['deleted', 'pending_delete'];
 
 const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'created_at'>) => ({
   [TABLE_KEYS.gsi1.partition]: ownerIndexKey(image.owner ?? ''),
@@ -136,8 +139,9 @@ export class ImageRepository {
       ...(options.reason === undefined ? {} : { reason: options.reason }),
       ...(options.failure === undefined ? {} : { failure: options.failure }),
     };
-    const killed = decision.to === 'killed';
-    const gone = INDEXED_STATUSES_EXCLUDE.includes(decision.to);
+    const killed = isKilled(decision.to);
+    // Gone images leave the indexes: listings never see them and never pay for them.
+    const gone = isGone(decision.to);
     const changes: ImageChanges = {
       ...(clearsSizeOnEntry(decision.to) ? { size: null, virtual_size: null } : {}),
       // Invariant: killed and gone images wait for no upload; a kill says why (D1).
@@ -165,9 +169,9 @@ export class ImageRepository {
     update.setExpression(
       `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
     );
-    if (decision.to === 'pending_delete') {
+    if (isPendingDelete(decision.to)) {
       setDueIndex(update, image.id, { partition: PENDING_SCRUB_PARTITION, at: now.toISOString() });
-    } else if (changes.upload !== undefined || gone || decision.from === 'pending_delete') {
+    } else if (changes.upload !== undefined || gone || isPendingDelete(decision.from)) {
       setUploadIndex(update, image.id, gone ? null : (changes.upload ?? null));
     }
     if (gone) {

@@ -10,6 +10,7 @@
  * otherwise a concurrent import could bust a lock whose task is being created.
  */
 import type { ImageRecord } from '#shared/images/model';
+import { isTaskPending } from '#shared/status-rules';
 import type { TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 
@@ -35,7 +36,7 @@ export const lockState = async (tasks: TaskRepository, image: ImageRecord, now: 
       ? { kind: 'stale', taskId, task: undefined }
       : { kind: 'live', taskId, remainingMs: MISSING_TASK_GRACE_MS - age };
   }
-  const expiry = task.status === 'pending' ? 2 * LOCK_EXPIRY_MS : LOCK_EXPIRY_MS;
+  const expiry = isTaskPending(task.status) ? 2 * LOCK_EXPIRY_MS : LOCK_EXPIRY_MS;
   const age = now.getTime() - Date.parse(task.updated_at);
   return age >= expiry
     ? { kind: 'stale', taskId, task }

@@ -35,9 +35,9 @@ import { DISK_FORMATS, type ImageRecord } from '#shared/images/model';
 import { ImageConflict, type ImageRepository } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { canModifyImage, canUseTasksApi, requireImagePolicy } from '#shared/policy';
-import { isTerminalTaskStatus } from '#shared/status-rules';
+import { IMPORT_SOURCE_STATUS, isImportSource, isTerminalTaskStatus } from '#shared/status-rules';
 import type { Executions } from '#shared/tasks/executions';
-import { REQUIRED_STATUS, TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
+import { TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
 import { hasStagedData, noStagedDataMessage } from './objects.ts';
@@ -176,8 +176,8 @@ export const requestImport = async (
     throw new PayloadTooLarge(`Project ${image.owner} has used up its storage quota.`);
   }
 
-  const required = REQUIRED_STATUS[request.method];
-  if (image.status !== required) {
+  if (!isImportSource(request.method, image.status)) {
+    const required = IMPORT_SOURCE_STATUS[request.method];
     throw new Conflict(
       `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
     );

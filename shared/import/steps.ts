@@ -13,8 +13,23 @@ import { isUuid } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import { ImageConflict, type ImageRepository } from '#shared/images/repository';
-import { decideTask, hasUsableData, isGoneStatus, isTerminalTaskStatus } from '#shared/status-rules';
-import { importSourceOf, REQUIRED_STATUS, type TaskRecord } from '#shared/tasks/model';
+import {
+  decideTask,
+  hasUsableData,
+  IMAGE_STATUS,
+  IMPORT_SOURCE_STATUS,
+  isActive,
+  isGone,
+  isImporting,
+  isImportRunning,
+  isImportSource,
+  isTaskPending,
+  isTaskProcessing,
+  isTaskSucceeded,
+  isTerminalTaskStatus,
+  TASK_STATUS,
+} from '#shared/status-rules';
+import { importSourceOf, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 import { inspectImageData } from '#shared/uploads/inspect';
 import { ImportError } from './errors.ts';
@@ -117,7 +132,7 @@ const loadTask = async (deps: StepDeps, state: ImportState): Promise<TaskRecord>
 
 const loadImage = async (deps: StepDeps, task: TaskRecord): Promise<ImageRecord> => {
   const image = task.image_id ? await deps.images.get(task.image_id) : undefined;
-  if (!image || image.status === 'deleted' || image.status === 'pending_delete') {
+  if (!image || isGone(image.status)) {
     throw new ImportError(`Image ${task.image_id ?? '(none)'} of task ${task.id} no longer exists.`);
   }
   return image;
@@ -152,12 +167,12 @@ const sourceOf = (task: TaskRecord) => {
  */
 const requireRunning = async (deps: StepDeps, state: ImportState, execution: string | undefined) => {
   const task = await loadTask(deps, state);
-  if (task.status !== 'processing') {
+  if (!isTaskProcessing(task.status)) {
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing; the import was stopped.`);
   }
   requireOwner(task, execution);
   const image = await loadImage(deps, task);
-  if (image.status !== 'importing' || lockHolder(image) !== task.id) {
+  if (!isImportRunning(task, image) || lockHolder(image) !== task.id) {
     throw new ImportError(
       `Image ${image.id} is '${image.status}' with ${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}; task ${task.id} no longer holds it.`,
     );
@@ -176,13 +191,13 @@ const requireResult = <T>(value: T | undefined, what: string): T => {
 export const mark = async (deps: StepDeps, state: ImportState, execution?: string): Promise<MarkResult> => {
   let task = await loadTask(deps, state);
   const source = sourceOf(task);
-  if (task.status === 'pending') {
+  if (isTaskPending(task.status)) {
     task = await deps.tasks.transition(task, decideTask(task, 'start'), {
       ...(execution === undefined ? {} : { set: { execution } }),
       timeToLiveHours: deps.taskTimeToLiveHours,
       now: deps.now?.(),
     });
-  } else if (task.status !== 'processing') {
+  } else if (!isTaskProcessing(task.status)) {
     throw new ImportError(`Task ${task.id} is already '${task.status}'; there is nothing to run.`);
   }
   requireOwner(task, execution);
@@ -192,9 +207,9 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
       `Image ${image.id} is not locked by task ${task.id} (${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}).`,
     );
   }
-  if (image.status !== 'importing') {
-    const required = REQUIRED_STATUS[source.method];
-    if (image.status !== required) {
+  if (!isImporting(image.status)) {
+    if (!isImportSource(source.method, image.status)) {
+      const required = IMPORT_SOURCE_STATUS[source.method];
       throw new ImportError(`Image ${image.id} is '${image.status}'; ${source.method} needs '${required}'.`);
     }
     // `uploading` also covers a presigned stage whose data has not arrived: not importable yet.
@@ -304,10 +319,10 @@ export const activate = async (
   const image = await loadImage(deps, task);
   const key = requireResult(state.promote, 'promoted data (Promote)').key;
   const digest = requireResult(state.verify, 'digest (Verify)');
-  if (image.status === 'active' && image.data_key === key) return { status: image.status };
-  if (task.status !== 'processing')
+  if (isActive(image.status) && image.data_key === key) return { status: image.status };
+  if (!isTaskProcessing(task.status))
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
-  if (image.status !== 'importing' || lockHolder(image) !== task.id) {
+  if (!isImportRunning(task, image) || lockHolder(image) !== task.id) {
     throw new ImportError(`Image ${image.id} is '${image.status}' and not locked by task ${task.id}.`);
   }
   await applyTrigger(deps.images, image, 'importSucceed', {
@@ -324,7 +339,7 @@ export const activate = async (
     removeProperties: [LOCK_PROPERTY],
     now: deps.now?.(),
   });
-  return { status: 'active' };
+  return { status: IMAGE_STATUS.active };
 };
 
 /** Complete: task processing → success with `{"image_id"}` (spec §2.4.1 steps 8-9). */
@@ -335,8 +350,8 @@ export const complete = async (
 ): Promise<DoneResult> => {
   const task = await loadTask(deps, state);
   requireOwner(task, execution);
-  if (task.status === 'success') return { status: 'success' };
-  if (task.status !== 'processing')
+  if (isTaskSucceeded(task.status)) return { status: TASK_STATUS.success };
+  if (!isTaskProcessing(task.status))
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
   const image = await loadImage(deps, task);
   if (!hasUsableData(image.status) || image.data_key !== state.promote?.key) {
@@ -347,7 +362,7 @@ export const complete = async (
     timeToLiveHours: deps.taskTimeToLiveHours,
     now: deps.now?.(),
   });
-  return { status: 'success' };
+  return { status: TASK_STATUS.success };
 };
 
 /** Lambda reports `{"errorType", "errorMessage", "trace"}` as the Cause; the local runner a string. */
@@ -383,9 +398,9 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
   let image = await deps.images.get(imageId);
   const before = image;
   // A deleted image keeps its tombstone as it is; its data goes with the delete.
-  for (let attempt = 1; image && !isGoneStatus(image.status) && lockHolder(image) === taskId; attempt++) {
+  for (let attempt = 1; image && !isGone(image.status) && lockHolder(image) === taskId; attempt++) {
     try {
-      if (image.status === 'importing') {
+      if (isImporting(image.status)) {
         await applyTrigger(deps.images, image, 'importFail', {
           actor: IMPORT_ACTOR,
           reason: message,

@@ -46,9 +46,6 @@ export type ImportSource =
   | { readonly method: 'glance-direct' }
   | { readonly method: 'web-download'; readonly uri: string };
 
-/** The image status each method starts from (spec §2.4 table). */
-export const REQUIRED_STATUS = { 'glance-direct': 'uploading', 'web-download': 'queued' } as const;
-
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 

@@ -29,6 +29,7 @@ import { applyTrigger } from '#shared/images/actions';
 import { FAILURE_REASON_PROPERTY, type ImageRecord } from '#shared/images/model';
 import { logger } from '#shared/logger';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
+import { isKilled } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
@@ -182,7 +183,7 @@ const killOf = async (
 ): Promise<GlanceError | undefined> => {
   const now = await ctx.images.get(started.id);
   const next = now?.history[started.history.length];
-  if (now?.status !== 'killed' || next?.trigger !== rejectTrigger(kind)) return undefined;
+  if (!now || !isKilled(now.status) || next?.trigger !== rejectTrigger(kind)) return undefined;
   const reason = next.reason ?? now.properties[FAILURE_REASON_PROPERTY] ?? 'The data was refused.';
   return isFailureKind(next.failure)
     ? failureError(next.failure, reason)

@@ -26,7 +26,7 @@ import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import { type ImageChanges, ImageConflict } from '#shared/images/repository';
 import { logger } from '#shared/logger';
-import { decideImage, type ImageTrigger, isGoneStatus, TransitionRefused } from '#shared/status-rules';
+import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import { inspectImageData, keepHead } from './inspect.ts';
 import { parseUploadKey, type UploadKind } from './keys.ts';
@@ -94,7 +94,7 @@ type Fate = 'expected' | 'current' | 'import' | 'orphan';
 
 /** What an object means for the image as it is now. */
 const fateOf = (image: ImageRecord | undefined, key: string, kind: UploadKind): Fate => {
-  if (!image || isGoneStatus(image.status)) return 'orphan';
+  if (!image || isGone(image.status)) return 'orphan';
   if (image.upload?.key === key) return allows(image, finishTrigger(kind)) ? 'expected' : 'orphan';
   if (image.data_key === key) return 'current';
   // The import workflow moves data while the image is importing: its objects are its own.

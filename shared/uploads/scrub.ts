@@ -7,6 +7,7 @@
 import { applyTrigger } from '#shared/images/actions';
 import { ImageConflict } from '#shared/images/repository';
 import { logger } from '#shared/logger';
+import { isPendingDelete } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import { deleteImageObjects } from './objects.ts';
 
@@ -26,7 +27,7 @@ export const scrubImages = async (
     for (const id of page.ids) {
       try {
         const image = await ctx.images.get(id);
-        if (image?.status !== 'pending_delete') continue;
+        if (!image || !isPendingDelete(image.status)) continue;
         await applyTrigger(ctx.images, image, 'scrub', {
           actor: SCRUBBER_ACTOR,
           reason: 'Delayed delete: scrubbed.',

@@ -1,16 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  allowsFormatChange,
+  countsTowardsQuota,
   decideImage,
   decideTask,
+  hasUsableData,
   IMAGE_STATUSES,
   IMAGE_TRANSITIONS,
   IMAGE_TRIGGER_NAMES,
   IMAGE_TRIGGERS,
+  IMPORT_SOURCE_STATUS,
   type ImageStatus,
   type ImageTrigger,
+  type ImportMethodName,
+  isActive,
   isAllowedImageTransition,
+  isDeactivated,
+  isGone,
+  isImporting,
+  isImportRunning,
+  isImportSource,
   isInPlaceTrigger,
+  isKilled,
+  isPendingDelete,
+  isTaskPending,
+  isTaskProcessing,
+  isTaskSucceeded,
   isTerminalTaskStatus,
   TASK_STATUSES,
   TASK_TRANSITIONS,
@@ -197,6 +213,95 @@ describe('decideTask', () => {
       fc.property(taskStatusArb, taskTriggerArb, (status, trigger) => {
         if (!isTerminalTaskStatus(status)) return;
         expect(refusedStatus(() => decideTask({ id: 't', status }, trigger))).toBe(409);
+      }),
+    );
+  });
+});
+
+describe('named status questions', () => {
+  const imageStatus = fc.constantFrom(...IMAGE_STATUSES);
+  const taskStatus = fc.constantFrom(...TASK_STATUSES);
+  const method = fc.constantFrom<ImportMethodName>('glance-direct', 'web-download');
+  const from = (trigger: ImageTrigger) => IMAGE_TRIGGERS[trigger].from as readonly ImageStatus[];
+  const applies = (status: ImageStatus, trigger: ImageTrigger) =>
+    refusedStatus(() => decideImage(formatted(status), trigger)) === 0;
+
+  it('isGone: exactly the statuses a DELETE no longer finds (404)', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        expect(isGone(status)).toBe(!from('delete').includes(status));
+      }),
+    );
+  });
+
+  it('hasUsableData: exactly the statuses deactivate and reactivate act on', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        expect(hasUsableData(status)).toBe(
+          from('deactivate').includes(status) || from('reactivate').includes(status),
+        );
+      }),
+    );
+  });
+
+  it('isActive, isDeactivated, isImporting, isPendingDelete: the sources of deactivate, reactivate, importSucceed, scrub', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        expect(isActive(status)).toBe(from('deactivate').includes(status));
+        expect(isDeactivated(status)).toBe(from('reactivate').includes(status));
+        expect(isImporting(status)).toBe(from('importSucceed').includes(status));
+        expect(isPendingDelete(status)).toBe(from('scrub').includes(status));
+      }),
+    );
+  });
+
+  it('isKilled: the one live status that can only be deleted (D1), the only one not counted in the quota', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        expect(isKilled(status)).toBe(!isGone(status) && IMAGE_TRANSITIONS[status].join() === 'deleted');
+        expect(countsTowardsQuota(status)).toBe(!isKilled(status));
+      }),
+    );
+  });
+
+  it('allowsFormatChange: never once the image has data or is gone', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        if (allowsFormatChange(status))
+          expect(hasUsableData(status) || isGone(status) || isKilled(status)).toBe(false);
+      }),
+    );
+  });
+
+  it('isImportSource: one status per method, and importStart applies from it', () => {
+    fc.assert(
+      fc.property(method, imageStatus, (name, status) => {
+        expect(isImportSource(name, status)).toBe(IMPORT_SOURCE_STATUS[name] === status);
+        if (isImportSource(name, status)) expect(applies(status, 'importStart')).toBe(true);
+      }),
+    );
+  });
+
+  it('task questions: the sources of start and succeed; success is terminal', () => {
+    fc.assert(
+      fc.property(taskStatus, (status) => {
+        const taskApplies = (trigger: 'start' | 'succeed') =>
+          refusedStatus(() => decideTask({ id: 't', status }, trigger)) === 0;
+        expect(isTaskPending(status)).toBe(taskApplies('start'));
+        expect(isTaskProcessing(status)).toBe(taskApplies('succeed'));
+        if (isTaskSucceeded(status)) expect(isTerminalTaskStatus(status)).toBe(true);
+        expect(isTaskSucceeded(status)).toBe(status === TASK_TRIGGERS.succeed.to);
+      }),
+    );
+  });
+
+  it('isImportRunning: the task can succeed and the image can be activated by the import', () => {
+    fc.assert(
+      fc.property(taskStatus, imageStatus, (task, image) => {
+        const canSucceed = refusedStatus(() => decideTask({ id: 't', status: task }, 'succeed')) === 0;
+        expect(isImportRunning({ status: task }, { status: image })).toBe(
+          canSucceed && applies(image, 'importSucceed'),
+        );
       }),
     );
   });
