@@ -74,6 +74,21 @@ export class Conflict extends GlanceError {
     super(409, 'Conflict', message, options);
   }
 }
+/**
+ * A conditional write lost to a concurrent writer: the record changed (or vanished) between the
+ * read and the write. Carries the record as it is now, so the caller can decide again on it
+ * (shared/retry.ts). Answers 409 when it reaches a client.
+ */
+export class RecordConflict<T = unknown> extends Conflict {
+  constructor(
+    message: string,
+    readonly current: T | undefined,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
 export class Gone extends GlanceError {
   constructor(message: string, options?: Options) {
     super(410, 'Gone', message, options);

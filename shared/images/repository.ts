@@ -17,7 +17,7 @@ import {
   type Table,
   UpdateBuilder,
 } from '#shared/dynamo';
-import { Conflict } from '#shared/errors';
+import { RecordConflict } from '#shared/errors';
 import {
   clearsSizeOnEntry,
   type ImageDecision,
@@ -38,15 +38,7 @@ import {
 import { FAILURE_REASON_PROPERTY, type HistoryEntry, type ImageRecord, type PendingUpload } from './model.ts';
 
 /** A conditional write lost: someone else changed the image first. Carries what it is now. */
-export class ImageConflict extends Conflict {
-  constructor(
-    message: string,
-    readonly current: ImageRecord | undefined,
-    cause?: unknown,
-  ) {
-    super(message, { cause });
-  }
-}
+export class ImageConflict extends RecordConflict<ImageRecord> {}
 
 /** Attributes of an image that a transition or an update may set. */
 export type ImageChanges = Partial<Omit<ImageRecord, 'id' | 'status' | 'version' | 'history' | 'created_at'>>;

@@ -4,9 +4,7 @@
  * same `name`), so it must stay exactly `TransientError` / `ImportError` (state-machine.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { isGlanceError } from '#shared/errors';
-import { ImageConflict } from '#shared/images/repository';
-import { TaskConflict } from '#shared/tasks/repository';
+import { isGlanceError, RecordConflict } from '#shared/errors';
 import { ERROR_NAMES } from './state-machine.ts';
 
 /** Will probably work if tried again: retried by the state's `Retry`. */
@@ -66,7 +64,7 @@ export const isTransient = (error: unknown): boolean => {
   if (error instanceof TransientError) return true;
   if (error instanceof ImportError) return false;
   // A lost conditional write: the step re-reads and decides again on the next attempt.
-  if (error instanceof ImageConflict || error instanceof TaskConflict) return true;
+  if (error instanceof RecordConflict) return true;
   if (error instanceof ConditionalCheckFailedException) return true;
   if (error === null || typeof error !== 'object') return false;
   const aws = error as AwsLikeError;

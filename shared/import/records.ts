@@ -1,17 +1,16 @@
 /**
  * Record operations the import API and the workflow share: new task records, failing a task and
- * releasing a lock. Each is a conditional write retried on a fresh read when it loses a race,
+ * releasing a lock. Each is a conditional write retried on the fresh record when it loses a race
+ * (shared/retry.ts),
  * and each is idempotent (failing a finished task or releasing a lock held by someone else does
  * nothing), so every caller may repeat it safely.
  */
 import type { ImageRepository } from '#shared/images/repository';
-import { ImageConflict } from '#shared/images/repository';
+import { retryOnConflict } from '#shared/retry';
 import { decideTask, isTerminalTaskStatus, TASK_STATUS } from '#shared/status-rules';
 import type { TaskRecord, TaskType } from '#shared/tasks/model';
-import { TaskConflict, type TaskRepository } from '#shared/tasks/repository';
+import type { TaskConflict, TaskRepository } from '#shared/tasks/repository';
 import { lockHolder, withoutLock } from './lock.ts';
-
-const ATTEMPTS = 5;
 
 /** Longest task `message` kept (Glance's column is TEXT; ours is bounded to keep items small). */
 export const MAX_MESSAGE_LENGTH = 2000;
@@ -55,37 +54,22 @@ export const failTask = async (
   timeToLiveHours: number,
   now?: Date,
 ): Promise<TaskRecord | undefined> => {
-  let task = typeof taskOrId === 'string' ? await tasks.get(taskOrId) : taskOrId;
-  for (let attempt = 1; task; attempt++) {
-    if (isTerminalTaskStatus(task.status)) return task;
-    try {
-      return await tasks.transition(task, decideTask(task, 'fail'), {
-        set: { message: clip(message) },
-        timeToLiveHours,
-        now,
-      });
-    } catch (error) {
-      if (!(error instanceof TaskConflict) || attempt >= ATTEMPTS) throw error;
-      task = error.current;
-    }
-  }
-  return undefined;
+  const first = typeof taskOrId === 'string' ? await tasks.get(taskOrId) : taskOrId;
+  return retryOnConflict<TaskRecord | undefined, TaskConflict>(async (previous) => {
+    const task = previous ? previous.current : first;
+    if (!task || isTerminalTaskStatus(task.status)) return task;
+    return tasks.transition(task, decideTask(task, 'fail'), {
+      set: { message: clip(message) },
+      timeToLiveHours,
+      now,
+    });
+  });
 };
 
 /** Drops the lock if `taskId` still holds it; a no-op otherwise. */
-export const releaseLock = async (
-  images: ImageRepository,
-  imageId: string,
-  taskId: string,
-): Promise<void> => {
-  for (let attempt = 1; ; attempt++) {
+export const releaseLock = async (images: ImageRepository, imageId: string, taskId: string): Promise<void> =>
+  retryOnConflict(async () => {
     const image = await images.get(imageId);
     if (!image || lockHolder(image) !== taskId) return;
-    try {
-      await images.update(image, { properties: withoutLock(image) });
-      return;
-    } catch (error) {
-      if (!(error instanceof ImageConflict) || attempt >= ATTEMPTS) throw error;
-    }
-  }
-};
+    await images.update(image, { properties: withoutLock(image) });
+  });

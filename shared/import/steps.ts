@@ -12,7 +12,8 @@ import { allowedBytes } from '#shared/data/limits';
 import { isUuid } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
-import { ImageConflict, type ImageRepository } from '#shared/images/repository';
+import type { ImageConflict, ImageRepository } from '#shared/images/repository';
+import { retryOnConflict } from '#shared/retry';
 import {
   decideTask,
   hasUsableData,
@@ -395,11 +396,13 @@ export const failureMessage = (step: string | undefined, error: ImportState['err
  * its lock back, keeping its data. Returns the image as it was and whether it was killed.
  */
 const failImage = async (deps: StepDeps, imageId: string, taskId: string, message: string) => {
-  let image = await deps.images.get(imageId);
-  const before = image;
-  // A deleted image keeps its tombstone as it is; its data goes with the delete.
-  for (let attempt = 1; image && !isGone(image.status) && lockHolder(image) === taskId; attempt++) {
-    try {
+  const first = await deps.images.get(imageId);
+  return retryOnConflict<{ before: ImageRecord | undefined; killed: boolean }, ImageConflict>(
+    async (previous) => {
+      const image = previous ? previous.current : first;
+      // A deleted image keeps its tombstone as it is; its data goes with the delete.
+      if (!image || isGone(image.status) || lockHolder(image) !== taskId)
+        return { before: first, killed: false };
       if (isImporting(image.status)) {
         await applyTrigger(deps.images, image, 'importFail', {
           actor: IMPORT_ACTOR,
@@ -412,12 +415,8 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
       }
       await deps.images.update(image, { properties: withoutLock(image) }, deps.now?.());
       return { before: image, killed: false };
-    } catch (error) {
-      if (!(error instanceof ImageConflict) || attempt >= 5) throw error;
-      image = error.current;
-    }
-  }
-  return { before, killed: false };
+    },
+  );
 };
 
 /**

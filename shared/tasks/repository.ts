@@ -17,21 +17,13 @@ import {
   type Table,
   UpdateBuilder,
 } from '#shared/dynamo';
-import { Conflict } from '#shared/errors';
+import { RecordConflict } from '#shared/errors';
 import { isTerminalTaskStatus, type TaskDecision } from '#shared/status-rules';
 import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '#shared/table';
 import type { TaskRecord } from './model.ts';
 
-/** A conditional write lost: the task changed since it was read. */
-export class TaskConflict extends Conflict {
-  constructor(
-    message: string,
-    readonly current: TaskRecord | undefined,
-    cause?: unknown,
-  ) {
-    super(message, { cause });
-  }
-}
+/** A conditional write lost: the task changed since it was read. Carries what it is now. */
+export class TaskConflict extends RecordConflict<TaskRecord> {}
 
 export interface TaskTransitionOptions {
   /** `result` and `message` written with the status. */

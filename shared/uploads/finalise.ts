@@ -24,8 +24,9 @@ import { allowedBytes } from '#shared/data/limits';
 import { digestStreamFast } from '#shared/data/parallel-digest';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
-import { type ImageChanges, ImageConflict } from '#shared/images/repository';
+import type { ImageChanges } from '#shared/images/repository';
 import { logger } from '#shared/logger';
+import { retryOnConflict } from '#shared/retry';
 import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import { inspectImageData, keepHead } from './inspect.ts';
@@ -216,9 +217,6 @@ const limitsFor = async (ctx: DataContext, image: ImageRecord): Promise<Limits> 
   allowed: await allowedBytes(ctx.images, ctx.limits, image),
 });
 
-/** How often a lost race is re-decided on the fresh record before giving up. */
-const MAX_ATTEMPTS = 4;
-
 /** Decides and records the fate of one object. Throws only on infrastructure errors (retried). */
 export const finaliseUpload = async (
   ctx: DataContext,
@@ -231,7 +229,8 @@ export const finaliseUpload = async (
     ? { kind: 'measured', digest: options.data.digest, head: options.data.head }
     : undefined;
 
-  for (let attempt = 1; ; attempt++) {
+  // Lost a race (deleted, swept, a PATCH): decide again on the record as it is now.
+  return retryOnConflict(async () => {
     const image = await ctx.images.get(parsed.imageId);
     const fate = fateOf(image, object.key, parsed.kind);
     if (fate === 'current') return { outcome: 'current' };
@@ -258,26 +257,21 @@ export const finaliseUpload = async (
     }
     const verdict = judge(image, parsed.kind, object.key, measurement, limits);
 
-    try {
-      if (verdict.accept) {
-        const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {
-          actor: options.actor,
-          set: verdict.set,
-        });
-        logger.debug('upload finalised', { imageId: image.id, key: object.key, status: next.status });
-        return { outcome: parsed.kind === 'file' ? 'activated' : 'staged', image: next };
-      }
-      const next = await applyTrigger(ctx.images, image, rejectTrigger(parsed.kind), {
+    if (verdict.accept) {
+      const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {
         actor: options.actor,
-        reason: verdict.reason,
-        failure: verdict.failure,
+        set: verdict.set,
       });
-      await deleteObject(ctx, object.key);
-      logger.info('upload rejected', { imageId: image.id, key: object.key, reason: verdict.reason });
-      return { outcome: 'killed', image: next, failure: verdict.failure, reason: verdict.reason };
-    } catch (error) {
-      // Lost a race (deleted, swept, a PATCH): decide again on the record as it is now.
-      if (!(error instanceof ImageConflict) || attempt >= MAX_ATTEMPTS) throw error;
+      logger.debug('upload finalised', { imageId: image.id, key: object.key, status: next.status });
+      return { outcome: parsed.kind === 'file' ? 'activated' : 'staged', image: next };
     }
-  }
+    const next = await applyTrigger(ctx.images, image, rejectTrigger(parsed.kind), {
+      actor: options.actor,
+      reason: verdict.reason,
+      failure: verdict.failure,
+    });
+    await deleteObject(ctx, object.key);
+    logger.info('upload rejected', { imageId: image.id, key: object.key, reason: verdict.reason });
+    return { outcome: 'killed', image: next, failure: verdict.failure, reason: verdict.reason };
+  });
 };

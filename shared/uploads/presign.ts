@@ -26,7 +26,8 @@ import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict } from '#shared/errors';
 import { actorOf } from '#shared/images/access';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
-import { ImageConflict } from '#shared/images/repository';
+import type { ImageConflict } from '#shared/images/repository';
+import { retryOnConflict } from '#shared/retry';
 import type { DataContext } from './context.ts';
 import { finishTrigger } from './finalise.ts';
 import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from './keys.ts';
@@ -247,19 +248,15 @@ const resign = async (
   uploadId: string,
   partNumbers: readonly number[] | null,
   now: Date,
-): Promise<PresignAnswer> => {
-  let current = image;
-  for (let attempt = 1; ; attempt++) {
+): Promise<PresignAnswer> =>
+  retryOnConflict<PresignAnswer, ImageConflict>(async (previous) => {
+    // An image that no longer exists has no upload to re-sign.
+    if (previous && !previous.current) throw new Conflict(previous.message, { cause: previous });
+    const current = previous?.current ?? image;
     const upload = pendingUploadOf(current, kind, uploadId);
     // Never past the multipart upload's maximum lifetime, however often it is re-signed.
     const deadline = uploadDeadline(upload, now, ctx.settings.uploadUrlSeconds + graceFor(ctx, upload));
     const extended = deadline > upload.deadline ? { ...upload, deadline } : upload;
-    try {
-      if (extended !== upload) current = await ctx.images.update(current, { upload: extended });
-      return await answerFor(ctx, current, extended, partNumbers, now);
-    } catch (error) {
-      if (!(error instanceof ImageConflict) || !error.current || attempt >= 3) throw error;
-      current = error.current;
-    }
-  }
-};
+    const saved = extended === upload ? current : await ctx.images.update(current, { upload: extended });
+    return answerFor(ctx, saved, extended, partNumbers, now);
+  });

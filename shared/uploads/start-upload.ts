@@ -10,6 +10,7 @@ import { PayloadTooLarge } from '#shared/errors';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import { ImageConflict } from '#shared/images/repository';
+import { retryOnConflict } from '#shared/retry';
 import { decideImage, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
 import type { DataContext } from './context.ts';
 import type { UploadKind } from './keys.ts';
@@ -68,27 +69,30 @@ export const startUpload = async (
   options: { actor: string; upload: PendingUpload },
 ): Promise<ImageRecord> => {
   const trigger = startTrigger(kind);
-  let current = image;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await applyTrigger(ctx.images, current, trigger, {
+  try {
+    return await retryOnConflict<ImageRecord, ImageConflict>(async (previous) =>
+      applyTrigger(ctx.images, previous ? stillStartable(previous, trigger) : image, trigger, {
         actor: options.actor,
         set: { upload: options.upload },
-      });
-    } catch (error) {
-      if (!(error instanceof ImageConflict)) throw error;
-      const fresh = error.current;
-      let refusal: Error | undefined;
-      try {
-        if (!fresh) throw error;
-        requireTrigger(fresh, trigger);
-      } catch (reason) {
-        refusal = reason as Error;
-      }
-      if (refusal || !fresh || attempt >= 3) throw new UploadRaceLost(fresh, refusal ?? error);
-      current = fresh;
-    }
+      }),
+    );
+  } catch (error) {
+    // Lost every attempt to unrelated edits: as good as lost to another upload.
+    if (error instanceof ImageConflict) throw new UploadRaceLost(error.current, error);
+    throw error;
   }
+};
+
+/** The fresh record of a lost start, or `UploadRaceLost` when it can no longer be started. */
+const stillStartable = (conflict: ImageConflict, trigger: ImageTrigger): ImageRecord => {
+  const fresh = conflict.current;
+  if (!fresh) throw new UploadRaceLost(fresh, conflict);
+  try {
+    requireTrigger(fresh, trigger);
+  } catch (refusal) {
+    throw new UploadRaceLost(fresh, refusal as Error);
+  }
+  return fresh;
 };
 
 /** ISO time `seconds` after `now`. */
