@@ -1,6 +1,7 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { DATA_PREFIXES, prefixPattern } from '#shared/storage/bucket';
 import type { GlanceFunction } from './constructs/glance-function.ts';
 import type { Route } from './routes.ts';
 
@@ -22,9 +23,6 @@ export interface RouteGrants {
   /** Absent or empty: no S3 access at all. */
   readonly bucket?: readonly BucketAccess[];
 }
-
-/** S3 prefixes of image data (shared/uploads/keys.ts). */
-export const DATA_PREFIXES = ['images/', 'staging/'] as const;
 
 /** Bucket access of the data-path routes (decisions D5, D6); every other route has none. */
 export const DATA_ROUTE_GRANTS: Readonly<Record<string, readonly BucketAccess[]>> = {
@@ -95,7 +93,7 @@ const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], 
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: objectActions,
-        resources: DATA_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+        resources: DATA_PREFIXES.map((prefix) => bucket.arnForObjects(prefixPattern(prefix))),
       }),
     );
   }
@@ -105,7 +103,7 @@ const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], 
         effect: Effect.ALLOW,
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': DATA_PREFIXES.map((prefix) => `${prefix}*`) } },
+        conditions: { StringLike: { 's3:prefix': DATA_PREFIXES.map(prefixPattern) } },
       }),
     );
   }

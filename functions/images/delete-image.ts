@@ -8,7 +8,6 @@ import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { config, images } from '#shared/services';
 import { deleteTrigger } from '#shared/status-rules';
 import { dataContext } from '#shared/uploads/data-context';
-import { deleteImageObjects } from '#shared/uploads/objects';
 
 /**
  * `DELETE /v2/images/{image_id}` (T18, T19, T23): 403 when protected; gone images are 404.
@@ -27,7 +26,7 @@ export const handler = apiHandler(async ({ caller, path }) => {
   });
   if (trigger === 'delete') {
     // After the transition, so anything still arriving is an orphan for the S3 trigger.
-    await deleteImageObjects(dataContext, image).catch((error: unknown) =>
+    await dataContext.store.deleteImageObjects(image).catch((error: unknown) =>
       logger.error('data of a deleted image could not be removed', {
         imageId: image.id,
         error: error as Error,

@@ -3,8 +3,8 @@ import { apiHandler, reply } from '#shared/http/handler';
 import { loadVisibleImage } from '#shared/images/access';
 import { canDownloadImage, requireImagePolicy } from '#shared/policy';
 import { hasUsableData, isDeactivated } from '#shared/status-rules';
+import { presignGet } from '#shared/storage/presign';
 import { dataContext } from '#shared/uploads/data-context';
-import { presignDownload } from '#shared/uploads/presign';
 
 /**
  * `GET /v2/images/{image_id}/file` (spec §3.6, decision D6): 403 for non-admins on a deactivated
@@ -20,8 +20,8 @@ export const handler = apiHandler(async ({ caller, path }) => {
   }
   requireImagePolicy(caller, image, canDownloadImage, 'download');
   if (!hasUsableData(image.status) || !image.data_key) return reply(204);
-  const location = await presignDownload(
-    dataContext,
+  const location = await presignGet(
+    dataContext.store,
     image.data_key,
     dataContext.settings.downloadUrlSeconds,
   );

@@ -11,6 +11,7 @@ import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { logger } from '#shared/logger';
 import { config } from '#shared/services';
+import { decodeS3EventKey } from '#shared/storage/bucket';
 import { TRIGGER_ACTOR } from '#shared/uploads/context';
 import { dataContext } from '#shared/uploads/data-context';
 import { finaliseUpload } from '#shared/uploads/finalise';
@@ -19,7 +20,6 @@ import {
   finalisePersistence,
   IDEMPOTENCY_KEY_PREFIX,
 } from '#shared/uploads/idempotency';
-import { decodeS3EventKey } from '#shared/uploads/keys';
 
 /** What identifies one S3 write: the idempotency payload. */
 interface S3Write {

@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { STAGING_PREFIX } from '#shared/storage/bucket';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
-import { STAGING_PREFIX } from '#shared/uploads/keys';
 import { MAX_MULTIPART_SECONDS, MULTIPART_LIFECYCLE_DAYS } from '#shared/uploads/lifetime';
 
 export interface DataProps {

@@ -28,6 +28,7 @@ import {
   type StepSpec,
   stateTimeoutSeconds,
 } from '#shared/import/state-machine';
+import { DATA_PREFIX, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
 import { GlanceFunction } from './glance-function.ts';
 
 export interface ImportWorkflowProps {
@@ -37,9 +38,9 @@ export interface ImportWorkflowProps {
   readonly environment?: Record<string, string>;
 }
 
-/** S3 prefixes (shared/uploads/keys.ts): staged data and image data. */
-const STAGING = 'staging/*';
-const DATA = 'images/*';
+/** The bucket's staged data and image data (shared/storage/bucket.ts). */
+const STAGING = prefixPattern(STAGING_PREFIX);
+const DATA = prefixPattern(DATA_PREFIX);
 
 /**
  * The import workflow (spec §2.4.1): a Standard state machine in JSONPath (the local runner,

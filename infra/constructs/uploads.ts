@@ -5,7 +5,8 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
-import { applyGrants, DATA_PREFIXES, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
+import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
+import { DATA_PREFIXES } from '#shared/storage/bucket';
 import { GlanceFunction } from './glance-function.ts';
 
 export interface UploadsProps {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, S3Event } from 'aws-lambda';
-import { DATA_PREFIX, decodeS3EventKey, STAGING_PREFIX } from '#shared/uploads/keys';
+import { DATA_PREFIX, decodeS3EventKey, STAGING_PREFIX } from '#shared/storage/bucket';
 import type { ObjectCreatedListener } from './emulators.ts';
 
 export interface UploadEventsOptions {

@@ -3,7 +3,7 @@
  * imports, built once per container at cold start (like shared/services.ts).
  */
 import { config, images, s3, tasks } from '#shared/services';
-import { ObjectStore } from './objects.ts';
+import { ObjectStore } from '#shared/storage/object-store';
 import type { StepDeps } from './steps.ts';
 import { uriFilterFromEnv } from './uri-filter.ts';
 

@@ -40,8 +40,8 @@ import type { Executions } from '#shared/tasks/executions';
 import { TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
-import { hasStagedData, noStagedDataMessage } from './objects.ts';
 import { failTask, newTaskRecord, releaseLock } from './records.ts';
+import { hasStagedData, noStagedDataMessage } from './staged-data.ts';
 import { checkUriWithDns, type UriFilter, UriRefused } from './uri-filter.ts';
 
 export interface ImportApiDeps {

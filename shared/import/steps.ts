@@ -30,20 +30,15 @@ import {
   isTerminalTaskStatus,
   TASK_STATUS,
 } from '#shared/status-rules';
+import { imageDataKeyOf, isStagingKeyOf, stagingKeyOf } from '#shared/storage/bucket';
+import type { ObjectStore } from '#shared/storage/object-store';
 import { importSourceOf, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 import { inspectImageData } from '#shared/uploads/inspect';
 import { ImportError } from './errors.ts';
 import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
-import {
-  hasStagedData,
-  imageDataKeyOf,
-  isStagingKeyOf,
-  noStagedDataMessage,
-  type ObjectStore,
-  stagingKeyOf,
-} from './objects.ts';
 import { clip, failTask } from './records.ts';
+import { hasStagedData, noStagedDataMessage } from './staged-data.ts';
 import { ERROR_NAMES, failedStepOf } from './state-machine.ts';
 import type { UriFilter } from './uri-filter.ts';
 import { headerTap } from './virtual-size.ts';

@@ -8,27 +8,14 @@
  * ETag that is not the one S3 has for that part (checked with ListParts before completing, so the
  * client gets a clear message and the multipart upload stays open for a corrected request).
  */
-import { CompleteMultipartUploadCommand, ListPartsCommand, type Part } from '@aws-sdk/client-s3';
+import type { Part } from '@aws-sdk/client-s3';
 import { BadRequest, Conflict } from '#shared/errors';
 import type { ImageRecord } from '#shared/images/model';
-import type { DataContext } from './context.ts';
-import type { UploadKind } from './keys.ts';
-import { isS3Error } from './objects.ts';
+import type { UploadKind } from '#shared/storage/bucket';
+import { isS3Error } from '#shared/storage/object-store';
+import type { UploadContext } from './context.ts';
 import { type CompleteBody, normaliseEtag, partCountOf } from './plan.ts';
 import { pendingUploadOf } from './presign.ts';
-
-const listParts = async (ctx: DataContext, key: string, uploadId: string): Promise<Part[]> => {
-  const parts: Part[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await ctx.s3.send(
-      new ListPartsCommand({ Bucket: ctx.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
-    );
-    parts.push(...(page.Parts ?? []));
-    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-  } while (marker);
-  return parts;
-};
 
 const ranges = (numbers: number[]): string => {
   const shown = numbers.slice(0, 20).join(', ');
@@ -36,7 +23,7 @@ const ranges = (numbers: number[]): string => {
 };
 
 export const completeUpload = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   image: ImageRecord,
   kind: UploadKind,
   body: CompleteBody,
@@ -63,7 +50,7 @@ export const completeUpload = async (
 
   let uploaded: Part[];
   try {
-    uploaded = await listParts(ctx, upload.key, upload.multipart_upload_id);
+    uploaded = await ctx.store.listParts(upload.key, upload.multipart_upload_id);
   } catch (error) {
     if (isS3Error(error, 'NoSuchUpload', '404')) {
       throw new Conflict(`Upload ${body.uploadId} no longer exists (expired or already completed).`);
@@ -87,17 +74,11 @@ export const completeUpload = async (
   }
 
   try {
-    await ctx.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: ctx.bucket,
-        Key: upload.key,
-        UploadId: upload.multipart_upload_id,
-        MultipartUpload: {
-          Parts: body.parts.map((part) => ({ PartNumber: part.part_number, ETag: `"${part.etag}"` })),
-        },
-        // The key is this attempt's alone: never replace an object already there.
-        IfNoneMatch: '*',
-      }),
+    // The key is this attempt's alone: never replace an object already there.
+    await ctx.store.completeMultipartUpload(
+      upload.key,
+      upload.multipart_upload_id,
+      body.parts.map((part) => ({ partNumber: part.part_number, etag: part.etag })),
     );
   } catch (error) {
     if (isS3Error(error, 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall')) {

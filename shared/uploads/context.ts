@@ -1,17 +1,16 @@
 /**
- * What the data-path code works with, in one object: the image repository, the S3 client and
- * bucket, the size limits and the upload settings. Functions pass `dataContext` (built once per
- * container from `shared/services.ts`); the logic modules only see the interface.
+ * What the data-path code works with, in one object: the image repository, the object store, the
+ * size limits and the upload settings. Functions pass the one built by the runtime wiring; the
+ * logic modules only see the interface.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { DataLimits } from '#shared/data/limits';
 import type { ImageRepository } from '#shared/images/repository';
+import type { ObjectStore } from '#shared/storage/object-store';
 import type { UploadSettings } from './settings.ts';
 
-export interface DataContext {
+export interface UploadContext {
   readonly images: ImageRepository;
-  readonly s3: S3Client;
-  readonly bucket: string;
+  readonly store: ObjectStore;
   readonly limits: DataLimits;
   readonly settings: UploadSettings;
 }

@@ -1,12 +1,12 @@
-/** The module-scope `DataContext` of a function, from the container's singletons. */
+/** The module-scope `UploadContext` of a function, from the container's singletons. */
 import { config, images, s3 } from '#shared/services';
-import type { DataContext } from './context.ts';
+import { ObjectStore } from '#shared/storage/object-store';
+import type { UploadContext } from './context.ts';
 import { uploadSettings } from './settings.ts';
 
-export const dataContext: DataContext = {
+export const dataContext: UploadContext = {
   images,
-  s3,
-  bucket: config.bucketName,
+  store: new ObjectStore(s3, config.bucketName),
   limits: config.limits,
   settings: uploadSettings,
 };

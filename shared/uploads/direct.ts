@@ -11,7 +11,6 @@
  * presign endpoints), 415 data not in the declared format. The loser of two concurrent uploads gets
  * 410, as in Glance; so does an upload whose image was deleted meanwhile.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { digestBytes } from '#shared/data/digest';
 import { ENABLED_IMPORT_METHODS } from '#shared/discovery';
 import {
@@ -30,11 +29,10 @@ import { FAILURE_REASON_PROPERTY, type ImageRecord } from '#shared/images/model'
 import { logger } from '#shared/logger';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { isKilled } from '#shared/status-rules';
-import type { DataContext } from './context.ts';
+import { newUploadId, OCTET_STREAM, type UploadKind, uploadKey } from '#shared/storage/bucket';
+import type { UploadContext } from './context.ts';
 import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
-import { newUploadId, type UploadKind, uploadKey } from './keys.ts';
-import { OCTET_STREAM } from './presign.ts';
 import { MAX_DIRECT_UPLOAD_BYTES } from './settings.ts';
 import {
   isoAfter,
@@ -71,7 +69,7 @@ const failureError = (failure: FailureKind, reason: string): GlanceError => {
   }
 };
 
-export const directUpload = async (ctx: DataContext, request: Request, kind: UploadKind): Promise<void> => {
+export const directUpload = async (ctx: UploadContext, request: Request, kind: UploadKind): Promise<void> => {
   const { caller, headers } = request;
   const imageId = request.path.image_id ?? '';
   const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -129,17 +127,7 @@ export const directUpload = async (ctx: DataContext, request: Request, kind: Upl
 
   const digest = digestBytes(body);
   try {
-    await ctx.s3.send(
-      new PutObjectCommand({
-        Bucket: ctx.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.byteLength,
-        ContentMD5: Buffer.from(digest.checksum, 'hex').toString('base64'),
-        ContentType: OCTET_STREAM,
-        IfNoneMatch: '*',
-      }),
-    );
+    await ctx.store.putNew(key, body, digest.checksum);
   } catch (error) {
     // Nothing was stored: give the image back (T4) instead of leaving it for the sweeper.
     await applyTrigger(ctx.images, started, 'sweep', {
@@ -177,7 +165,7 @@ export const directUpload = async (ctx: DataContext, request: Request, kind: Upl
  * the reject of its data; undefined otherwise (deleted, swept, ...).
  */
 const killOf = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   started: ImageRecord,
   kind: UploadKind,
 ): Promise<GlanceError | undefined> => {

@@ -18,7 +18,6 @@
  * Duplicate and out-of-order deliveries are harmless: the decision is made on the image as it is
  * now, and every write is conditional on the status and version it was made on.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DataTooLarge, type Digest } from '#shared/data/digest';
 import { allowedBytes } from '#shared/data/limits';
 import { digestStreamFast } from '#shared/data/parallel-digest';
@@ -28,10 +27,10 @@ import type { ImageChanges } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { retryOnConflict } from '#shared/retry';
 import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shared/status-rules';
-import type { DataContext } from './context.ts';
+import { parseUploadKey, type UploadKind } from '#shared/storage/bucket';
+import { isPreconditionFailed } from '#shared/storage/object-store';
+import type { UploadContext } from './context.ts';
 import { inspectImageData, keepHead } from './inspect.ts';
-import { parseUploadKey, type UploadKind } from './keys.ts';
-import { deleteObject, isMissingObject, isPreconditionFailed } from './objects.ts';
 
 /** The object an event (or a direct upload) is about. */
 export interface ObjectRef {
@@ -114,14 +113,16 @@ interface Limits {
   readonly allowed: number;
 }
 
-/** Reads the object once; stops at the first of the limits it passes. */
-const measureObject = async (ctx: DataContext, object: ObjectRef, limits: Limits): Promise<Measurement> => {
+/** Reads the object once; stops at the first of the limits it passes. Undefined: the object is gone. */
+const measureObject = async (
+  ctx: UploadContext,
+  object: ObjectRef,
+  limits: Limits,
+): Promise<Measurement | undefined> => {
   const maxBytes = Math.min(limits.allowed, limits.declared ?? Number.POSITIVE_INFINITY);
-  const { Body } = await ctx.s3.send(
-    new GetObjectCommand({ Bucket: ctx.bucket, Key: object.key, IfMatch: object.eTag }),
-  );
-  if (!Body) throw new Error(`S3 returned no body for ${object.key}`);
-  const { stream, head } = keepHead(Body as AsyncIterable<Uint8Array>);
+  const read = await ctx.store.read(object.key, { ifMatch: object.eTag });
+  if (!read) return undefined;
+  const { stream, head } = keepHead(read.body);
   try {
     const digest = await digestStreamFast(stream, {
       maxBytes,
@@ -211,7 +212,7 @@ const judge = (
   };
 };
 
-const limitsFor = async (ctx: DataContext, image: ImageRecord): Promise<Limits> => ({
+const limitsFor = async (ctx: UploadContext, image: ImageRecord): Promise<Limits> => ({
   declared: image.upload?.declared_size ?? null,
   sizeCap: ctx.limits.sizeCap,
   allowed: await allowedBytes(ctx.images, ctx.limits, image),
@@ -219,7 +220,7 @@ const limitsFor = async (ctx: DataContext, image: ImageRecord): Promise<Limits> 
 
 /** Decides and records the fate of one object. Throws only on infrastructure errors (retried). */
 export const finaliseUpload = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   object: ObjectRef,
   options: FinaliseOptions,
 ): Promise<FinaliseResult> => {
@@ -239,7 +240,7 @@ export const finaliseUpload = async (
       const reason = !image
         ? 'no such image'
         : `image is '${image.status}' and waits for ${image.upload ? image.upload.key : 'no upload'}`;
-      await deleteObject(ctx, object.key);
+      await ctx.store.delete([object.key]);
       logger.info('deleted orphan object', { key: object.key, reason });
       return { outcome: 'orphan', reason };
     }
@@ -249,11 +250,12 @@ export const finaliseUpload = async (
       try {
         measurement = await measureObject(ctx, object, limits);
       } catch (error) {
-        // Gone (deleted after a kill or by DELETE) or overwritten (a newer event will follow).
-        if (isMissingObject(error)) return { outcome: 'ignored', reason: 'the object no longer exists' };
+        // Overwritten (a newer event will follow).
         if (isPreconditionFailed(error)) return { outcome: 'ignored', reason: 'superseded by a newer write' };
         throw error;
       }
+      // Gone (deleted after a kill or by DELETE).
+      if (!measurement) return { outcome: 'ignored', reason: 'the object no longer exists' };
     }
     const verdict = judge(image, parsed.kind, object.key, measurement, limits);
 
@@ -270,7 +272,7 @@ export const finaliseUpload = async (
       reason: verdict.reason,
       failure: verdict.failure,
     });
-    await deleteObject(ctx, object.key);
+    await ctx.store.delete([object.key]);
     logger.info('upload rejected', { imageId: image.id, key: object.key, reason: verdict.reason });
     return { outcome: 'killed', image: next, failure: verdict.failure, reason: verdict.reason };
   });

@@ -4,9 +4,9 @@ import { NotFound } from '#shared/errors';
 import { apiHandler, type Request, reply } from '#shared/http/handler';
 import { loadVisibleImage } from '#shared/images/access';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
+import type { UploadKind } from '#shared/storage/bucket';
 import { completeUpload } from './complete.ts';
 import { dataContext } from './data-context.ts';
-import type { UploadKind } from './keys.ts';
 import { parseCompleteBody, parsePresignBody } from './plan.ts';
 import { presignUpload } from './presign.ts';
 

@@ -4,7 +4,8 @@
  * status change or S3 call).
  */
 import { BadRequest } from '#shared/errors';
-import { S3_LIMITS, type UploadSettings } from './settings.ts';
+import { S3_LIMITS } from '#shared/storage/bucket';
+import type { UploadSettings } from './settings.ts';
 
 const MiB = 1024 ** 2;
 

@@ -15,24 +15,17 @@
  * interrupted CLI resuming, or a large multipart upload outliving its first URLs); it pushes the
  * upload's deadline out accordingly.
  */
-import {
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict } from '#shared/errors';
 import { actorOf } from '#shared/images/access';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import type { ImageConflict } from '#shared/images/repository';
 import { retryOnConflict } from '#shared/retry';
-import type { DataContext } from './context.ts';
+import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from '#shared/storage/bucket';
+import { presignPut, presignUploadPart } from '#shared/storage/presign';
+import type { UploadContext } from './context.ts';
 import { finishTrigger } from './finalise.ts';
-import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from './keys.ts';
 import { uploadDeadline } from './lifetime.ts';
-import { abortMultipart } from './objects.ts';
 import { type PresignBody, partCountOf, partLength, planUpload } from './plan.ts';
 import {
   isoAfter,
@@ -42,8 +35,6 @@ import {
   startUpload,
   UploadRaceLost,
 } from './start-upload.ts';
-
-export const OCTET_STREAM = 'application/octet-stream';
 
 export interface SinglePutAnswer {
   readonly upload_id: string;
@@ -69,33 +60,9 @@ export interface MultipartAnswer {
 
 export type PresignAnswer = SinglePutAnswer | MultipartAnswer;
 
-/** Presigns a single PUT of `key`; with a size, `Content-Length` is signed. */
-export const presignPut = async (
-  ctx: DataContext,
-  key: string,
-  size: number | null,
-  expiresIn: number,
-): Promise<{ url: string; headers: Record<string, string> }> => {
-  const command = new PutObjectCommand({
-    Bucket: ctx.bucket,
-    Key: key,
-    IfNoneMatch: '*',
-    ...(size === null ? {} : { ContentLength: size }),
-  });
-  const url = await getSignedUrl(ctx.s3, command, {
-    expiresIn,
-    signableHeaders: new Set(size === null ? ['if-none-match'] : ['content-length', 'if-none-match']),
-    unhoistableHeaders: new Set(['if-none-match']),
-  });
-  return {
-    url,
-    headers: { 'If-None-Match': '*', ...(size === null ? {} : { 'Content-Length': String(size) }) },
-  };
-};
-
 /** Presigns UploadPart URLs, each signing its exact part length. */
-export const presignParts = async (
-  ctx: DataContext,
+const presignParts = (
+  ctx: UploadContext,
   upload: PendingUpload & { multipart_upload_id: string; part_size: number; declared_size: number },
   numbers: readonly number[],
   expiresIn: number,
@@ -103,27 +70,9 @@ export const presignParts = async (
   Promise.all(
     numbers.map(async (number) => {
       const size = partLength(number, upload.declared_size, upload.part_size);
-      const command = new UploadPartCommand({
-        Bucket: ctx.bucket,
-        Key: upload.key,
-        UploadId: upload.multipart_upload_id,
-        PartNumber: number,
-        ContentLength: size,
-      });
-      const url = await getSignedUrl(ctx.s3, command, {
-        expiresIn,
-        signableHeaders: new Set(['content-length']),
-      });
-      return { part_number: number, size, url };
+      const part = { key: upload.key, uploadId: upload.multipart_upload_id, partNumber: number, size };
+      return { part_number: number, size, url: await presignUploadPart(ctx.store, part, expiresIn) };
     }),
-  );
-
-/** A presigned GET of the image's data (decision D6), always served as octet-stream. */
-export const presignDownload = (ctx: DataContext, key: string, expiresIn: number): Promise<string> =>
-  getSignedUrl(
-    ctx.s3,
-    new GetObjectCommand({ Bucket: ctx.bucket, Key: key, ResponseContentType: OCTET_STREAM }),
-    { expiresIn },
   );
 
 const isMultipart = (
@@ -131,11 +80,11 @@ const isMultipart = (
 ): upload is PendingUpload & { multipart_upload_id: string; part_size: number; declared_size: number } =>
   upload.multipart_upload_id !== undefined && upload.part_size !== undefined && upload.declared_size !== null;
 
-const graceFor = (ctx: DataContext, upload: Pick<PendingUpload, 'multipart_upload_id'>) =>
+const graceFor = (ctx: UploadContext, upload: Pick<PendingUpload, 'multipart_upload_id'>) =>
   upload.multipart_upload_id ? ctx.settings.multipartGraceSeconds : ctx.settings.uploadGraceSeconds;
 
 const answerFor = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   image: ImageRecord,
   upload: PendingUpload,
   partNumbers: readonly number[] | null,
@@ -146,7 +95,7 @@ const answerFor = async (
   const upload_id = uploadIdOf(upload);
   if (!isMultipart(upload)) {
     if (partNumbers) throw new BadRequest(`Upload ${upload_id} is a single PUT; it has no parts.`);
-    const { url, headers } = await presignPut(ctx, upload.key, upload.declared_size, expiresIn);
+    const { url, headers } = await presignPut(ctx.store, upload.key, upload.declared_size, expiresIn);
     return { upload_id, method: 'PUT', url, headers, expires_at };
   }
   const part_count = partCountOf(upload.declared_size, upload.part_size);
@@ -171,7 +120,7 @@ const answerFor = async (
 
 /** `POST .../presign`: a new upload, or fresh URLs for the one in flight. */
 export const presignUpload = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   caller: Caller,
   image: ImageRecord,
   kind: UploadKind,
@@ -187,7 +136,7 @@ export const presignUpload = async (
   const multipart =
     plan.method === 'multipart'
       ? {
-          multipart_upload_id: await createMultipartUpload(ctx, key),
+          multipart_upload_id: await ctx.store.createMultipartUpload(key),
           part_size: plan.partSize,
         }
       : {};
@@ -208,7 +157,7 @@ export const presignUpload = async (
   try {
     started = await startUpload(ctx, image, kind, { actor: actorOf(caller), upload });
   } catch (error) {
-    if (multipart.multipart_upload_id) await abortMultipart(ctx, key, multipart.multipart_upload_id);
+    if (multipart.multipart_upload_id) await ctx.store.abortMultipart(key, multipart.multipart_upload_id);
     if (error instanceof UploadRaceLost) {
       throw error.refusal instanceof Conflict
         ? error.refusal
@@ -217,14 +166,6 @@ export const presignUpload = async (
     throw error;
   }
   return answerFor(ctx, started, upload, null, now);
-};
-
-const createMultipartUpload = async (ctx: DataContext, key: string): Promise<string> => {
-  const { UploadId } = await ctx.s3.send(
-    new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: key, ContentType: OCTET_STREAM }),
-  );
-  if (!UploadId) throw new Error('S3 returned no UploadId');
-  return UploadId;
 };
 
 /**
@@ -242,7 +183,7 @@ export const pendingUploadOf = (image: ImageRecord, kind: UploadKind, uploadId: 
 };
 
 const resign = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   image: ImageRecord,
   kind: UploadKind,
   uploadId: string,

@@ -8,14 +8,13 @@ import { applyTrigger } from '#shared/images/actions';
 import { ImageConflict } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { isPendingDelete } from '#shared/status-rules';
-import type { DataContext } from './context.ts';
-import { deleteImageObjects } from './objects.ts';
+import type { UploadContext } from './context.ts';
 
 export const SCRUBBER_ACTOR = 'system:scrubber';
 
 /** Scrubs every image deleted more than `scrubTimeSeconds` before `now`; returns their ids. */
 export const scrubImages = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   scrubTimeSeconds: number,
   now = new Date(),
 ): Promise<string[]> => {
@@ -32,7 +31,7 @@ export const scrubImages = async (
           actor: SCRUBBER_ACTOR,
           reason: 'Delayed delete: scrubbed.',
         });
-        await deleteImageObjects(ctx, image);
+        await ctx.store.deleteImageObjects(image);
         scrubbed.push(id);
       } catch (error) {
         // A lost race (restored meanwhile) or one failing image must not stop the others.

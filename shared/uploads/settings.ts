@@ -3,20 +3,10 @@
  * Every value has a safe default; a value outside its bounds fails the cold start loudly.
  */
 import { integerEnv, MissingConfigError } from '#shared/config';
+import { S3_LIMITS } from '#shared/storage/bucket';
 import { MAX_MULTIPART_SECONDS } from './lifetime.ts';
 
 const MiB = 1024 ** 2;
-const GiB = 1024 ** 3;
-
-/** S3 limits the plans must respect. */
-export const S3_LIMITS = {
-  /** Largest single PUT. */
-  maxSinglePut: 5 * GiB,
-  /** Smallest part but the last (S3 enforces it; the local s3rver does not). */
-  minPartSize: 5 * MiB,
-  maxPartSize: 5 * GiB,
-  maxParts: 10_000,
-} as const;
 
 /**
  * Largest body `PUT /file` and `PUT /stage` accept. Lambda takes at most 6 MB (6,291,456 bytes)

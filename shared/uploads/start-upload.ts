@@ -12,8 +12,8 @@ import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import { ImageConflict } from '#shared/images/repository';
 import { retryOnConflict } from '#shared/retry';
 import { decideImage, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
-import type { DataContext } from './context.ts';
-import type { UploadKind } from './keys.ts';
+import type { UploadKind } from '#shared/storage/bucket';
+import type { UploadContext } from './context.ts';
 
 export const startTrigger = (kind: UploadKind): ImageTrigger =>
   kind === 'file' ? 'uploadStart' : 'stageStart';
@@ -32,7 +32,7 @@ export const requireTrigger = (image: ImageRecord, trigger: ImageTrigger): void 
  * 413 when `size` bytes do not fit the size cap or the project's remaining quota (spec §4.2):
  * checked before any URL is issued or any status changes.
  */
-export const requireRoomFor = async (ctx: DataContext, image: ImageRecord, size: number): Promise<void> => {
+export const requireRoomFor = async (ctx: UploadContext, image: ImageRecord, size: number): Promise<void> => {
   if (size > ctx.limits.sizeCap) {
     throw new PayloadTooLarge(
       `Image data of ${size} bytes exceeds the image size cap of ${ctx.limits.sizeCap} bytes.`,
@@ -63,7 +63,7 @@ export class UploadRaceLost extends Error {
  * `UploadRaceLost`, which `PUT /file` answers with 410 and presign with 409.
  */
 export const startUpload = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   image: ImageRecord,
   kind: UploadKind,
   options: { actor: string; upload: PendingUpload },

@@ -21,9 +21,8 @@ import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import { ImageConflict } from '#shared/images/repository';
 import { logger } from '#shared/logger';
-import { type DataContext, SWEEPER_ACTOR } from './context.ts';
+import { SWEEPER_ACTOR, type UploadContext } from './context.ts';
 import { allows, finaliseUpload, rejectTrigger, UNVERIFIED } from './finalise.ts';
-import { abortMultipart, deleteObject, headObject } from './objects.ts';
 
 export interface SweepReport {
   /** Back to queued. */
@@ -60,7 +59,7 @@ export const REFINALISE_BYTES_PER_SECOND = 128 * 1024 ** 2;
 const PAGE = 100;
 
 export const sweepUploads = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   now = new Date(),
   budget: SweepBudget = {},
 ): Promise<SweepReport> => {
@@ -100,12 +99,12 @@ interface HashLimits {
   readonly now: () => number;
 }
 
-const sweepOne = async (ctx: DataContext, id: string, now: Date, limits: HashLimits): Promise<Outcome> => {
+const sweepOne = async (ctx: UploadContext, id: string, now: Date, limits: HashLimits): Promise<Outcome> => {
   const image = await ctx.images.get(id);
   const upload = image?.upload;
   if (!image || !upload || upload.deadline >= now.toISOString() || !allows(image, 'sweep')) return 'skipped';
 
-  const object = await headObject(ctx, upload.key);
+  const object = await ctx.store.head(upload.key);
   if (object) {
     if (now.getTime() - object.lastModified.getTime() < ctx.settings.refinaliseAfterSeconds * 1000) {
       return 'skipped';
@@ -126,13 +125,13 @@ const sweepOne = async (ctx: DataContext, id: string, now: Date, limits: HashLim
     if (error instanceof ImageConflict) return 'skipped';
     throw error;
   }
-  if (upload.multipart_upload_id) await abortMultipart(ctx, upload.key, upload.multipart_upload_id);
+  if (upload.multipart_upload_id) await ctx.store.abortMultipart(upload.key, upload.multipart_upload_id);
   return 'swept';
 };
 
 /** saving/uploading → killed (D1) with the reason, then the object is deleted (D2). */
 const killUnverifiable = async (
-  ctx: DataContext,
+  ctx: UploadContext,
   image: ImageRecord,
   upload: PendingUpload,
   size: number,
@@ -147,7 +146,7 @@ const killUnverifiable = async (
     if (error instanceof ImageConflict) return 'skipped';
     throw error;
   }
-  await deleteObject(ctx, upload.key);
+  await ctx.store.delete([upload.key]);
   logger.warn('upload killed: too large to verify', { imageId: image.id, key: upload.key, size });
   return 'killed';
 };

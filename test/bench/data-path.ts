@@ -93,7 +93,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
     const { ImageRepository } = await import('#shared/images/repository');
     const { applyTrigger } = await import('#shared/images/actions');
     const { newImage } = await import('#shared/images/create');
-    const { uploadKey, newUploadId } = await import('#shared/uploads/keys');
+    const { uploadKey, newUploadId } = await import('#shared/storage/bucket');
     const s3 = createS3Client(emulators.s3Endpoint);
     const images = new ImageRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName);
     const caller = { userId: 'bench', projectId: 'bench', roles: ['member'], isAdmin: false };

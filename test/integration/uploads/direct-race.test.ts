@@ -7,15 +7,16 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, Request } from '#shared/http/handler';
-import type { DataContext } from '#shared/uploads/context';
-import type { UploadKind } from '#shared/uploads/keys';
+import type { UploadKind } from '#shared/storage/bucket';
+import { ObjectStore } from '#shared/storage/object-store';
+import type { UploadContext } from '#shared/uploads/context';
 import { member } from '#test/helpers/images';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { createImage, historyOf, keysUnder, md5, randomData, s3Of, showImage } from './helpers.ts';
 
 let stack: TestStack;
 let owner: string;
-let ctx: DataContext;
+let ctx: UploadContext;
 const PROJECT = 'p-race';
 
 beforeAll(async () => {
@@ -27,20 +28,20 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 /** `ctx` whose PutObject is followed at once by the S3 trigger's finalisation (with `trigger`'s view). */
-const triggerWinsWith = async (trigger: DataContext): Promise<DataContext> => {
+const triggerWinsWith = async (trigger: UploadContext): Promise<UploadContext> => {
   const { finaliseUpload } = await import('#shared/uploads/finalise');
   const { TRIGGER_ACTOR } = await import('#shared/uploads/context');
   const send = async (command: Parameters<S3Client['send']>[0]) => {
-    const output = await ctx.s3.send(command);
+    const output = await ctx.store.s3.send(command);
     if (command instanceof PutObjectCommand) {
       await finaliseUpload(trigger, { key: command.input.Key ?? '' }, { actor: TRIGGER_ACTOR });
     }
     return output;
   };
-  return { ...ctx, s3: { send } as unknown as S3Client };
+  return { ...ctx, store: new ObjectStore({ send } as unknown as S3Client, ctx.store.bucket) };
 };
 
-const upload = async (racing: DataContext, id: string, data: Uint8Array, kind: UploadKind) => {
+const upload = async (racing: UploadContext, id: string, data: Uint8Array, kind: UploadKind) => {
   const { directUpload } = await import('#shared/uploads/direct');
   const request: Request = {
     event: {} as ApiEvent,
@@ -80,7 +81,7 @@ describe('a direct upload whose S3 trigger finalises first', () => {
     const data = randomData(1000);
     const image = await createImage(stack, owner);
     // Another upload of the project took the room between the direct path's check and the trigger.
-    const trigger: DataContext = { ...ctx, limits: { ...ctx.limits, projectQuota: 100 } };
+    const trigger: UploadContext = { ...ctx, limits: { ...ctx.limits, projectQuota: 100 } };
     const failure = await upload(await triggerWinsWith(trigger), image.id, data, 'file').catch(
       (error: unknown) => error,
     );
@@ -96,7 +97,7 @@ describe('a direct upload whose S3 trigger finalises first', () => {
   it('answers 413 when the trigger killed the image over the size cap, from the failure its kill recorded', async () => {
     const data = randomData(1000);
     const image = await createImage(stack, owner);
-    const trigger: DataContext = { ...ctx, limits: { ...ctx.limits, sizeCap: 100 } };
+    const trigger: UploadContext = { ...ctx, limits: { ...ctx.limits, sizeCap: 100 } };
     const failure = await upload(await triggerWinsWith(trigger), image.id, data, 'file').catch(
       (error: unknown) => error,
     );

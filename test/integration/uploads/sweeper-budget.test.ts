@@ -5,13 +5,13 @@
  * and the trigger are off; the test runs the sweeper itself with the budget it chooses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataContext } from '#shared/uploads/context';
+import type { UploadContext } from '#shared/uploads/context';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { createImage, historyOf, md5, objectExists, putTo, randomData, s3Of, showImage } from './helpers.ts';
 
 let stack: TestStack;
 let owner: string;
-let ctx: DataContext;
+let ctx: UploadContext;
 
 beforeAll(async () => {
   Object.assign(process.env, {

@@ -6,7 +6,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import type { ImageRepository } from '#shared/images/repository';
-import type { DataContext } from '#shared/uploads/context';
+import { ObjectStore } from '#shared/storage/object-store';
+import type { UploadContext } from '#shared/uploads/context';
 import { MAX_MULTIPART_SECONDS, MULTIPART_LIFECYCLE_DAYS, uploadDeadline } from '#shared/uploads/lifetime';
 import { presignUpload } from '#shared/uploads/presign';
 import { readUploadSettings } from '#shared/uploads/settings';
@@ -37,10 +38,12 @@ const resignAt = async (times: readonly Date[]): Promise<string[]> => {
       return image;
     },
   } as unknown as ImageRepository;
-  const ctx: DataContext = {
+  const ctx: UploadContext = {
     images,
-    s3: new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
-    bucket: 'bucket',
+    store: new ObjectStore(
+      new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      'bucket',
+    ),
     limits: { sizeCap: 1024 ** 4, projectQuota: 0 },
     settings: readUploadSettings(),
   };

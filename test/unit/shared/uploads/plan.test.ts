@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequest } from '#shared/errors';
+import { decodeS3EventKey, parseUploadKey, S3_LIMITS, uploadIdOf, uploadKey } from '#shared/storage/bucket';
 import { inspectImageData, keepHead } from '#shared/uploads/inspect';
-import { decodeS3EventKey, parseUploadKey, uploadIdOf, uploadKey } from '#shared/uploads/keys';
 import {
   parseCompleteBody,
   parsePresignBody,
@@ -10,7 +10,7 @@ import {
   partLength,
   planUpload,
 } from '#shared/uploads/plan';
-import { MAX_DIRECT_UPLOAD_BYTES, S3_LIMITS } from '#shared/uploads/settings';
+import { MAX_DIRECT_UPLOAD_BYTES } from '#shared/uploads/settings';
 
 const MiB = 1024 ** 2;
 const settings = { multipartThreshold: 100 * MiB, partSize: 64 * MiB };

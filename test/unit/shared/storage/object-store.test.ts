@@ -9,7 +9,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { ObjectStore } from '#shared/import/objects';
+import { ObjectStore } from '#shared/storage/object-store';
 
 /** Records every command; answers like S3 would, optionally failing one command type. */
 const fakeS3 = (failOn?: string) => {
