@@ -1,7 +1,15 @@
 /**
- * Configuration read once, at cold start. A missing required variable throws while the module
- * loads, so a misconfigured function fails its first invocation loudly instead of half-working.
+ * The one module that reads the environment. Each setting is read and validated here, in typed
+ * sections (the service, the data path's upload settings, the import's URI filter and state
+ * machine, the AWS endpoints, the test-only switches); a missing or malformed value throws
+ * `MissingConfigError` naming the variable. The readers read afresh on every call (tests change
+ * the environment between them); the runtime wiring (shared/runtime.ts) calls each once per
+ * container and keeps the answer.
  */
+import type { DataLimits } from '#shared/data/limits';
+import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
+import { S3_LIMITS } from '#shared/storage/bucket';
+import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
 
 export class MissingConfigError extends Error {}
 
@@ -31,3 +39,145 @@ export const integerEnv = (name: string, fallback: number): number => {
 
 export const booleanEnv = (name: string, fallback: boolean): boolean =>
   optionalEnv(name, String(fallback)).toLowerCase() === 'true';
+
+/** An integer variable that must lie within `[min, max]`. */
+export const boundedEnv = (name: string, fallback: number, min: number, max: number): number => {
+  const value = integerEnv(name, fallback);
+  if (value < min || value > max) {
+    throw new MissingConfigError(`environment variable ${name} must be between ${min} and ${max}`);
+  }
+  return value;
+};
+
+/**
+ * A comma-separated list, lower-cased; unset gives the default, the empty string an empty list
+ * (no restriction of that kind).
+ */
+export const listEnv = (name: string, fallback: readonly string[]): string[] => {
+  const raw = process.env[name];
+  if (raw === undefined) return [...fallback];
+  return raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean);
+};
+
+const portsEnv = (name: string, fallback: readonly number[]): number[] =>
+  listEnv(name, fallback.map(String)).map((item) => {
+    const port = Number(item);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new MissingConfigError(`environment variable ${name} must list ports (1-65535)`);
+    }
+    return port;
+  });
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+export interface ServiceConfig {
+  readonly tableName: string;
+  readonly bucketName: string;
+  /** glance_store `delayed_delete`: deleting an image with data leaves it `pending_delete`. */
+  readonly delayedDelete: boolean;
+  /** Glance's `scrub_time`: seconds a `pending_delete` image keeps its data before the scrubber. */
+  readonly scrubTimeSeconds: number;
+  readonly limits: DataLimits;
+  /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), spec §2.1. */
+  readonly taskTimeToLiveHours: number;
+}
+
+/** What every data function needs: the table, the bucket, the limits and the lifetimes. */
+export const readServiceConfig = (): ServiceConfig => ({
+  tableName: requiredEnv('TABLE_NAME'),
+  bucketName: requiredEnv('BUCKET_NAME'),
+  delayedDelete: booleanEnv('DELAYED_DELETE', false),
+  scrubTimeSeconds: integerEnv('SCRUB_TIME_SECONDS', 0),
+  limits: {
+    // 100 GiB: one finaliser run (15-minute Lambda) must hash a whole image, sweeper re-drives included.
+    sizeCap: integerEnv('IMAGE_SIZE_CAP', 100 * 1024 ** 3),
+    projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
+  },
+  taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The data path (decisions D2, D5, D6): every value has a safe default, and bounds
+
+export interface UploadSettings {
+  /** Lifetime of presigned upload URLs (PUT and UploadPart), at most 15 minutes. */
+  readonly uploadUrlSeconds: number;
+  /** Added to a single PUT's URL expiry to make its deadline (the upload may still be running). */
+  readonly uploadGraceSeconds: number;
+  /**
+   * Added to a multipart upload's latest URL expiry to make its deadline: long enough for an
+   * interrupted upload to be resumed, after which the sweeper aborts it.
+   */
+  readonly multipartGraceSeconds: number;
+  /** Declared sizes above this get a multipart plan; at most the 5 GiB single-PUT limit. */
+  readonly multipartThreshold: number;
+  /** Preferred part size (raised when the object would need more than 10,000 parts). */
+  readonly partSize: number;
+  /** Most part URLs one response carries; the rest are asked for by `upload_id` (re-sign). */
+  readonly maxPartUrls: number;
+  /** Lifetime of the presigned download URL, at most 5 minutes. */
+  readonly downloadUrlSeconds: number;
+  /**
+   * The sweeper re-drives finalisation of an object that arrived but was not finalised only once it
+   * is this old: until then the S3 trigger may still be at work (its timeout is 15 minutes).
+   */
+  readonly refinaliseAfterSeconds: number;
+}
+
+const MiB = 1024 ** 2;
+
+export const readUploadSettings = (): UploadSettings => ({
+  uploadUrlSeconds: boundedEnv('UPLOAD_URL_SECONDS', 900, 1, 900),
+  uploadGraceSeconds: boundedEnv('UPLOAD_GRACE_SECONDS', 900, 0, 7 * 24 * 3600),
+  // Within the lifetime the bucket's lifecycle rule leaves a multipart upload (uploads/lifetime.ts).
+  multipartGraceSeconds: boundedEnv('MULTIPART_GRACE_SECONDS', 24 * 3600, 0, MAX_MULTIPART_SECONDS),
+  multipartThreshold: boundedEnv('MULTIPART_THRESHOLD_BYTES', 100 * MiB, 1, S3_LIMITS.maxSinglePut),
+  // Below S3's 5 MiB minimum only makes sense against the local s3rver (tests).
+  partSize: boundedEnv('MULTIPART_PART_SIZE_BYTES', 64 * MiB, 1, S3_LIMITS.maxPartSize),
+  maxPartUrls: boundedEnv('PRESIGN_MAX_PART_URLS', 1000, 1, S3_LIMITS.maxParts),
+  downloadUrlSeconds: boundedEnv('DOWNLOAD_URL_SECONDS', 300, 1, 300),
+  refinaliseAfterSeconds: boundedEnv('SWEEP_REFINALISE_AFTER_SECONDS', 900, 0, 24 * 3600),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The import
+
+/** The web-download URI filter (`IMPORT_*` variables; the table is in shared/import/uri-filter.ts). */
+export const uriFilterFromEnv = (): UriFilter => {
+  const filter: UriFilter = {
+    allowedSchemes: listEnv('IMPORT_ALLOWED_SCHEMES', DEFAULT_URI_FILTER.allowedSchemes),
+    disallowedSchemes: listEnv('IMPORT_DISALLOWED_SCHEMES', []),
+    allowedHosts: listEnv('IMPORT_ALLOWED_HOSTS', []),
+    disallowedHosts: listEnv('IMPORT_DISALLOWED_HOSTS', []),
+    allowedPorts: portsEnv('IMPORT_ALLOWED_PORTS', DEFAULT_URI_FILTER.allowedPorts),
+    disallowedPorts: portsEnv('IMPORT_DISALLOWED_PORTS', []),
+    allowedNetworks: listEnv('IMPORT_ALLOWED_NETWORKS', []),
+  };
+  for (const cidr of filter.allowedNetworks) {
+    if (!parseCidr(cidr)) throw new MissingConfigError(`IMPORT_ALLOWED_NETWORKS: '${cidr}' is not a CIDR`);
+  }
+  return filter;
+};
+
+/** The import state machine the API starts executions of (set only on the functions that do). */
+export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN');
+
+// ---------------------------------------------------------------------------------------------
+// AWS endpoints and test switches
+
+/**
+ * The endpoint the standard `AWS_ENDPOINT_URL_<SERVICE>` variable names (the local stack points the
+ * clients at the emulators with these), or undefined on AWS.
+ */
+export const awsEndpoint = (service: 'DYNAMODB' | 'S3'): string | undefined =>
+  process.env[`AWS_ENDPOINT_URL_${service}`] || undefined;
+
+/** `LOCAL_FAULTS=1`: the import steps obey injected faults (tests only; shared/import/faults.ts). */
+export const localFaultsEnabled = (): boolean => process.env.LOCAL_FAULTS === '1';
+
+/** `DIGEST_THREADS=1`: hash on one thread even when a second CPU is there (benchmarks). */
+export const singleDigestThread = (): boolean => process.env.DIGEST_THREADS === '1';

@@ -4,9 +4,9 @@
  * its own keys, conditions and conflict errors; this module only knows the table layout
  * (shared/table.ts).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  type DynamoDBDocumentClient,
+  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -16,6 +16,12 @@ import {
 import { TABLE_KEYS } from './table.ts';
 
 export type Item = Record<string, unknown>;
+
+/** The document client the repositories use: undefined attributes are left out, never written as NULL. */
+export const documentClientOf = (client: DynamoDBClient): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
 
 /** The single table and the client that reaches it. */
 export interface Table {

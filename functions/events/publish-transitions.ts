@@ -3,19 +3,19 @@
  * default EventBridge bus. A record whose events cannot all be published is reported as a batch
  * item failure, so Lambda retries from it and no transition is silently dropped.
  */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { type TransitionEvent, transitionEvents } from '#shared/events';
 import { logger } from '#shared/logger';
+import { eventBridgeClient } from '#shared/runtime';
 
-const eventBridge = new EventBridgeClient({});
 /** PutEvents takes at most 10 entries per call. */
 const PUT_EVENTS_LIMIT = 10;
 
 const publish = async (events: readonly TransitionEvent[]): Promise<void> => {
   for (let start = 0; start < events.length; start += PUT_EVENTS_LIMIT) {
-    const { FailedEntryCount = 0 } = await eventBridge.send(
+    const { FailedEntryCount = 0 } = await eventBridgeClient().send(
       new PutEventsCommand({
         Entries: events.slice(start, start + PUT_EVENTS_LIMIT).map((event) => ({ ...event })),
       }),

@@ -5,9 +5,8 @@ import { applyTrigger } from '#shared/images/actions';
 import { withFreshImage } from '#shared/images/edit';
 import { logger } from '#shared/logger';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
-import { config, images } from '#shared/services';
+import { images, objectStore, serviceConfig } from '#shared/runtime';
 import { deleteTrigger } from '#shared/status-rules';
-import { dataContext } from '#shared/uploads/data-context';
 
 /**
  * `DELETE /v2/images/{image_id}` (T18, T19, T23): 403 when protected; gone images are 404.
@@ -16,22 +15,25 @@ import { dataContext } from '#shared/uploads/data-context';
  * delete (`pending_delete`) keeps the data for the scrubber.
  */
 export const handler = apiHandler(async ({ caller, path }) => {
+  const { delayedDelete } = serviceConfig();
   // A race with an edit, an upload's finalisation or the sweeper is retried on the fresh image.
-  const { image, trigger } = await withFreshImage(images, caller, path.image_id ?? '', async (current) => {
+  const { image, trigger } = await withFreshImage(images(), caller, path.image_id ?? '', async (current) => {
     requireImagePolicy(caller, current, canModifyImage, 'delete');
     if (current.protected) throw new Forbidden(`Image ${current.id} is protected and cannot be deleted.`);
-    const chosen = deleteTrigger(current.status, config.delayedDelete);
-    await applyTrigger(images, current, chosen, { actor: actorOf(caller) });
+    const chosen = deleteTrigger(current.status, delayedDelete);
+    await applyTrigger(images(), current, chosen, { actor: actorOf(caller) });
     return { image: current, trigger: chosen };
   });
   if (trigger === 'delete') {
     // After the transition, so anything still arriving is an orphan for the S3 trigger.
-    await dataContext.store.deleteImageObjects(image).catch((error: unknown) =>
-      logger.error('data of a deleted image could not be removed', {
-        imageId: image.id,
-        error: error as Error,
-      }),
-    );
+    await objectStore()
+      .deleteImageObjects(image)
+      .catch((error: unknown) =>
+        logger.error('data of a deleted image could not be removed', {
+          imageId: image.id,
+          error: error as Error,
+        }),
+      );
   }
   return reply(204);
 });

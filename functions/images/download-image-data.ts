@@ -2,9 +2,9 @@ import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
 import { loadVisibleImage } from '#shared/images/access';
 import { canDownloadImage, requireImagePolicy } from '#shared/policy';
+import { images, objectStore, uploadSettings } from '#shared/runtime';
 import { hasUsableData, isDeactivated } from '#shared/status-rules';
 import { presignGet } from '#shared/storage/presign';
-import { dataContext } from '#shared/uploads/data-context';
 
 /**
  * `GET /v2/images/{image_id}/file` (spec §3.6, decision D6): 403 for non-admins on a deactivated
@@ -14,17 +14,13 @@ import { dataContext } from '#shared/uploads/data-context';
  * image's `os_hash_value`/`checksum`.
  */
 export const handler = apiHandler(async ({ caller, path }) => {
-  const image = await loadVisibleImage(dataContext.images, caller, path.image_id ?? '');
+  const image = await loadVisibleImage(images(), caller, path.image_id ?? '');
   if (!caller.isAdmin && isDeactivated(image.status)) {
     throw new Forbidden(`Image ${image.id} has been deactivated; only administrators may download it.`);
   }
   requireImagePolicy(caller, image, canDownloadImage, 'download');
   if (!hasUsableData(image.status) || !image.data_key) return reply(204);
-  const location = await presignGet(
-    dataContext.store,
-    image.data_key,
-    dataContext.settings.downloadUrlSeconds,
-  );
+  const location = await presignGet(objectStore(), image.data_key, uploadSettings().downloadUrlSeconds);
   return reply(302, undefined, {
     Location: location,
     'Cache-Control': 'no-store',

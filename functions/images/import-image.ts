@@ -1,6 +1,6 @@
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
-import { importApiDeps } from '#shared/import/api-services';
 import { requestImport } from '#shared/import/start-import';
+import { importApiDeps } from '#shared/runtime';
 
 /**
  * `POST /v2/images/{image_id}/import` (spec §2.4): glance-direct or web-download. Validates in
@@ -10,7 +10,7 @@ import { requestImport } from '#shared/import/start-import';
  */
 export const handler = apiHandler(async (request) => {
   await requestImport(
-    importApiDeps,
+    importApiDeps(),
     request.caller,
     request.path.image_id ?? '',
     jsonObjectBody(request),

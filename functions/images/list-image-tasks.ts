@@ -1,6 +1,6 @@
 import { apiHandler, reply } from '#shared/http/handler';
 import { loadVisibleImage } from '#shared/images/access';
-import { images, tasks } from '#shared/services';
+import { images, tasks } from '#shared/runtime';
 import { imageTaskView, isExpired } from '#shared/tasks/view';
 
 /**
@@ -9,9 +9,9 @@ import { imageTaskView, isExpired } from '#shared/tasks/view';
  * raw records.
  */
 export const handler = apiHandler(async ({ caller, path }) => {
-  const image = await loadVisibleImage(images, caller, path.image_id ?? '');
+  const image = await loadVisibleImage(images(), caller, path.image_id ?? '');
   const now = new Date();
-  const visible = (await tasks.listByImage(image.id)).filter(
+  const visible = (await tasks().listByImage(image.id)).filter(
     (task) => !isExpired(task, now) && (caller.isAdmin || task.owner === caller.projectId),
   );
   return reply(200, { tasks: visible.map(imageTaskView) });

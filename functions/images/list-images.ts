@@ -4,13 +4,13 @@ import { compareImages, matchesFilters, pageLinks, parseListImagesQuery } from '
 import { isIndexOrder, listImages } from '#shared/images/listing';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';
-import { images } from '#shared/services';
+import { images } from '#shared/runtime';
 
 /** `GET /v2/images`: Query on the owner and visibility indexes, never a Scan. */
 export const handler = apiHandler(async ({ caller, query, event }) => {
   if (!canListImages(caller)) throw new Forbidden('You are not authorized to list images.');
   const parsed = parseListImagesQuery(query);
-  const page = await listImages(images, caller, {
+  const page = await listImages(images(), caller, {
     limit: parsed.limit,
     marker: parsed.marker,
     visibility: parsed.visibility,

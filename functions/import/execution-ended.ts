@@ -1,8 +1,8 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { classify } from '#shared/import/errors';
-import { stepDeps } from '#shared/import/services';
 import { type FailureResult, failImport } from '#shared/import/steps';
 import { logger } from '#shared/logger';
+import { importStepDeps } from '#shared/runtime';
 
 export interface ExecutionStatusChange {
   readonly executionArn: string;
@@ -36,7 +36,11 @@ export const handler = async (
   const why = detail.error ? ` (${detail.error}${detail.cause ? `: ${detail.cause}` : ''})` : '';
   const message = `Import failed: the workflow execution ${detail.name} ended with status ${detail.status}${why}.`;
   try {
-    return await failImport(stepDeps, { task_id: input.task_id }, { message, execution: detail.name });
+    return await failImport(
+      importStepDeps(),
+      { task_id: input.task_id },
+      { message, execution: detail.name },
+    );
   } catch (error) {
     const thrown = classify(error);
     logger.error('execution-ended cleanup failed', { taskId: input.task_id, error: thrown });

@@ -1,10 +1,6 @@
-import { imageIdOfTask, stepDeps } from '#shared/import/services';
 import { importStep } from '#shared/import/step-handler';
 import { verify } from '#shared/import/steps';
+import { importStepDeps } from '#shared/runtime';
 
 /** Import workflow state `Verify`: Verify → size, md5, sha512 in one streaming pass. */
-export const handler = importStep(
-  'Verify',
-  (state, execution) => verify(stepDeps, state, execution),
-  imageIdOfTask,
-);
+export const handler = importStep('Verify', importStepDeps, verify);

@@ -1,8 +1,8 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
-import { importApiDeps } from '#shared/import/api-services';
 import { createImportTask } from '#shared/import/start-import';
 import { canUseTasksApi } from '#shared/policy';
+import { importApiDeps } from '#shared/runtime';
 import { taskView } from '#shared/tasks/view';
 
 /**
@@ -14,7 +14,7 @@ import { taskView } from '#shared/tasks/view';
 export const handler = apiHandler(async (request) => {
   if (!canUseTasksApi(request.caller)) throw new Forbidden('You are not authorized to create tasks.');
   const task = await createImportTask(
-    importApiDeps,
+    importApiDeps(),
     request.caller,
     jsonObjectBody(request),
     request.event.requestContext.requestId,

@@ -10,10 +10,9 @@
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { logger } from '#shared/logger';
-import { config } from '#shared/services';
+import { dynamoDbClient, serviceConfig, uploadContext } from '#shared/runtime';
 import { decodeS3EventKey } from '#shared/storage/bucket';
 import { TRIGGER_ACTOR } from '#shared/uploads/context';
-import { dataContext } from '#shared/uploads/data-context';
 import { finaliseUpload } from '#shared/uploads/finalise';
 import {
   finaliseIdempotencyConfig,
@@ -39,26 +38,30 @@ export interface RecordResult {
 
 const idempotencyConfig = finaliseIdempotencyConfig();
 
-const finaliseOnce = makeIdempotent(
-  async (write: S3Write): Promise<RecordResult> => {
-    const result = await finaliseUpload(
-      dataContext,
-      { key: write.key, eTag: write.eTag || undefined, size: write.size },
-      { actor: TRIGGER_ACTOR },
-    );
-    return {
-      key: write.key,
-      outcome: result.outcome,
-      ...('image' in result ? { status: result.image.status } : {}),
-      ...('reason' in result ? { reason: result.reason } : {}),
-    };
-  },
-  {
-    persistenceStore: finalisePersistence(config.tableName),
+const finalise = async (write: S3Write): Promise<RecordResult> => {
+  const result = await finaliseUpload(
+    uploadContext(),
+    { key: write.key, eTag: write.eTag || undefined, size: write.size },
+    { actor: TRIGGER_ACTOR },
+  );
+  return {
+    key: write.key,
+    outcome: result.outcome,
+    ...('image' in result ? { status: result.image.status } : {}),
+    ...('reason' in result ? { reason: result.reason } : {}),
+  };
+};
+
+/** `finalise` at most once per S3 write; built on the first invocation, with the runtime's table and client. */
+let finaliseOnce: ((write: S3Write) => Promise<RecordResult>) | undefined;
+const finaliseWrite = (write: S3Write): Promise<RecordResult> => {
+  finaliseOnce ??= makeIdempotent(finalise, {
+    persistenceStore: finalisePersistence(serviceConfig().tableName, dynamoDbClient()),
     config: idempotencyConfig,
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
-  },
-);
+  });
+  return finaliseOnce(write);
+};
 
 const writeOf = (record: S3EventRecord): S3Write => ({
   bucket: record.s3.bucket.name,
@@ -70,18 +73,19 @@ const writeOf = (record: S3EventRecord): S3Write => ({
 
 export const handler = async (event: S3Event, context: Context): Promise<RecordResult[]> => {
   idempotencyConfig.registerLambdaContext(context);
+  const { bucketName } = serviceConfig();
   const results: RecordResult[] = [];
   const failures: unknown[] = [];
   // S3's test notification (s3:TestEvent) has no Records.
   for (const record of event.Records ?? []) {
     if (!record.eventName?.startsWith('ObjectCreated:')) continue;
     const write = writeOf(record);
-    if (write.bucket !== config.bucketName) {
+    if (write.bucket !== bucketName) {
       logger.warn('event for another bucket ignored', { bucket: write.bucket });
       continue;
     }
     try {
-      const result = await finaliseOnce(write);
+      const result = await finaliseWrite(write);
       results.push(result);
       logger.debug('object finalised', { ...result });
     } catch (error) {

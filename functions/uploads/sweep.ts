@@ -5,8 +5,7 @@
  * Lambda context; without one (local timer, tests) it is unlimited.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { config } from '#shared/services';
-import { dataContext } from '#shared/uploads/data-context';
+import { serviceConfig, uploadContext } from '#shared/runtime';
 import { scrubImages } from '#shared/uploads/scrub';
 import { type SweepReport, sweepUploads } from '#shared/uploads/sweep';
 
@@ -15,11 +14,12 @@ export const handler = async (
   context?: Context,
 ): Promise<SweepReport & { scrubbed: string[] }> => {
   const now = event?.time ? new Date(Math.max(Date.parse(event.time), Date.now())) : new Date();
+  const ctx = uploadContext();
   const report = await sweepUploads(
-    dataContext,
+    ctx,
     now,
     context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {},
   );
-  const scrubbed = report.stopped ? [] : await scrubImages(dataContext, config.scrubTimeSeconds, now);
+  const scrubbed = report.stopped ? [] : await scrubImages(ctx, serviceConfig().scrubTimeSeconds, now);
   return { ...report, scrubbed };
 };

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { singleDigestThread } from '#shared/config';
 import { DataTooLarge, type Digest, digestStream, HASH_ALGO } from './digest.ts';
 
 const BLOCK = 1024 * 1024;
@@ -117,8 +118,6 @@ export const digestStreamFast = (
   chunks: AsyncIterable<Uint8Array>,
   options: { maxBytes?: number; expectedBytes?: number } = {},
 ): Promise<Digest> =>
-  process.env.DIGEST_THREADS !== '1' &&
-  availableParallelism() > 1 &&
-  (options.expectedBytes ?? 0) >= PARALLEL_MIN_BYTES
+  !singleDigestThread() && availableParallelism() > 1 && (options.expectedBytes ?? 0) >= PARALLEL_MIN_BYTES
     ? digestStreamParallel(chunks, options)
     : digestStream(chunks, options);

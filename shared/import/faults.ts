@@ -7,6 +7,7 @@
  * that), and the faults live in an in-process registry that only code running in the same process
  * as the test can fill (the local Step Functions runner runs the handlers in the test's process).
  */
+import { localFaultsEnabled } from '#shared/config';
 import { ImportError, TransientError } from './errors.ts';
 
 export interface Fault {
@@ -40,7 +41,7 @@ const registry = (): Registry => {
   return slot[REGISTRY];
 };
 
-export const faultsEnabled = (): boolean => process.env.LOCAL_FAULTS === '1';
+export const faultsEnabled = localFaultsEnabled;
 
 /** Registers a fault (tests only). */
 export const injectFault = (fault: Fault): void => {

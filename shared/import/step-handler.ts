@@ -1,32 +1,44 @@
 /**
- * How a workflow Lambda is built: the state's input in, the step's result out. Errors leave as
+ * How an import step's Lambda is built: the state's input in, the step's result out. Errors leave as
  * `TransientError` (retried by the state) or `ImportError` (caught into the failure branch),
  * see errors.ts; the test-only fault hook runs at the step's start and end (faults.ts).
  */
 import { logger } from '#shared/logger';
 import { classify } from './errors.ts';
 import { checkFault, faultsEnabled } from './faults.ts';
-import type { ImportState, StepInput } from './steps.ts';
+import type { ImportState, StepDeps, StepInput } from './steps.ts';
 
 /** The image an execution works on, for fault matching and logs, when the state knows it. */
 const imageIdOf = (state: ImportState): string | undefined => state?.mark?.image_id;
 
+/** The image of the state's task, for the fault hook of the first step (before `$.mark` exists). */
+const imageIdOfTask = async (deps: StepDeps, state: ImportState): Promise<string | undefined> =>
+  typeof state?.task_id === 'string'
+    ? ((await deps.tasks.get(state.task_id))?.image_id ?? undefined)
+    : undefined;
+
+/**
+ * The handler of the step `name`: `run` with the function's dependencies (`deps`, the runtime
+ * wiring's accessor, called on each invocation), the execution state and the execution's name.
+ */
 export const importStep =
   <R>(
     name: string,
-    run: (state: ImportState, execution: string | undefined) => Promise<R>,
-    imageIdFor?: (state: ImportState) => Promise<string | undefined>,
+    deps: () => StepDeps,
+    run: (deps: StepDeps, state: ImportState, execution: string | undefined) => Promise<R>,
   ) =>
   async (input: StepInput): Promise<R> => {
     const state = input?.state as ImportState;
     const execution = input?.execution;
     const started = Date.now();
+    const wired = deps();
     // Only the fault hook needs the image before `$.mark` exists; production skips the read.
     const imageId =
-      imageIdOf(state) ?? (faultsEnabled() ? await imageIdFor?.(state).catch(() => undefined) : undefined);
+      imageIdOf(state) ??
+      (faultsEnabled() ? await imageIdOfTask(wired, state).catch(() => undefined) : undefined);
     try {
       await checkFault(name, 'start', imageId);
-      const result = await run(state, execution);
+      const result = await run(wired, state, execution);
       await checkFault(name, 'end', imageId);
       logger.info('workflow step done', {
         step: name,

@@ -16,8 +16,8 @@
  * the download's own DNS lookup, on the very addresses the socket connects to, for the first
  * request and for every redirect (no DNS-rebinding window).
  *
- * Configuration (environment, read at cold start; a list is comma-separated; a variable set to
- * the empty string means an empty list, i.e. no restriction of that kind):
+ * Configuration (environment, read by shared/config.ts at cold start; a list is comma-separated; a
+ * variable set to the empty string means an empty list, i.e. no restriction of that kind):
  *
  * | variable                   | default   |
  * |----------------------------|-----------|
@@ -34,7 +34,6 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { MissingConfigError } from '#shared/config';
 
 export interface UriFilter {
   readonly allowedSchemes: readonly string[];
@@ -64,39 +63,6 @@ export class UriRefused extends Error {
     this.name = 'UriRefused';
   }
 }
-
-const list = (name: string, fallback: readonly string[]): string[] => {
-  const raw = process.env[name];
-  if (raw === undefined) return [...fallback];
-  return raw
-    .split(',')
-    .map((item) => item.trim().toLowerCase())
-    .filter(Boolean);
-};
-
-const ports = (name: string, fallback: readonly number[]): number[] =>
-  list(name, fallback.map(String)).map((item) => {
-    const port = Number(item);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new MissingConfigError(`environment variable ${name} must list ports (1-65535)`);
-    }
-    return port;
-  });
-
-/** The filter configured in the environment (see the table above). */
-export const uriFilterFromEnv = (): UriFilter => {
-  const filter: UriFilter = {
-    allowedSchemes: list('IMPORT_ALLOWED_SCHEMES', DEFAULT_URI_FILTER.allowedSchemes),
-    disallowedSchemes: list('IMPORT_DISALLOWED_SCHEMES', []),
-    allowedHosts: list('IMPORT_ALLOWED_HOSTS', []),
-    disallowedHosts: list('IMPORT_DISALLOWED_HOSTS', []),
-    allowedPorts: ports('IMPORT_ALLOWED_PORTS', DEFAULT_URI_FILTER.allowedPorts),
-    disallowedPorts: ports('IMPORT_DISALLOWED_PORTS', []),
-    allowedNetworks: list('IMPORT_ALLOWED_NETWORKS', []),
-  };
-  allowedNetworkList(filter); // a malformed CIDR fails the cold start
-  return filter;
-};
 
 /** Ranges that are never a public image server (IANA special-purpose registries). */
 const REFUSED_V4 = [
@@ -128,9 +94,29 @@ const REFUSED_V6 = [
   ['ff00::', 8],
 ] as const;
 
-const refused = new BlockList();
-for (const [network, prefix] of REFUSED_V4) refused.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of REFUSED_V6) refused.addSubnet(network, prefix, 'ipv6');
+let refusedList: BlockList | undefined;
+/** Built on first use, so a function that only reads the filter's settings does not build it. */
+const refused = (): BlockList => {
+  if (!refusedList) {
+    refusedList = new BlockList();
+    for (const [network, prefix] of REFUSED_V4) refusedList.addSubnet(network, prefix, 'ipv4');
+    for (const [network, prefix] of REFUSED_V6) refusedList.addSubnet(network, prefix, 'ipv6');
+  }
+  return refusedList;
+};
+
+/** A CIDR (`10.0.0.0/8`, `::1/128`; a bare address is a host route), or undefined when malformed. */
+export const parseCidr = (
+  cidr: string,
+): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined => {
+  const [network = '', bits] = cidr.split('/');
+  const family = isIP(network);
+  const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+  if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+    return undefined;
+  }
+  return { network, prefix, family: family === 6 ? 'ipv6' : 'ipv4' };
+};
 
 const networkLists = new WeakMap<UriFilter, BlockList>();
 const allowedNetworkList = (filter: UriFilter): BlockList => {
@@ -138,13 +124,9 @@ const allowedNetworkList = (filter: UriFilter): BlockList => {
   if (blockList) return blockList;
   blockList = new BlockList();
   for (const cidr of filter.allowedNetworks) {
-    const [network = '', bits] = cidr.split('/');
-    const family = isIP(network);
-    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-      throw new MissingConfigError(`IMPORT_ALLOWED_NETWORKS: '${cidr}' is not a CIDR`);
-    }
-    blockList.addSubnet(network, prefix, family === 6 ? 'ipv6' : 'ipv4');
+    const parsed = parseCidr(cidr);
+    if (!parsed) throw new UriRefused(`IMPORT_ALLOWED_NETWORKS: '${cidr}' is not a CIDR`);
+    blockList.addSubnet(parsed.network, parsed.prefix, parsed.family);
   }
   networkLists.set(filter, blockList);
   return blockList;
@@ -172,7 +154,7 @@ export const checkAddress = (filter: UriFilter, address: string, host = address)
     if (allowed.check(candidate, family)) return;
   }
   for (const [candidate, family] of candidates) {
-    if (refused.check(candidate, family)) {
+    if (refused().check(candidate, family)) {
       throw new UriRefused(
         `${host} resolves to ${address}, a loopback, private, link-local or reserved address; ` +
           'such hosts are refused (IMPORT_ALLOWED_NETWORKS lists exceptions).',

@@ -8,7 +8,7 @@
  * synthesized definition in aws-local-stepfunctions, the way dynalite and s3rver stand in for
  * DynamoDB and S3. Unit tests inject a fake `Executions`.
  */
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
 export interface Executions {
   /**
@@ -33,7 +33,3 @@ export const stepFunctionsExecutions = (client: SFNClient, stateMachineArn: stri
     }
   },
 });
-
-/** The adapter for a function's configuration; the SDK reads `AWS_ENDPOINT_URL_SFN` itself. */
-export const createExecutions = (stateMachineArn: string): Executions =>
-  stepFunctionsExecutions(new SFNClient({}), stateMachineArn);

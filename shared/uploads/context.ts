@@ -3,10 +3,11 @@
  * size limits and the upload settings. Functions pass the one built by the runtime wiring; the
  * logic modules only see the interface.
  */
+
+import type { UploadSettings } from '#shared/config';
 import type { DataLimits } from '#shared/data/limits';
 import type { ImageRepository } from '#shared/images/repository';
 import type { ObjectStore } from '#shared/storage/object-store';
-import type { UploadSettings } from './settings.ts';
 
 export interface UploadContext {
   readonly images: ImageRepository;

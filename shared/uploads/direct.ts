@@ -11,29 +11,27 @@
  * presign endpoints), 415 data not in the declared format. The loser of two concurrent uploads gets
  * 410, as in Glance; so does an upload whose image was deleted meanwhile.
  */
+
+import type { Caller } from '#shared/auth';
 import { digestBytes } from '#shared/data/digest';
-import { ENABLED_IMPORT_METHODS } from '#shared/discovery';
 import {
   BadRequest,
   Conflict,
   type GlanceError,
   Gone,
-  NotFound,
   PayloadTooLarge,
   UnsupportedMediaType,
 } from '#shared/errors';
-import type { Request } from '#shared/http/handler';
-import { actorOf, loadVisibleImage } from '#shared/images/access';
+import { actorOf } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import { FAILURE_REASON_PROPERTY, type ImageRecord } from '#shared/images/model';
 import { logger } from '#shared/logger';
-import { canModifyImage, requireImagePolicy } from '#shared/policy';
 import { isKilled } from '#shared/status-rules';
 import { newUploadId, OCTET_STREAM, type UploadKind, uploadKey } from '#shared/storage/bucket';
 import type { UploadContext } from './context.ts';
 import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
 import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
-import { MAX_DIRECT_UPLOAD_BYTES } from './settings.ts';
+import { loadImageForUpload } from './load.ts';
 import {
   isoAfter,
   requireRoomFor,
@@ -42,6 +40,13 @@ import {
   startUpload,
   UploadRaceLost,
 } from './start-upload.ts';
+
+/**
+ * Largest body `PUT /file` and `PUT /stage` accept. Lambda takes at most 6 MB (6,291,456 bytes)
+ * per invocation, and API Gateway hands binary bodies over base64-encoded (4/3 of their size), so
+ * binary data must stay under 4.5 MiB; 64 KiB are left for the rest of the event (headers...).
+ */
+export const MAX_DIRECT_UPLOAD_BYTES = Math.floor(((6_291_456 - 64 * 1024) * 3) / 4);
 
 const tooLarge = (imageId: string, kind: UploadKind) =>
   new PayloadTooLarge(
@@ -69,7 +74,20 @@ const failureError = (failure: FailureKind, reason: string): GlanceError => {
   }
 };
 
-export const directUpload = async (ctx: UploadContext, request: Request, kind: UploadKind): Promise<void> => {
+/** What a direct upload reads of the API request. */
+export interface DirectUploadRequest {
+  readonly caller: Caller;
+  readonly path: Readonly<Record<string, string | undefined>>;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+}
+
+export const directUpload = async (
+  ctx: UploadContext,
+  request: DirectUploadRequest,
+  kind: UploadKind,
+): Promise<void> => {
   const { caller, headers } = request;
   const imageId = request.path.image_id ?? '';
   const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -82,11 +100,7 @@ export const directUpload = async (ctx: UploadContext, request: Request, kind: U
   if (contentLength !== undefined && contentLength > MAX_DIRECT_UPLOAD_BYTES) throw tooLarge(imageId, kind);
   const declared = sizeHeader(headers['x-openstack-image-size'], 'x-openstack-image-size');
 
-  const image = await loadVisibleImage(ctx.images, caller, imageId);
-  requireImagePolicy(caller, image, canModifyImage, kind === 'file' ? 'upload data to' : 'stage data for');
-  if (kind === 'stage' && !ENABLED_IMPORT_METHODS.includes('glance-direct')) {
-    throw new NotFound('The glance-direct import method is not enabled.');
-  }
+  const image = await loadImageForUpload(ctx.images, caller, imageId, kind);
   const body = request.body;
   if (body.byteLength > MAX_DIRECT_UPLOAD_BYTES) throw tooLarge(image.id, kind);
   if (declared !== undefined && declared !== body.byteLength) {

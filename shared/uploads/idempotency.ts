@@ -13,23 +13,22 @@
  */
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
 
 export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY#finalise';
 export const IDEMPOTENCY_KEY_PREFIX = 'finalise';
 
-export const finalisePersistence = (tableName: string): DynamoDBPersistenceLayer => {
-  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  return new DynamoDBPersistenceLayer({
+/** The records' store: the service's table, through the function's one DynamoDB client. */
+export const finalisePersistence = (tableName: string, client: DynamoDBClient): DynamoDBPersistenceLayer =>
+  new DynamoDBPersistenceLayer({
     tableName,
     keyAttr: TABLE_KEYS.partition,
     sortKeyAttr: TABLE_KEYS.sort,
     staticPkValue: IDEMPOTENCY_PARTITION,
     expiryAttr: TTL_ATTRIBUTE,
-    awsSdkV3Client: new DynamoDBClient(endpoint ? { endpoint } : {}),
+    awsSdkV3Client: client,
   });
-};
 
 /** S3 may redeliver an event hours later; a day covers its retries and the sweeper's re-drive. */
 export const finaliseIdempotencyConfig = (): IdempotencyConfig =>

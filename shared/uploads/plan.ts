@@ -3,9 +3,10 @@
  * cut, and validation of the presign and complete bodies (400 for anything malformed, before any
  * status change or S3 call).
  */
+
+import type { UploadSettings } from '#shared/config';
 import { BadRequest } from '#shared/errors';
 import { S3_LIMITS } from '#shared/storage/bucket';
-import type { UploadSettings } from './settings.ts';
 
 const MiB = 1024 ** 2;
 

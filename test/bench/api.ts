@@ -56,8 +56,11 @@ export const runApiBench = async (): Promise<{ rows: BenchRow[]; profile: string
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   const stack = await startLocalStack({ port: 0, persist: false });
   try {
-    // The services module reads the environment the stack just set: import it only now.
-    const { documentClient, images, config } = await import('#shared/services');
+    // The runtime reads the environment the stack just set: import it only now.
+    const runtime = await import('#shared/runtime');
+    const documentClient = runtime.documentClient();
+    const images = runtime.images();
+    const config = runtime.serviceConfig();
     const { newImage } = await import('#shared/images/create');
     const token = await stack.signToken({ project: 'bench', roles: ['member', 'reader'] });
     const headers = { 'x-auth-token': token, 'content-type': 'application/json' };

@@ -89,7 +89,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
     const { CopyObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
     // The service's clients: without `WHEN_REQUIRED` checksums the SDK streams `aws-chunked`
     // bodies, which s3rver would store framing and all.
-    const { createDocumentClient, createS3Client } = await import('#shared/aws-clients');
+    const { createDocumentClient, createS3Client } = await import('#shared/runtime');
     const { ImageRepository } = await import('#shared/images/repository');
     const { applyTrigger } = await import('#shared/images/actions');
     const { newImage } = await import('#shared/images/create');

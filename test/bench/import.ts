@@ -11,9 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack } from '#infra/local/stack';
-import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import { digestStream } from '#shared/data/digest';
 import { ImageRepository } from '#shared/images/repository';
+import { createDocumentClient, createS3Client } from '#shared/runtime';
 import { decideImage } from '#shared/status-rules';
 import type { BenchRow } from './table.ts';
 

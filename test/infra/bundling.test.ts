@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { afterAll, expect, it } from 'vitest';
 import { GlanceFunction } from '#infra/constructs/glance-function';
 import { notFoundEntry } from '#infra/routes';
@@ -34,3 +34,38 @@ it('bundles a real function with the local esbuild into a working ESM handler', 
   );
   expect(result.statusCode).toBe(404);
 }, 30_000);
+
+/**
+ * The runtime wiring builds clients lazily and each accessor is its own pure top-level function, so
+ * esbuild leaves out of a function's bundle the AWS clients it never calls (shared/runtime.ts).
+ * The markers are the service ids each SDK client carries.
+ */
+it('bundles only the AWS clients a function uses', () => {
+  const app = new App({ outdir: join(outdir, 'lean') });
+  const stack = new Stack(app, 'LeanBundles');
+  const entries = {
+    ShowImage: 'functions/images/show-image.ts',
+    ImportImage: 'functions/images/import-image.ts',
+    PublishTransitions: 'functions/events/publish-transitions.ts',
+  };
+  const functions = Object.entries(entries).map(([id, entry]) => new GlanceFunction(stack, id, { entry }));
+  const assembly = app.synth();
+  const template = assembly.getStackArtifact(stack.artifactId).template as {
+    Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
+  };
+  const bundleOf = (fn: GlanceFunction) => {
+    const resource = template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)];
+    const hash = (resource?.Properties.Code?.S3Key ?? '').replace(/\.zip$/, '');
+    return readFileSync(join(assembly.directory, `asset.${hash}`, 'index.mjs'), 'utf8');
+  };
+  const [showImage, importImage, publish] = functions.map(bundleOf) as [string, string, string];
+  const clients = (bundle: string) => ({
+    dynamodb: bundle.includes('DynamoDB_20120810'),
+    s3: bundle.includes('AmazonS3'),
+    sfn: bundle.includes('AWSStepFunctions'),
+    eventbridge: bundle.includes('AWSEvents'),
+  });
+  expect(clients(showImage)).toEqual({ dynamodb: true, s3: false, sfn: false, eventbridge: false });
+  expect(clients(importImage)).toEqual({ dynamodb: true, s3: false, sfn: true, eventbridge: false });
+  expect(clients(publish)).toEqual({ dynamodb: false, s3: false, sfn: false, eventbridge: true });
+}, 60_000);

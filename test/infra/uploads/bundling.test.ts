@@ -14,11 +14,11 @@ import { afterAll, expect, it } from 'vitest';
 import { GlanceFunction } from '#infra/constructs/glance-function';
 import { FINALISE_ENTRY } from '#infra/constructs/uploads';
 import { localEnvironment, startEmulators } from '#infra/local/emulators';
-import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import { PARALLEL_MIN_BYTES } from '#shared/data/parallel-digest';
 import { applyTrigger } from '#shared/images/actions';
 import { newImage } from '#shared/images/create';
 import { ImageRepository } from '#shared/images/repository';
+import { createDocumentClient, createS3Client } from '#shared/runtime';
 
 const outdir = mkdtempSync(join(tmpdir(), 'glance-bundling-uploads-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

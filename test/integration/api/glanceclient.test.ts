@@ -71,7 +71,7 @@ describe.runIf(available)('python-glanceclient against the local stack', () => {
     expect(table(await glance('image-show', id)).tags).toContain('gold');
 
     // Make the image active through the status rules, as a finished upload does.
-    const { images } = await import('#shared/services');
+    const images = (await import('#shared/runtime')).images();
     const { applyTrigger } = await import('#shared/images/actions');
     const queued = await images.get(id);
     if (!queued) throw new Error('image vanished');

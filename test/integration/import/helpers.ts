@@ -9,11 +9,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { createDocumentClient, createS3Client } from '#shared/aws-clients';
 import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository } from '#shared/images/repository';
 import { withLock } from '#shared/import/lock';
 import { newTaskRecord } from '#shared/import/records';
+import { createDocumentClient, createS3Client } from '#shared/runtime';
 import { decideImage } from '#shared/status-rules';
 import { TaskRepository } from '#shared/tasks/repository';
 import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';

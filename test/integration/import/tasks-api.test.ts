@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/aws-clients';
 import { newTaskRecord } from '#shared/import/records';
+import { createDocumentClient } from '#shared/runtime';
 import { taskKey } from '#shared/table';
 import {
   createImage,

@@ -23,7 +23,7 @@ beforeAll(async () => {
   process.env.LOCAL_FINALISER = 'off';
   stack = await startTestStack();
   owner = await stack.tokenFor({ project: PROJECT, roles: ['member'] });
-  ctx = (await import('#shared/uploads/data-context')).dataContext;
+  ctx = (await import('#shared/runtime')).uploadContext();
 });
 afterAll(() => stack.stop());
 

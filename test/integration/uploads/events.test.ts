@@ -92,7 +92,9 @@ describe('duplicate and out-of-order delivery', () => {
   });
 
   it('keeps one Powertools record per S3 write in the table, outside the image items', async () => {
-    const { documentClient, config } = await import('#shared/services');
+    const runtime = await import('#shared/runtime');
+    const documentClient = runtime.documentClient();
+    const config = runtime.serviceConfig();
     const { Items = [] } = await documentClient.send(
       new QueryCommand({
         TableName: config.tableName,
@@ -168,7 +170,7 @@ describe('orphans', () => {
 
     // An import in progress writes its own objects (the import workflow owns them).
     const image = await createImage(stack, owner);
-    const { images } = await import('#shared/services');
+    const images = (await import('#shared/runtime')).images();
     const { applyTrigger } = await import('#shared/images/actions');
     const record = await images.get(image.id);
     if (!record) throw new Error('no record');

@@ -26,7 +26,7 @@ it('keeps a deleted active image pending_delete with its data, then scrubs it to
   expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token })).status).toBe(204);
   expect((await stack.api('GET', `/v2/images/${image.id}`, { token })).status).toBe(404);
 
-  const { dataContext } = await import('#shared/uploads/data-context');
+  const dataContext = (await import('#shared/runtime')).uploadContext();
   const { scrubImages } = await import('#shared/uploads/scrub');
   expect((await dataContext.images.get(image.id))?.status).toBe('pending_delete');
   expect(await keysUnder(s3, stack.bucketName, `images/${image.id}/`)).toHaveLength(1);
@@ -46,6 +46,6 @@ it('keeps a deleted active image pending_delete with its data, then scrubs it to
 it('deletes images without data at once, even with delayed delete on', async () => {
   const image = await createImage(stack, token);
   expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token })).status).toBe(204);
-  const { dataContext } = await import('#shared/uploads/data-context');
+  const dataContext = (await import('#shared/runtime')).uploadContext();
   expect((await dataContext.images.get(image.id))?.status).toBe('deleted');
 });

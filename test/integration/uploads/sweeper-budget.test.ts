@@ -23,7 +23,7 @@ beforeAll(async () => {
   });
   stack = await startTestStack();
   owner = await stack.tokenFor({ project: 'p-budget', roles: ['member'] });
-  ctx = (await import('#shared/uploads/data-context')).dataContext;
+  ctx = (await import('#shared/runtime')).uploadContext();
 });
 afterAll(() => stack.stop());
 
@@ -75,7 +75,7 @@ describe('the sweeper with a time budget', () => {
       reason: 'The data could not be verified within the function time limit: 5000 bytes.',
     });
     expect(await objectExists(s3Of(stack), stack.bucketName, big.key)).toBe(false);
-    const { images } = await import('#shared/services');
+    const images = (await import('#shared/runtime')).images();
     expect((await images.get(big.id))?.properties.os_glance_failure_reason).toContain('5000 bytes');
 
     expect(await showImage(stack, owner, fits.id)).toMatchObject({ status: 'active', checksum: md5(small) });

@@ -62,7 +62,7 @@ describe('the sweeper', () => {
       reason: expect.stringContaining(`Upload ${plan.upload_id} expired`),
     });
     // Out of the pending-upload index, and free for a new upload.
-    const { images } = await import('#shared/services');
+    const images = (await import('#shared/runtime')).images();
     const due = await images.expiredUploads({
       before: new Date(Date.now() + 3600_000).toISOString(),
       limit: 100,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { uriFilterFromEnv } from '#shared/config';
 import {
   checkAddress,
   checkUri,
@@ -6,7 +7,6 @@ import {
   filteringLookup,
   type UriFilter,
   UriRefused,
-  uriFilterFromEnv,
 } from '#shared/import/uri-filter';
 
 const filter = (overrides: Partial<UriFilter> = {}): UriFilter => ({ ...DEFAULT_URI_FILTER, ...overrides });

@@ -4,13 +4,13 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { readUploadSettings } from '#shared/config';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import type { ImageRepository } from '#shared/images/repository';
 import { ObjectStore } from '#shared/storage/object-store';
 import type { UploadContext } from '#shared/uploads/context';
 import { MAX_MULTIPART_SECONDS, MULTIPART_LIFECYCLE_DAYS, uploadDeadline } from '#shared/uploads/lifetime';
 import { presignUpload } from '#shared/uploads/presign';
-import { readUploadSettings } from '#shared/uploads/settings';
 import { member, queuedImage } from '#test/helpers/images';
 
 const HOUR = 3600_000;

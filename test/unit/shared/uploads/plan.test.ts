@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequest } from '#shared/errors';
 import { decodeS3EventKey, parseUploadKey, S3_LIMITS, uploadIdOf, uploadKey } from '#shared/storage/bucket';
+import { MAX_DIRECT_UPLOAD_BYTES } from '#shared/uploads/direct';
 import { inspectImageData, keepHead } from '#shared/uploads/inspect';
 import {
   parseCompleteBody,
@@ -10,7 +11,6 @@ import {
   partLength,
   planUpload,
 } from '#shared/uploads/plan';
-import { MAX_DIRECT_UPLOAD_BYTES } from '#shared/uploads/settings';
 
 const MiB = 1024 ** 2;
 const settings = { multipartThreshold: 100 * MiB, partSize: 64 * MiB };

@@ -1,0 +1,125 @@
+/**
+ * The runtime wiring of the functions: the one place AWS SDK clients are constructed and the
+ * configuration (shared/config.ts) is turned into the repositories, the object store and the
+ * dependency objects the domain modules take. Domain modules never import this module; function
+ * entries do, and tests and benchmarks use its client factories.
+ *
+ * Every accessor is lazy and memoized: built on its first call, once per container, and shared by
+ * every later invocation. A function that never calls `objectStore()` never builds an S3 client;
+ * and since each accessor is its own top-level function and the SDK packages are free of side
+ * effects, esbuild leaves the clients a function does not call out of its bundle
+ * (test/infra/bundling.test.ts checks this).
+ *
+ * Failing fast: an accessor reads its whole configuration section at once, and handlers call their
+ * accessors before any read or write, so a missing or malformed setting fails the first invocation
+ * with `MissingConfigError` naming the variable, never half-way through a request.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  awsEndpoint,
+  readServiceConfig,
+  readStateMachineArn,
+  readUploadSettings,
+  uriFilterFromEnv,
+} from '#shared/config';
+import { documentClientOf } from '#shared/dynamo';
+import { ImageRepository } from '#shared/images/repository';
+import type { ImportApiDeps } from '#shared/import/start-import';
+import type { StepDeps } from '#shared/import/steps';
+import { ObjectStore } from '#shared/storage/object-store';
+import { stepFunctionsExecutions } from '#shared/tasks/executions';
+import { TaskRepository } from '#shared/tasks/repository';
+import type { UploadContext } from '#shared/uploads/context';
+
+/** `build` run on the first call only; every call returns what it built. */
+const once = <T>(build: () => T): (() => T) => {
+  let built: { readonly value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Client factories: the only `new ...Client` of the service. Locally the standard
+// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_SFN` variables point the
+// clients at the emulators (the SDK reads them itself); S3 needs path-style addressing there.
+
+export const createDynamoDbClient = (endpoint = awsEndpoint('DYNAMODB')): DynamoDBClient =>
+  new DynamoDBClient(endpoint ? { endpoint } : {});
+
+export const createDocumentClient = (endpoint = awsEndpoint('DYNAMODB')): DynamoDBDocumentClient =>
+  documentClientOf(createDynamoDbClient(endpoint));
+
+export const createS3Client = (endpoint = awsEndpoint('S3')): S3Client =>
+  new S3Client({
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    // Presigned URLs must not carry checksum parameters the uploader cannot know in advance.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/** Table, bucket, limits, delayed delete, scrub time, task lifetime. */
+export const serviceConfig = /* @__PURE__ */ once(readServiceConfig);
+/** The data path's URL lifetimes, graces and multipart sizes. */
+export const uploadSettings = /* @__PURE__ */ once(readUploadSettings);
+
+// ---------------------------------------------------------------------------------------------
+// Clients, repositories, the store
+
+/** The DynamoDB client (the idempotency layer of the S3 trigger uses it directly). */
+export const dynamoDbClient = /* @__PURE__ */ once(() => createDynamoDbClient());
+export const documentClient = /* @__PURE__ */ once(() => documentClientOf(dynamoDbClient()));
+export const s3Client = /* @__PURE__ */ once(() => createS3Client());
+export const eventBridgeClient = /* @__PURE__ */ once(() => new EventBridgeClient({}));
+
+export const images = /* @__PURE__ */ once(() => new ImageRepository(documentClient(), serviceConfig().tableName));
+export const tasks = /* @__PURE__ */ once(() => new TaskRepository(documentClient(), serviceConfig().tableName));
+export const objectStore = /* @__PURE__ */ once(() => new ObjectStore(s3Client(), serviceConfig().bucketName));
+
+// ---------------------------------------------------------------------------------------------
+// What the domain modules take
+
+/** The data path: uploads, finaliser, sweeper, scrubber, downloads, deletes. */
+export const uploadContext = /* @__PURE__ */ once(
+  (): UploadContext => ({
+    images: images(),
+    store: objectStore(),
+    limits: serviceConfig().limits,
+    settings: uploadSettings(),
+  }),
+);
+
+/** The import state machine's step functions. */
+export const importStepDeps = /* @__PURE__ */ once(
+  (): StepDeps => ({
+    images: images(),
+    tasks: tasks(),
+    store: objectStore(),
+    limits: serviceConfig().limits,
+    filter: uriFilterFromEnv(),
+    taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
+  }),
+);
+
+/**
+ * The API functions that start imports (`POST .../import`, `POST /v2/tasks`). `STATE_MACHINE_ARN`
+ * is read with the rest: a function deployed without it fails before it takes any import lock.
+ */
+export const importApiDeps = /* @__PURE__ */ once(
+  (): ImportApiDeps => ({
+    images: images(),
+    tasks: tasks(),
+    executions: stepFunctionsExecutions(new SFNClient({}), readStateMachineArn()),
+    limits: serviceConfig().limits,
+    filter: uriFilterFromEnv(),
+    taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
+  }),
+);

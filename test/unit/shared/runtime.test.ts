@@ -1,0 +1,67 @@
+/**
+ * The runtime wiring (shared/runtime.ts): built on first use, once, from the configuration read
+ * as a whole; a missing setting fails the first accessor that needs it, naming the variable.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const VARIABLES = ['TABLE_NAME', 'BUCKET_NAME', 'STATE_MACHINE_ARN', 'IMAGE_SIZE_CAP', 'UPLOAD_URL_SECONDS'];
+let saved: Record<string, string | undefined>;
+
+/** A fresh copy of the module: its accessors remember what they built. */
+const freshRuntime = async () => {
+  vi.resetModules();
+  return import('#shared/runtime');
+};
+/** The error class of the module copy `freshRuntime` loaded last. */
+const missingConfigError = async () => (await import('#shared/config')).MissingConfigError;
+
+beforeEach(() => {
+  saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
+  for (const name of VARIABLES) delete process.env[name];
+  Object.assign(process.env, { TABLE_NAME: 'table', BUCKET_NAME: 'bucket' });
+});
+afterEach(() => {
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+});
+
+describe('the runtime wiring', () => {
+  it('builds each dependency once and shares it', async () => {
+    const runtime = await freshRuntime();
+    expect(runtime.images()).toBe(runtime.images());
+    expect(runtime.uploadContext().images).toBe(runtime.images());
+    expect(runtime.uploadContext().store).toBe(runtime.objectStore());
+    expect(runtime.objectStore().bucket).toBe('bucket');
+    expect(runtime.importStepDeps().tasks).toBe(runtime.tasks());
+  });
+
+  it.each([
+    ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.images()],
+    ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.tasks()],
+    ['STATE_MACHINE_ARN', (runtime: typeof import('#shared/runtime')) => runtime.importApiDeps()],
+  ])('fails the first accessor that needs a missing %s, naming it', async (name, access) => {
+    delete process.env[name];
+    const runtime = await freshRuntime();
+    expect(() => access(runtime)).toThrow(await missingConfigError());
+    expect(() => access(runtime)).toThrow(name);
+  });
+
+  it('reads a section whole: a malformed setting fails even an accessor that does not use it', async () => {
+    process.env.IMAGE_SIZE_CAP = 'big';
+    await expect((async () => (await freshRuntime()).images())()).rejects.toThrow(/IMAGE_SIZE_CAP/);
+    delete process.env.IMAGE_SIZE_CAP;
+    process.env.UPLOAD_URL_SECONDS = '3600';
+    await expect((async () => (await freshRuntime()).uploadContext())()).rejects.toThrow(
+      /UPLOAD_URL_SECONDS/,
+    );
+  });
+
+  it('reads the configuration once: later changes of the environment do not reach a warm container', async () => {
+    const runtime = await freshRuntime();
+    expect(runtime.serviceConfig().tableName).toBe('table');
+    process.env.TABLE_NAME = 'other';
+    expect(runtime.serviceConfig().tableName).toBe('table');
+  });
+});
