@@ -2,7 +2,7 @@
  * Scheduled janitor, an EventBridge rule every 5 minutes on AWS, a timer in the local stack
  * (infra/local/upload-events.ts): the upload sweeper (decision D2, shared/uploads/sweep.ts), then the
  * scrubber of delayed deletes (T20, shared/uploads/scrub.ts). The run's time limit comes from the
- * Lambda context; without one (local timer, tests) it is unlimited.
+ * Lambda context; without one (a test calling it directly) it is unlimited.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { serviceConfig, uploadContext } from '#shared/runtime';

@@ -4,15 +4,13 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { PUBLISH_ENTRY } from '#infra/functions';
 import { GlanceFunction } from './glance-function.ts';
 
 export interface EventsProps {
   /** The table, with its stream enabled (new and old images). */
   readonly table: ITable;
 }
-
-/** The entry file, relative to the repository root. */
-export const PUBLISH_ENTRY = 'functions/events/publish-transitions.ts';
 
 /**
  * Decision B2: the table's stream feeds one function that publishes every image and task

@@ -5,6 +5,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
+import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
 import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
 import { DATA_PREFIXES } from '#shared/storage/bucket';
 import { GlanceFunction } from './glance-function.ts';
@@ -17,12 +18,6 @@ export interface UploadsProps {
   /** @default every 5 minutes */
   readonly sweepEvery?: Duration;
 }
-
-/** The entry files, relative to the repository root. */
-export const FINALISE_ENTRY = 'functions/uploads/finalise.ts';
-export const SWEEP_ENTRY = 'functions/uploads/sweep.ts';
-/** Two vCPUs (Lambda gives one per 1769 MB): md5 and sha512 on two threads. The sweeper may re-drive finalisation. */
-export const FINALISE_MEMORY_MB = 3538;
 
 /**
  * The data path's functions outside the API (decisions D1–D3, D7):
@@ -55,7 +50,7 @@ export class Uploads extends Construct {
       description: 'S3 ObjectCreated trigger: verifies uploaded image data and activates or kills the image',
       environment,
       memorySize: FINALISE_MEMORY_MB,
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(DATA_PATH_TIMEOUT_SECONDS),
     });
     applyGrants(this.finalise, FINALISE_GRANTS, targets);
     this.finalise.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
@@ -70,7 +65,7 @@ export class Uploads extends Construct {
       description: 'Moves uploads whose deadline passed without data back to queued (D2)',
       environment,
       memorySize: FINALISE_MEMORY_MB,
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(DATA_PATH_TIMEOUT_SECONDS),
     });
     applyGrants(this.sweeper, SWEEP_GRANTS, targets);
     this.schedule = new Rule(this, 'SweepSchedule', {

@@ -1,19 +1,13 @@
 /**
  * A small stand-in for API Gateway HTTP API in front of the functions: it routes with the same
  * table as CDK (infra/routes.ts), verifies JWTs like the HTTP API JWT authorizer, and invokes each
- * function's `handler` with a payload-v2 event built the way API Gateway builds it. Handlers
- * therefore run locally exactly as they will on AWS, with nothing local-only in their code.
+ * function through the local Lambda runtime (lambda-runtime.ts) with a payload-v2 event built the
+ * way API Gateway builds it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   routes as allRoutes,
   methodNotAllowedEntry,
@@ -24,6 +18,7 @@ import {
 import { tokenFromHeaders } from '#shared/auth';
 import { type GlanceError, InternalError, PayloadTooLarge, Unauthorized } from '#shared/errors';
 import type { TokenVerifier } from './keys.ts';
+import { LOCAL_ACCOUNT_ID, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
 /**
  * Lambda's synchronous invocation limit, for the request event and the response alike. The
@@ -32,14 +27,9 @@ import type { TokenVerifier } from './keys.ts';
  */
 export const MAX_PAYLOAD_BYTES = 6_291_456;
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ACCOUNT_ID = '123456789012';
 const API_ID = 'local';
-const REGION = 'us-east-1';
 /** Lambda's timeout when a route does not set one; only `getRemainingTimeInMillis` uses it. */
 const DEFAULT_TIMEOUT_SECONDS = 29;
-
-export type LambdaHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => unknown;
 
 export interface ApiGatewayOptions {
   /** Verifies tokens for routes with `auth: true`. */
@@ -112,7 +102,7 @@ const decode = (value: string): string => {
 
 /** Starts the adapter; it serves until `close()`. */
 export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGateway> => {
-  const root = options.root ?? REPO_ROOT;
+  const runtime = lambdaRuntime(options.root);
   const host = options.host ?? '127.0.0.1';
   const table = (options.routes ?? allRoutes).map((route) => ({ route, ...compile(route.path) }));
   table.sort(bySpecificity);
@@ -148,21 +138,6 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
     // `$default` is JWT-protected on AWS too (the API's default authorizer).
     const target: Target = { name: 'NotFound', routeKey: '$default', entry: notFoundEntry, auth: true };
     return { target, pathParameters: {} };
-  };
-
-  const handlers = new Map<string, Promise<LambdaHandler>>();
-  const loadHandler = (entry: string): Promise<LambdaHandler> => {
-    let loaded = handlers.get(entry);
-    if (!loaded) {
-      loaded = import(/* @vite-ignore */ pathToFileURL(resolve(root, entry)).href).then((module) => {
-        if (typeof module.handler !== 'function') throw new Error(`${entry} does not export a handler`);
-        return module.handler as LambdaHandler;
-      });
-      // A missing or broken entry is retried on the next request, so fixing it needs no restart.
-      loaded.catch(() => handlers.delete(entry));
-      handlers.set(entry, loaded);
-    }
-    return loaded;
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
@@ -207,8 +182,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
 
     let result: APIGatewayProxyStructuredResultV2;
     try {
-      const handler = await loadHandler(target.entry);
-      result = structuredResult(await handler(event, lambdaContext(target)));
+      result = structuredResult(await runtime.invoke(functionOf(target), event));
     } catch (error) {
       // API Gateway answers a failed invocation with a bare 500; the Lambda log has the details.
       console.error(`${target.name} failed`, error);
@@ -273,7 +247,7 @@ const buildEvent = (parts: EventParts): APIGatewayProxyEventV2WithJWTAuthorizer 
     headers,
     ...(rawQueryString !== '' && { queryStringParameters: queryParameters(rawQueryString) }),
     requestContext: {
-      accountId: ACCOUNT_ID,
+      accountId: LOCAL_ACCOUNT_ID,
       apiId: API_ID,
       // Routes without an authorizer get no `authorizer` key at all, as on AWS.
       ...(claims && {
@@ -417,24 +391,13 @@ const structuredResult = (result: unknown): APIGatewayProxyStructuredResultV2 =>
   };
 };
 
-const lambdaContext = (target: Target): Context => {
-  const deadline = Date.now() + (target.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: target.name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${target.name}`,
-    memoryLimitInMB: String(target.memoryMb ?? 128),
-    awsRequestId,
-    logGroupName: `/aws/lambda/${target.name}`,
-    logStreamName: `local/[$LATEST]${awsRequestId.replace(/-/g, '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-};
+/** The function behind a target, as the local Lambda runtime runs it. */
+const functionOf = (target: Target): LocalFunction => ({
+  name: target.name,
+  entry: target.entry,
+  timeoutSeconds: target.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+  memoryMb: target.memoryMb,
+});
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 /** `requestContext.time` format: `12/Mar/2020:19:03:58 +0000`. */

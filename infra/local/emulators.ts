@@ -24,9 +24,10 @@ import type { S3Event, S3EventRecord } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '#shared/table';
+import { LOCAL_REGION } from './lambda-runtime.ts';
 import { addMultipartCalls } from './s3-multipart.ts';
 
-export const LOCAL_REGION = 'us-east-1';
+export { LOCAL_REGION };
 /**
  * Dummy credentials for both emulators: s3rver refuses any access key but its built-in `S3RVER`
  * (it checks the key id, not SigV4 signatures); dynalite accepts anything.

@@ -23,8 +23,9 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { type EndpointsFile, endpointsFile } from './import.ts';
 import { defaultDataDir } from './keys.ts';
-import { type EndpointsFile, endpointsFile, synthesizeImportDefinition } from './step-functions.ts';
+import { synthesizeImportDefinition } from './step-functions/definition.ts';
 
 const USAGE = `usage:
   npm run sfn -- start --input '{"task_id":"<task id>"}' [--name <execution name>] [--data-dir <dir>]

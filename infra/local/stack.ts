@@ -6,6 +6,7 @@
 import type { Route } from '#infra/routes';
 import { startApiGateway } from './api-gateway.ts';
 import { localEnvironment, type ObjectCreatedListener, startEmulators } from './emulators.ts';
+import { startLocalImport } from './import.ts';
 import {
   defaultDataDir,
   type LocalKeys,
@@ -14,7 +15,7 @@ import {
   signToken,
   type TokenOptions,
 } from './keys.ts';
-import { type LocalStepFunctions, startLocalImport } from './step-functions.ts';
+import type { LocalStepFunctions } from './step-functions/server.ts';
 import { startUploadEvents } from './upload-events.ts';
 
 export interface LocalStackOptions {
@@ -47,7 +48,7 @@ export interface LocalStack {
   signToken(options: TokenOptions): Promise<string>;
   /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
   onObjectCreated(listener: ObjectCreatedListener): () => void;
-  /** The import workflow's local Step Functions (infra/local/step-functions.ts). */
+  /** The import's local Step Functions (infra/local/step-functions/). */
   readonly stepFunctions: LocalStepFunctions;
   stop(): Promise<void>;
 }

@@ -1,16 +1,17 @@
 /**
  * The data path's two non-HTTP event sources in the local stack, calling the very handlers CDK
- * deploys: s3rver's `ObjectCreated` events (real S3 event records, keys under `images/` and
+ * deploys through the local Lambda runtime (lambda-runtime.ts): s3rver's `ObjectCreated` events (real S3 event records, keys under `images/` and
  * `staging/`, as the bucket notification filters them on AWS) go to the finaliser, with S3's two
  * asynchronous-invoke retries; and a timer stands in for the EventBridge schedule of the sweeper.
  *
  * Environment: `SWEEP_INTERVAL_SECONDS` (default 30; 0 turns the timer off) and
  * `LOCAL_FINALISER=off` (tests that deliver S3 events by hand).
  */
-import { randomUUID } from 'node:crypto';
-import type { Context, S3Event } from 'aws-lambda';
+import type { S3Event } from 'aws-lambda';
+import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
 import { DATA_PREFIX, decodeS3EventKey, STAGING_PREFIX } from '#shared/storage/bucket';
 import type { ObjectCreatedListener } from './emulators.ts';
+import { type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
 export interface UploadEventsOptions {
   readonly onObjectCreated: (listener: ObjectCreatedListener) => () => void;
@@ -28,24 +29,15 @@ export interface UploadEvents {
   stop(): Promise<void>;
 }
 
-const lambdaContext = (name: string, timeoutSeconds: number): Context => {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '1769',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: `local/[$LATEST]${awsRequestId.replace(/-/g, '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-};
+/** The two functions, with the settings CDK gives them (infra/functions.ts). */
+const dataPathFunction = (name: string, entry: string): LocalFunction => ({
+  name,
+  entry,
+  timeoutSeconds: DATA_PATH_TIMEOUT_SECONDS,
+  memoryMb: FINALISE_MEMORY_MB,
+});
+const FINALISE = dataPathFunction('Finalise', FINALISE_ENTRY);
+const SWEEPER = dataPathFunction('Sweeper', SWEEP_ENTRY);
 
 const isDataKey = (encodedKey: string) => {
   const key = decodeS3EventKey(encodedKey);
@@ -55,6 +47,7 @@ const isDataKey = (encodedKey: string) => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const startUploadEvents = (options: UploadEventsOptions): UploadEvents => {
+  const runtime = lambdaRuntime();
   const finalise = options.finalise ?? process.env.LOCAL_FINALISER !== 'off';
   const interval = options.sweepIntervalMs ?? Number(process.env.SWEEP_INTERVAL_SECONDS ?? 30) * 1000;
   const retryDelays = options.retryDelaysMs ?? [1000, 2000];
@@ -73,10 +66,9 @@ export const startUploadEvents = (options: UploadEventsOptions): UploadEvents =>
         if (records.length === 0) return;
         return track(
           (async () => {
-            const { handler } = await import('#functions/uploads/finalise');
             for (let attempt = 0; ; attempt++) {
               try {
-                await handler({ Records: records }, lambdaContext('Finalise', 900));
+                await runtime.invoke(FINALISE, { Records: records });
                 return;
               } catch (error) {
                 const delay = retryDelays[attempt];
@@ -93,8 +85,7 @@ export const startUploadEvents = (options: UploadEventsOptions): UploadEvents =>
   const sweep = () => {
     running ??= track(
       (async () => {
-        const { handler } = await import('#functions/uploads/sweep');
-        return handler({ time: new Date().toISOString() });
+        return runtime.invoke(SWEEPER, { time: new Date().toISOString() });
       })(),
     ).finally(() => {
       running = undefined;

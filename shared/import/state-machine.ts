@@ -2,7 +2,7 @@
  * The import workflow as data: its states in order, the function behind each, their timeouts and
  * retry policies. One source for the CDK construct that builds the state machine
  * (infra/constructs/import.ts), the local runner that maps states to handlers
- * (infra/local/step-functions.ts) and the failure handler that names the failed step. Pure.
+ * (infra/local/step-functions/) and the failure handler that names the failed step. Pure.
  *
  *   Mark → Fetch → Verify → Promote → Activate → Complete
  *     every step: Catch States.ALL → FailImport → ImportFailed (Fail)

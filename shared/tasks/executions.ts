@@ -4,7 +4,7 @@
  * as the execution name and `{"task_id": ...}` as input.
  *
  * Locally nothing changes in this code: `npm start` and the tests point the SDK at an in-process
- * Step Functions endpoint (`AWS_ENDPOINT_URL_SFN`, infra/local/step-functions.ts) that runs the
+ * Step Functions endpoint (`AWS_ENDPOINT_URL_SFN`, infra/local/step-functions/) that runs the
  * synthesized definition in aws-local-stepfunctions, the way dynalite and s3rver stand in for
  * DynamoDB and S3. Unit tests inject a fake `Executions`.
  */

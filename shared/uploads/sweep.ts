@@ -39,7 +39,7 @@ export interface SweepReport {
 
 type Outcome = 'swept' | 'finalised' | 'killed' | 'skipped';
 
-/** The time a run has, from its Lambda context; without one (local stack, tests) it is unlimited. */
+/** The time a run has, from its Lambda context; without one (a test calling it directly) it is unlimited. */
 export interface SweepBudget {
   /** Milliseconds left in this run (`context.getRemainingTimeInMillis`). */
   readonly remainingMs?: () => number;

@@ -4,7 +4,7 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
-import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/constructs/uploads';
+import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/functions';
 import { DATA_ROUTE_GRANTS } from '#infra/grants';
 import {
   knownPaths,

@@ -16,7 +16,7 @@ import {
   definitionFromTemplate,
   importFunctionIds,
   synthesizeImportDefinition,
-} from '#infra/local/step-functions';
+} from '#infra/local/step-functions/definition';
 import { IMPORT_STARTING_ROUTES, routes } from '#infra/routes';
 import { ServerlessGlanceStack } from '#infra/stack';
 import { ImportError, TransientError } from '#shared/import/errors';

@@ -12,7 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, expect, it } from 'vitest';
 import { GlanceFunction } from '#infra/constructs/glance-function';
-import { FINALISE_ENTRY } from '#infra/constructs/uploads';
+import { FINALISE_ENTRY } from '#infra/functions';
 import { localEnvironment, startEmulators } from '#infra/local/emulators';
 import { PARALLEL_MIN_BYTES } from '#shared/data/parallel-digest';
 import { applyTrigger } from '#shared/images/actions';

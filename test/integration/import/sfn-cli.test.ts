@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '#infra/constructs/glance-function';
-import { endpointsFile } from '#infra/local/step-functions';
+import { endpointsFile } from '#infra/local/import';
 import {
   createImage,
   expectNothingStuck,
