@@ -80,9 +80,15 @@ export const documentClient = /* @__PURE__ */ once(() => documentClientOf(dynamo
 export const s3Client = /* @__PURE__ */ once(() => createS3Client());
 export const eventBridgeClient = /* @__PURE__ */ once(() => new EventBridgeClient({}));
 
-export const images = /* @__PURE__ */ once(() => new ImageRepository(documentClient(), serviceConfig().tableName));
-export const tasks = /* @__PURE__ */ once(() => new TaskRepository(documentClient(), serviceConfig().tableName));
-export const objectStore = /* @__PURE__ */ once(() => new ObjectStore(s3Client(), serviceConfig().bucketName));
+export const images = /* @__PURE__ */ once(
+  () => new ImageRepository(documentClient(), serviceConfig().tableName),
+);
+export const tasks = /* @__PURE__ */ once(
+  () => new TaskRepository(documentClient(), serviceConfig().tableName),
+);
+export const objectStore = /* @__PURE__ */ once(
+  () => new ObjectStore(s3Client(), serviceConfig().bucketName),
+);
 
 // ---------------------------------------------------------------------------------------------
 // What the domain modules take

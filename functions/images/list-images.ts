@@ -1,6 +1,9 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
-import { compareImages, matchesFilters, pageLinks, parseListImagesQuery } from '#shared/images/list-query';
+import { matchesFilters } from '#shared/images/list-query/filters';
+import { pageLinks } from '#shared/images/list-query/links';
+import { parseListImagesQuery } from '#shared/images/list-query/parse';
+import { compareImages } from '#shared/images/list-query/sort';
 import { isIndexOrder, listImages } from '#shared/images/listing';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequest } from '#shared/errors';
-import {
-  compareImages,
-  firstQuery,
-  inListScope,
-  type ListImagesQuery,
-  matchesFilters,
-  nextQuery,
-  pageLinks,
-  parseIsoTime,
-  parseListImagesQuery,
-  type SortSpec,
-  splitInList,
-} from '#shared/images/list-query';
+import { matchesFilters, splitInList } from '#shared/images/list-query/filters';
+import { parseIsoTime } from '#shared/images/list-query/iso-time';
+import { firstQuery, nextQuery, pageLinks } from '#shared/images/list-query/links';
+import { type ListImagesQuery, parseListImagesQuery } from '#shared/images/list-query/parse';
+import { inListScope } from '#shared/images/list-query/scope';
+import { compareImages, type SortSpec } from '#shared/images/list-query/sort';
 import type { ImageRecord } from '#shared/images/model';
 import { queuedImage } from '#test/helpers/images';
 
