@@ -1,9 +1,12 @@
 /**
- * `npx serverless-glance upload <image-id> <file> [options]`: see bin/upload.ts.
+ * `npx serverless-glance upload <image-id> <file> [options]`: see bin/upload/upload-image.ts.
  * Exit codes: 0 done, 1 failed (killed, refused, expired), 2 usage, 130 interrupted (resumable).
  */
 import { parseArgs } from 'node:util';
-import { ApiError, formatBytes, UploadFailed, type UploadKind, uploadImage } from './upload.ts';
+import { ApiError } from './upload/api-client.ts';
+import { UploadFailed, type UploadKind } from './upload/options.ts';
+import { formatBytes } from './upload/progress.ts';
+import { uploadImage } from './upload/upload-image.ts';
 
 const USAGE = `Usage: serverless-glance upload <image-id> <file> [options]
 

@@ -1,5 +1,5 @@
 /**
- * The upload CLI (bin/upload.ts, bin/cli.ts) against the local stack: a multipart upload with
+ * The upload CLI (bin/upload/, bin/cli.ts) against the local stack: a multipart upload with
  * URLs in batches, an interrupted upload resumed from its state file, a kill reported with its
  * reason, and the real `npx serverless-glance` bin once.
  */
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UploadFailed, type UploadOptions, uploadImage } from '#bin/upload';
+import { UploadFailed, type UploadOptions } from '#bin/upload/options';
+import { uploadImage } from '#bin/upload/upload-image';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { createImage, download, md5, randomData, sha512, showImage } from './helpers.ts';
 
