@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { applyGrants, grantsFor } from '#infra/grants';
 import { knownPaths, methodNotAllowedEntry, notFoundEntry, pathNeedsToken, routes } from '#infra/routes';
 import type { Data } from './data.ts';
-import { GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, GlanceFunction } from './glance-function.ts';
 
 export interface ApiProps {
   readonly data: Data;
@@ -34,7 +34,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { table, bucket } = props.data;
-    const environment = { TABLE_NAME: table.tableName, BUCKET_NAME: bucket.bucketName };
+    const environment = dataEnvironment({ table, bucket });
     const functions = new Map<string, GlanceFunction>();
     const fn = (name: string, entry: string, extra: { memorySize?: number; timeout?: Duration } = {}) => {
       const created = new GlanceFunction(this, name, { entry, environment, ...extra });

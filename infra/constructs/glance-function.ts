@@ -5,6 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 
 /**
@@ -23,6 +24,19 @@ const CJS_REQUIRE_BANNER =
 const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
 /** DeleteItem is for the idempotency records of the S3 trigger; images are never deleted, only tombstoned. */
 const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/**
+ * Where a data function finds the table and the bucket (`TABLE_NAME`, `BUCKET_NAME`, read by
+ * shared/config.ts), plus any extra settings.
+ */
+export const dataEnvironment = (
+  targets: { readonly table: ITable; readonly bucket: IBucket },
+  extra: Record<string, string> = {},
+): Record<string, string> => ({
+  TABLE_NAME: targets.table.tableName,
+  BUCKET_NAME: targets.bucket.bucketName,
+  ...extra,
+});
 
 export interface GlanceFunctionProps {
   /** Entry file relative to the repository root, as in the route table (`functions/...ts`). */

@@ -29,7 +29,7 @@ import {
   stateTimeoutSeconds,
 } from '#shared/import/state-machine';
 import { DATA_PREFIX, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
-import { GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, GlanceFunction } from './glance-function.ts';
 
 export interface ImportWorkflowProps {
   readonly table: ITable;
@@ -62,11 +62,7 @@ export class ImportWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ImportWorkflowProps) {
     super(scope, id);
-    const environment = {
-      TABLE_NAME: props.table.tableName,
-      BUCKET_NAME: props.bucket.bucketName,
-      ...props.environment,
-    };
+    const environment = dataEnvironment(props, props.environment);
     const functions = new Map<string, GlanceFunction>();
     const fn = (
       name: string,

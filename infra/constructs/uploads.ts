@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
 import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
 import { DATA_PREFIXES } from '#shared/storage/bucket';
-import { GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, GlanceFunction } from './glance-function.ts';
 
 export interface UploadsProps {
   readonly table: ITable;
@@ -38,11 +38,7 @@ export class Uploads extends Construct {
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
-    const environment = {
-      TABLE_NAME: props.table.tableName,
-      BUCKET_NAME: props.bucket.bucketName,
-      ...props.environment,
-    };
+    const environment = dataEnvironment(props, props.environment);
     const targets = { table: props.table, bucket: props.bucket };
 
     this.finalise = new GlanceFunction(this, 'Finalise', {
