@@ -5,7 +5,7 @@
  * 0x00 or 0x80; a protective (type 0xee) entry must start at CHS 0/2/0 and LBA 1 and be the only
  * entry; at least one entry must be used. qemu reads it as raw: the virtual size is the data size.
  */
-import { at, matched, NO_MATCH, type Probe, u16le, u32le } from '../probe.ts';
+import { at, matched, NO_MATCH, type Probe, u16le, u32le } from '#shared/image-format/probe';
 
 const SECTOR = 512;
 const BOOT_SIGNATURE = 0xaa55;

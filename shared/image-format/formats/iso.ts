@@ -4,7 +4,7 @@
  * check. qemu reads an ISO as raw, so its virtual size is the data size (Glance instead reports the
  * primary volume descriptor's block count times block size).
  */
-import { ascii, at, hasBytes, matched, NO_MATCH, type Probe } from '../probe.ts';
+import { ascii, at, hasBytes, matched, NO_MATCH, type Probe } from '#shared/image-format/probe';
 
 const DESCRIPTOR_AT = 32 * 1024;
 const DESCRIPTOR_BYTES = 2048;

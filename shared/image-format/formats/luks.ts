@@ -3,7 +3,7 @@
  * 512-byte sectors (u32) at 104. Only version 1 is accepted (qemu reads no other), as oslo.utils'
  * LUKSInspector. The virtual size is the data after the payload offset, as `qemu-img info` reports.
  */
-import { at, hasBytes, matched, NO_MATCH, type Probe, u16be, u32be } from '../probe.ts';
+import { at, hasBytes, matched, NO_MATCH, type Probe, u16be, u32be } from '#shared/image-format/probe';
 
 const MAGIC = [0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe];
 const HEADER_BYTES = 108;

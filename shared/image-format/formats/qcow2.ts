@@ -20,7 +20,7 @@ import {
   type SafetyFailure,
   u32be,
   u64be,
-} from '../probe.ts';
+} from '#shared/image-format/probe';
 
 const MAGIC = ascii('QFI\xfb');
 const DATA_FILE = 1n << 2n;

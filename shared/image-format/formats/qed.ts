@@ -2,7 +2,7 @@
  * QED, little-endian header: magic "QED\0" at 0, image size (u64) at 48. Nothing consumes it and
  * it can name a backing file, so, as oslo.utils' QEDInspector, it is recognised only to be refused.
  */
-import { ascii, at, hasBytes, matched, NO_MATCH, type Probe, u64le } from '../probe.ts';
+import { ascii, at, hasBytes, matched, NO_MATCH, type Probe, u64le } from '#shared/image-format/probe';
 
 const MAGIC = ascii('QED\0');
 

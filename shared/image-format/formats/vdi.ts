@@ -3,7 +3,7 @@
  * (u64) at 0x170. No safety check (as oslo.utils' VDIInspector): a VDI cannot name other files
  * that qemu would open.
  */
-import { at, matched, NO_MATCH, type Probe, u32le, u64le } from '../probe.ts';
+import { at, matched, NO_MATCH, type Probe, u32le, u64le } from '#shared/image-format/probe';
 
 const SIGNATURE = 0xbeda107f;
 const SIZE_AT = 0x170;

@@ -23,7 +23,7 @@ import {
   u16be,
   u32be,
   u64be,
-} from '../probe.ts';
+} from '#shared/image-format/probe';
 
 const COOKIE = ascii('conectix');
 const FOOTER_BYTES = 512;

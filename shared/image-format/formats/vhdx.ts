@@ -7,7 +7,17 @@
  * No safety check (as oslo.utils' VHDXInspector; qemu refuses VHDX files with a parent). A VHDX
  * whose structures are missing, out of order (behind what was read) or truncated is refused.
  */
-import { ascii, at, hasBytes, matched, NO_MATCH, type Probe, u16le, u32le, u64le } from '../probe.ts';
+import {
+  ascii,
+  at,
+  hasBytes,
+  matched,
+  NO_MATCH,
+  type Probe,
+  u16le,
+  u32le,
+  u64le,
+} from '#shared/image-format/probe';
 
 const IDENTIFIER = ascii('vhdxfile');
 const REGION_TABLE_AT = 192 * 1024;

@@ -30,7 +30,7 @@ import {
   tail,
   u32le,
   u64le,
-} from '../probe.ts';
+} from '#shared/image-format/probe';
 
 const MAGIC = ascii('KDMV');
 const SECTOR = 512;
