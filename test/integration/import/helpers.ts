@@ -13,7 +13,6 @@ import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository } from '#shared/images/repository';
 import { withLock } from '#shared/import/lock';
 import { newTaskRecord } from '#shared/import/records';
-import { createDocumentClient, createS3Client } from '#shared/runtime';
 import { decideImage } from '#shared/status-rules';
 import { TaskRepository } from '#shared/tasks/repository';
 import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';
@@ -50,6 +49,8 @@ export const startImportStack = async (env: Record<string, string> = {}): Promis
     }
   };
   stack.stepFunctions.configure({ retryIntervalMs: 5 });
+  // Loaded only now, after the log level is set: the runtime loads the domain and its logger.
+  const { createDocumentClient, createS3Client } = await import('#shared/runtime');
   const doc = createDocumentClient(stack.dynamoEndpoint);
   return {
     ...stack,

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newTaskRecord } from '#shared/import/records';
-import { createDocumentClient } from '#shared/runtime';
 import { taskKey } from '#shared/table';
 import {
   createImage,
@@ -314,6 +313,7 @@ describe('tasks API', () => {
   });
 
   it('drops expired tasks out of the listings', async () => {
+    const { createDocumentClient } = await import('#shared/runtime');
     const doc = createDocumentClient(stack.dynamoEndpoint);
     await doc.send(
       new UpdateCommand({
