@@ -49,7 +49,7 @@ export const routes: readonly Route[] = [
   r('DeactivateImage', 'POST', '/v2/images/{image_id}/actions/deactivate', 'images/deactivate-image'),
   r('ReactivateImage', 'POST', '/v2/images/{image_id}/actions/reactivate', 'images/reactivate-image'),
 
-  // Import and tasks (spec §2, §3.10). DELETE /v2/tasks/{task_id} is the ANY route's 405 with `Allow: GET`.
+  // Import and tasks (docs/lifecycle.md#task-statuses, docs/api.md#tasks). DELETE /v2/tasks/{task_id} is the ANY route's 405 with `Allow: GET`.
   r('ImportImage', 'POST', '/v2/images/{image_id}/import', 'images/import-image'),
   r('ListImageTasks', 'GET', '/v2/images/{image_id}/tasks', 'images/list-image-tasks'),
   r('CreateTask', 'POST', '/v2/tasks', 'tasks/create-task'),

@@ -7,7 +7,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify, type KeyObject } from 'jose';
 import { Unauthorized } from './errors.ts';
 
-/** Who is calling, as the policy rules of spec §5.1 need it. */
+/** Who is calling, as the policy rules of docs/api.md#policy need it. */
 export interface Caller {
   readonly userId: string;
   readonly projectId: string;

@@ -82,7 +82,7 @@ export interface ServiceConfig {
   /** Glance's `scrub_time`: seconds a `pending_delete` image keeps its data before the scrubber. */
   readonly scrubTimeSeconds: number;
   readonly limits: DataLimits;
-  /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), spec §2.1. */
+  /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly taskTimeToLiveHours: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Discovery documents (spec §3.1): the API version list served by `GET /` (300) and
+ * Discovery documents (docs/api.md#versions): the API version list served by `GET /` (300) and
  * `GET /versions` (200), and the import-method document of `GET /v2/info/import`. Pure builders:
  * the handlers only pick the status code.
  */
@@ -17,7 +17,7 @@ export interface VersionsDocument {
 
 /**
  * The newest API minor version we implement. 2.17 is what Glance master reports without an image
- * cache (spec §7); we have no cache API, so never 2.18.
+ * cache (docs/decisions.md#glance-baseline); we have no cache API, so never 2.18.
  */
 export const CURRENT_API_VERSION = '2.17';
 

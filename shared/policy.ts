@@ -1,5 +1,5 @@
 /**
- * The default Glance policy (new RBAC defaults, decision D9, spec §5.1), as pure predicates.
+ * The default Glance policy (new RBAC defaults, decision D9, docs/api.md#policy), as pure predicates.
  * Keystone's implied roles are honoured: admin implies member, member implies reader.
  */
 import type { Caller } from './auth.ts';

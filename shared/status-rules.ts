@@ -5,7 +5,7 @@
  * status the rules saw; any other question about a status is one of the named predicates here
  * (`isGone`, `hasUsableData`, `isImportRunning`, ...). Pure: no AWS, no I/O.
  *
- * Reference: spec §1.2 (domain state machine), §1.3 (triggers), §2.1 (tasks) and decisions
+ * Reference: docs/lifecycle.md#allowed-transitions (domain state machine), docs/lifecycle.md#transitions (triggers), docs/lifecycle.md#task-statuses (tasks) and decisions
  * D1–D4 (`killed` is live: reachable from saving, uploading and importing; killed → deleted only).
  */
 import { BadRequest, Conflict, Forbidden, type GlanceError, NotFound } from './errors.ts';
@@ -37,7 +37,7 @@ const { queued, saving, uploading, importing, active, deactivated, killed, pendi
   IMAGE_STATUS;
 
 /**
- * Allowed status pairs: spec §1.2 plus D1 (saving, uploading, importing → killed) and D1's
+ * Allowed status pairs: docs/lifecycle.md#allowed-transitions plus D1 (saving, uploading, importing → killed) and D1's
  * "a killed image can only be deleted". Self-transitions are never in the table.
  */
 export const IMAGE_TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
@@ -67,7 +67,7 @@ interface ImageTriggerRule {
   readonly noopFrom?: readonly ImageStatus[];
   /** Records an event without changing status (staged bytes arrived: the image stays uploading). */
   readonly inPlace?: boolean;
-  /** Leaving queued/uploading for saving, active or importing needs both formats (spec §1.2). */
+  /** Leaving queued/uploading for saving, active or importing needs both formats (docs/lifecycle.md#allowed-transitions). */
   readonly needsFormats?: boolean;
   readonly refusal: Refusal;
 }
@@ -97,7 +97,7 @@ export const IMAGE_TRIGGERS = {
   importFail: { from: [importing], to: killed, refusal: 'conflict' },
   /** A location was attached to a queued image (T13/T14). */
   locationAdd: { from: [queued], to: active, needsFormats: true, refusal: 'conflict' },
-  /** T16; already deactivated is a no-op; any other status is 403 (spec §1.3). */
+  /** T16; already deactivated is a no-op; any other status is 403 (docs/lifecycle.md#transitions). */
   deactivate: { from: [active], to: deactivated, noopFrom: [deactivated], refusal: 'forbidden' },
   /** T17; already active is a no-op; any other status is 403. */
   reactivate: { from: [deactivated], to: active, noopFrom: [active], refusal: 'forbidden' },
@@ -184,7 +184,7 @@ export const decideImage = (image: ImageFacts, trigger: ImageTrigger): ImageDeci
 };
 
 /**
- * Which trigger a DELETE is (spec §1.2 `delete()`): with delayed delete on, an active image,
+ * Which trigger a DELETE is (docs/lifecycle.md#allowed-transitions `delete()`): with delayed delete on, an active image,
  * which has data, waits for the scrubber in `pending_delete`; everything else is deleted now.
  */
 export const deleteTrigger = (status: ImageStatus, delayedDelete: boolean): 'delete' | 'delayedDelete' =>
@@ -196,14 +196,14 @@ export const deleteTrigger = (status: ImageStatus, delayedDelete: boolean): 'del
 export const isInPlaceTrigger = (trigger: ImageTrigger): boolean =>
   (IMAGE_TRIGGERS[trigger] as ImageTriggerRule).inPlace === true;
 
-/** Entering `queued` clears size and virtual_size (spec §1.1). */
+/** Entering `queued` clears size and virtual_size (docs/lifecycle.md#image-statuses). */
 export const clearsSizeOnEntry = (to: ImageStatus): boolean => to === queued;
 
 // ---------------------------------------------------------------------------------------------
 // Named questions about an image status. Code elsewhere asks these instead of comparing statuses.
 
 /**
- * Gone: never listed, never shown, out of the indexes (spec §1.1). `pending_delete` is gone to
+ * Gone: never listed, never shown, out of the indexes (docs/lifecycle.md#image-statuses). `pending_delete` is gone to
  * clients although its data waits for the scrubber; `killed` is NOT gone (decision D1 lists it).
  */
 export const isGone = (status: ImageStatus): boolean => status === deleted || status === pendingDelete;
@@ -214,7 +214,7 @@ export const hasUsableData = (status: ImageStatus): boolean => status === active
 /** The image is active: its data is the verified data (an import that activated it is done). */
 export const isActive = (status: ImageStatus): boolean => status === active;
 
-/** Deactivated: only administrators may download its data (spec §3.6). */
+/** Deactivated: only administrators may download its data (docs/uploads.md#downloads). */
 export const isDeactivated = (status: ImageStatus): boolean => status === deactivated;
 
 /** Killed: the upload or import failed; the image can only be deleted (decision D1). */
@@ -227,7 +227,7 @@ export const isPendingDelete = (status: ImageStatus): boolean => status === pend
 export const isImporting = (status: ImageStatus): boolean => status === importing;
 
 /**
- * Counts towards the owner's storage quota (spec §4.2): every listed image but a killed one, whose
+ * Counts towards the owner's storage quota (docs/lifecycle.md#size-cap-and-quota): every listed image but a killed one, whose
  * data was refused. (Gone images are out of the owner index, so they are never counted.)
  */
 export const countsTowardsQuota = (status: ImageStatus): boolean => status !== killed;
@@ -242,7 +242,7 @@ export const allowsFormatChange = (status: ImageStatus): boolean => status === q
 export type ImportMethodName = 'glance-direct' | 'web-download';
 
 /**
- * The status an import method starts from (spec §2.4 table): glance-direct imports staged data
+ * The status an import method starts from (docs/import-workflow.md#import-api table): glance-direct imports staged data
  * (`uploading`), web-download fills an empty image (`queued`).
  */
 export const IMPORT_SOURCE_STATUS = {
@@ -255,7 +255,7 @@ export const isImportSource = (method: ImportMethodName, status: ImageStatus): b
   IMPORT_SOURCE_STATUS[method] === status;
 
 // ---------------------------------------------------------------------------------------------
-// Tasks (spec §2.1)
+// Tasks (docs/lifecycle.md#task-statuses)
 
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   pending: ['processing', 'failure'],
@@ -295,7 +295,7 @@ export const decideTask = (task: { id: string; status: TaskStatus }, trigger: Ta
   return { trigger, from: task.status, to: rule.to };
 };
 
-/** Tasks in these statuses are finished: `expires_at` is set on entry (spec §2.1). */
+/** Tasks in these statuses are finished: `expires_at` is set on entry (docs/lifecycle.md#task-statuses). */
 export const isTerminalTaskStatus = (status: TaskStatus): boolean => TASK_TRANSITIONS[status].length === 0;
 
 /** Created, not picked up by its workflow yet (its import lock is stale after 120 minutes, not 60). */
@@ -308,7 +308,7 @@ export const isTaskProcessing = (status: TaskStatus): boolean => status === TASK
 export const isTaskSucceeded = (status: TaskStatus): boolean => status === TASK_STATUS.success;
 
 /**
- * An import is running (spec §2.4.1 "confirm lock ownership"): its task is processing and its image
+ * An import is running (docs/import-workflow.md#import-flow "confirm lock ownership"): its task is processing and its image
  * importing. Whether this task holds the image's lock is a separate question (shared/import/lock.ts).
  */
 export const isImportRunning = (task: { status: TaskStatus }, image: { status: ImageStatus }): boolean =>

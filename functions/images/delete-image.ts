@@ -10,7 +10,7 @@ import { deleteTrigger } from '#shared/status-rules';
 
 /**
  * `DELETE /v2/images/{image_id}` (T18, T19, T23): 403 when protected; gone images are 404.
- * A deleted image's data goes with it (spec §3.5): its data, staged data, stale attempts and
+ * A deleted image's data goes with it (docs/api.md#delete): its data, staged data, stale attempts and
  * pending multipart upload; data that arrives later is removed by the S3 trigger (T5). Delayed
  * delete (`pending_delete`) keeps the data for the scrubber.
  */

@@ -7,7 +7,7 @@ import { hasUsableData, isDeactivated } from '#shared/status-rules';
 import { presignGet } from '#shared/storage/presign';
 
 /**
- * `GET /v2/images/{image_id}/file` (spec §3.6, decision D6): 403 for non-admins on a deactivated
+ * `GET /v2/images/{image_id}/file` (docs/uploads.md#downloads, decision D6): 403 for non-admins on a deactivated
  * image (before the policy check), then `download_image` with 404 masking, 204 without data, else
  * a 302 to a presigned S3 GET (≤ 5 minutes; S3 serves ranges) with the md5 in `Content-MD5` as
  * Glance sends it (hex). Glance clients follow the redirect and verify the data against the

@@ -3,7 +3,7 @@ import { requestImport } from '#shared/import/start-import';
 import { importApiDeps } from '#shared/runtime';
 
 /**
- * `POST /v2/images/{image_id}/import` (spec §2.4): glance-direct or web-download. Validates in
+ * `POST /v2/images/{image_id}/import` (docs/import-workflow.md#import-api): glance-direct or web-download. Validates in
  * Glance's order, takes the import lock, creates the pending task and starts its workflow
  * execution (named after the task). 202 with an empty body; clients poll the image and
  * `GET /v2/images/{image_id}/tasks`.

@@ -4,7 +4,7 @@ import { images, tasks } from '#shared/runtime';
 import { imageTaskView, isExpired } from '#shared/tasks/view';
 
 /**
- * `GET /v2/images/{image_id}/tasks` (spec §3.10): 404 when the caller cannot see the image; its
+ * `GET /v2/images/{image_id}/tasks` (docs/api.md#tasks): 404 when the caller cannot see the image; its
  * unexpired tasks that the caller may see (admin, or the task's own project), oldest first, as
  * raw records.
  */

@@ -43,7 +43,7 @@ const STAGING = prefixPattern(STAGING_PREFIX);
 const DATA = prefixPattern(DATA_PREFIX);
 
 /**
- * The import workflow (spec §2.4.1): a Standard state machine in JSONPath (the local runner,
+ * The import workflow (docs/import-workflow.md#import-flow): a Standard state machine in JSONPath (the local runner,
  * aws-local-stepfunctions, runs JSONPath only) whose steps, timeouts and retries come from
  * shared/import/state-machine.ts, one Lambda function per state.
  *

@@ -1,6 +1,6 @@
 /**
  * One streaming pass over image data computing size, md5 (`checksum`) and sha512
- * (`os_hash_value`) together (spec §4.1, decision D7). Memory stays flat whatever the size:
+ * (`os_hash_value`) together (docs/lifecycle.md#hashes, decision D7). Memory stays flat whatever the size:
  * chunks are hashed and dropped.
  */
 import { createHash } from 'node:crypto';

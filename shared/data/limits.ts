@@ -1,5 +1,5 @@
 /**
- * Size limits for image data (spec §4.2): the size cap and the per-project storage quota.
+ * Size limits for image data (docs/lifecycle.md#size-cap-and-quota): the size cap and the per-project storage quota.
  * Usage is summed over the owner index (images not killed or gone), never a Scan.
  */
 import type { ImageRepository } from '#shared/images/repository';

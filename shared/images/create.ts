@@ -1,5 +1,5 @@
 /**
- * Creating an image (T1, spec §3.3): refuse what a client may not set (403), validate values
+ * Creating an image (T1, docs/api.md#create): refuse what a client may not set (403), validate values
  * (400), apply defaults, and start the record in `queued` with its first history entry.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +23,7 @@ export interface CreateInput extends Partial<ImageAttributes> {
   readonly id?: string;
 }
 
-/** Property quota (spec §4.2); reserved `os_glance*` bookkeeping does not count. */
+/** Property quota (docs/lifecycle.md#size-cap-and-quota); reserved `os_glance*` bookkeeping does not count. */
 export const checkPropertyQuota = (properties: Record<string, string>): void => {
   const count = Object.keys(properties).filter((key) => !isReservedKey(key)).length;
   if (count > LIMITS.propertyQuota) {

@@ -41,7 +41,7 @@ const byVisibility = (visibility: Visibility): Stream => ({
 });
 
 /**
- * Which index partitions can hold what the caller may list (spec §5.2). Community images of
+ * Which index partitions can hold what the caller may list (docs/api.md#visibility). Community images of
  * other projects appear only when asked for; shared images of other projects would need image
  * members, which are not modelled yet.
  */

@@ -1,5 +1,5 @@
 /**
- * The stored image record and the vocabularies of its fields (spec §3.2). The record is what
+ * The stored image record and the vocabularies of its fields (docs/api.md#image-entity). The record is what
  * DynamoDB holds; `view.ts` turns it into the Glance entity.
  */
 import type { ImageStatus } from '#shared/status-rules';
@@ -50,7 +50,7 @@ export interface ImageAttributes {
   min_disk: number;
   min_ram: number;
   tags: string[];
-  /** Additional properties: string values only (spec §3.2). Includes `os_glance_*` bookkeeping. */
+  /** Additional properties: string values only (docs/api.md#image-entity). Includes `os_glance_*` bookkeeping. */
   properties: Record<string, string>;
 }
 
@@ -163,10 +163,10 @@ export const isReservedKey = (key: string): boolean =>
  */
 export const FAILURE_REASON_PROPERTY = 'os_glance_failure_reason';
 
-/** Bookkeeping properties hidden from every response (spec §2.4.3). */
+/** Bookkeeping properties hidden from every response (docs/lifecycle.md#reserved-properties). */
 export const HIDDEN_PROPERTIES = ['os_glance_stage_host', 'os_glance_hash_op_host'] as const;
 
-/** Default and maximum quotas (spec §4.2). */
+/** Default and maximum quotas (docs/lifecycle.md#size-cap-and-quota). */
 export const LIMITS = {
   nameLength: 255,
   propertyKeyLength: 255,

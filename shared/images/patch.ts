@@ -1,5 +1,5 @@
 /**
- * `PATCH /v2/images/{id}` with `application/openstack-images-v2.1-json-patch` (spec §3.4):
+ * `PATCH /v2/images/{id}` with `application/openstack-images-v2.1-json-patch` (docs/api.md#update):
  * operations are checked and applied to an in-memory copy; any error aborts the whole request,
  * and the result is saved once by the caller.
  */
@@ -82,7 +82,7 @@ const refuseProtected = (attribute: string): void => {
   if (isReservedKey(attribute)) throw new Forbidden(`Attribute '${attribute}' is reserved.`);
 };
 
-/** Policy and status rules on base attributes (spec §3.4). */
+/** Policy and status rules on base attributes (docs/api.md#update). */
 const checkBaseChange = (
   image: ImageRecord,
   caller: Caller,

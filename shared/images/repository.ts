@@ -96,7 +96,7 @@ export class ImageRepository {
     this.table = { doc, tableName };
   }
 
-  /** Creates a new image; an id that was ever used (even deleted) is a 409 (spec §1.1). */
+  /** Creates a new image; an id that was ever used (even deleted) is a 409 (docs/lifecycle.md#image-statuses). */
   async create(image: ImageRecord): Promise<void> {
     await putNew(
       this.table,

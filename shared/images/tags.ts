@@ -1,4 +1,4 @@
-/** Tag rules (spec §3.7): a set of strings ≤255 characters, at most 128 per image. */
+/** Tag rules (docs/api.md#tags): a set of strings ≤255 characters, at most 128 per image. */
 import { BadRequest, NotFound, PayloadTooLarge } from '#shared/errors';
 import { type ImageRecord, LIMITS } from './model.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The Glance image entity (spec §3.2) built from a stored record: base fields always present
+ * The Glance image entity (docs/api.md#image-entity) built from a stored record: base fields always present
  * (null when unset), additional properties flattened in, hidden bookkeeping left out.
  */
 import { HIDDEN_PROPERTIES, type ImageRecord } from './model.ts';

@@ -1,5 +1,5 @@
 /**
- * The import lock (spec §2.4.4): the reserved property `os_glance_import_task` holds the id of the
+ * The import lock (docs/import-workflow.md#import-lock): the reserved property `os_glance_import_task` holds the id of the
  * task working on the image. It is taken with one conditional write on the image (status and
  * version as read, so a concurrent import loses with 409), released by the workflow when it
  * activates the image or fails, and busted by a later import when it is stale.

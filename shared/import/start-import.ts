@@ -3,7 +3,7 @@
  * (legacy `import` task). Both end the same way: the image carries the import lock, a pending
  * task exists, and a workflow execution named after the task runs it.
  *
- * `POST /import` checks in the order of spec §2.4 (the first failure wins, nothing is written
+ * `POST /import` checks in the order of docs/import-workflow.md#import-api (the first failure wins, nothing is written
  * before the last check passed):
  *
  *  1. body: `method` / `method.name` missing, method not enabled (copy-image, glance-download),
@@ -237,7 +237,7 @@ export const requestImport = async (
  * `POST /v2/tasks` (admin only): Glance's deprecated `import` task creates a new image from
  * `input.image_properties` and imports `input.import_from` into it (web-download path of the
  * same workflow). Only `import` can be created here: letting callers create `api_image_import`
- * tasks directly would bypass the import lock (Glance pain point §6.5).
+ * tasks directly would bypass the import lock (Glance pain point 5, docs/decisions.md#glance-pain-points).
  */
 export const createImportTask = async (
   deps: ImportApiDeps,

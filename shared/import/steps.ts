@@ -1,5 +1,5 @@
 /**
- * The import workflow's steps (spec §2.4.1), one function per state of state-machine.ts. Each
+ * The import workflow's steps (docs/import-workflow.md#import-flow), one function per state of state-machine.ts. Each
  * reads the task and image afresh, asks the status rules, writes conditionally, and is
  * idempotent: run twice (a retry, a replayed execution), it finds its work done and returns the
  * same result, or refuses with an `ImportError` that the failure branch turns into a clean
@@ -157,7 +157,7 @@ const sourceOf = (task: TaskRecord) => {
 };
 
 /**
- * Glance's "confirm lock ownership" (spec §2.4.1 step 3) before every data step: the task is
+ * Glance's "confirm lock ownership" (docs/import-workflow.md#import-flow step 3) before every data step: the task is
  * still processing and the image still importing under its lock. Refreshes the task's
  * `updated_at` so that a long import never looks like a stale lock.
  */
@@ -275,7 +275,7 @@ export const verify = async (
   if (image.os_hash_value !== null && image.os_hash_value !== digest.os_hash_value) {
     throw mismatch('os_hash_value', digest.os_hash_value, image.os_hash_value);
   }
-  // The disk-format check of the upload path (spec §4.3): data declared qcow2 must be qcow2.
+  // The disk-format check of the upload path (docs/lifecycle.md#format-inspection): data declared qcow2 must be qcow2.
   const inspection = inspectImageData(image, tap.header(), digest.size);
   if (!inspection.ok) throw new ImportError(inspection.reason);
   return { ...digest, virtual_size: inspection.virtual_size, etag: object.etag };
@@ -338,7 +338,7 @@ export const activate = async (
   return { status: IMAGE_STATUS.active };
 };
 
-/** Complete: task processing → success with `{"image_id"}` (spec §2.4.1 steps 8-9). */
+/** Complete: task processing → success with `{"image_id"}` (docs/import-workflow.md#import-flow steps 8-9). */
 export const complete = async (
   deps: StepDeps,
   state: ImportState,

@@ -1,5 +1,5 @@
 /**
- * The web-download URI filter: Glance's `[import_filtering_opts]` (spec §2.4, step 12) plus a
+ * The web-download URI filter: Glance's `[import_filtering_opts]` (docs/import-workflow.md#import-api, step 12) plus a
  * network rule Glance leaves to the operator.
  *
  * Glance's rule, reproduced as is: the scheme must be in the allowed list (default `http`,

@@ -1,5 +1,5 @@
 /**
- * `virtual_size` from the data's first bytes, read during the verify pass (spec §4.3, in its
+ * `virtual_size` from the data's first bytes, read during the verify pass (docs/lifecycle.md#format-inspection, in its
  * simplest form): Glance inspects only `bare` containers; a `raw` disk's virtual size is its byte
  * size, a `qcow2` one's is in its header (big-endian u64 at offset 24 after the `QFI\xfb` magic).
  * Other formats are left null (no full format inspector here).

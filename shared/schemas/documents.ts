@@ -1,6 +1,6 @@
 /**
  * The JSON schema documents of `GET /v2/schemas/{image,images,member,members,task,tasks}`
- * (spec §3.2), built the way Glance builds them:
+ * (docs/api.md#image-entity), built the way Glance builds them:
  *
  * - `image` / `images` are served "raw" (Glance's PermissiveSchema): name, properties,
  *   `additionalProperties: {"type": "string"}` and links; the collection wraps the raw item schema.
@@ -28,7 +28,7 @@ import { CONTAINER_FORMATS, DISK_FORMATS } from '#shared/images/model';
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 export type JsonObject = { readonly [key: string]: Json };
 
-/** Image statuses in the order of Glance's schema enum (spec §1.1). */
+/** Image statuses in the order of Glance's schema enum (docs/lifecycle.md#image-statuses). */
 export const IMAGE_STATUS_ENUM = [
   'queued',
   'saving',
@@ -44,13 +44,13 @@ export const IMAGE_STATUS_ENUM = [
 /** Visibility values in the order of Glance's schema enum. */
 export const VISIBILITY_ENUM = ['community', 'public', 'private', 'shared'] as const;
 
-/** Member statuses (spec §3.8). */
+/** Member statuses (docs/api.md#members). */
 export const MEMBER_STATUS_ENUM = ['pending', 'accepted', 'rejected'] as const;
 
-/** Task statuses (spec §2.1). */
+/** Task statuses (docs/lifecycle.md#task-statuses). */
 export const TASK_STATUS_ENUM = ['pending', 'processing', 'success', 'failure'] as const;
 
-/** Task types (spec §2.3; `location_import` since 2024.2). */
+/** Task types (docs/lifecycle.md#task-types; `location_import` since 2024.2). */
 export const TASK_TYPE_ENUM = ['import', 'api_image_import', 'location_import'] as const;
 
 /** Glance's id pattern for images and tasks (accepts upper-case hex). */

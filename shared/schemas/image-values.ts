@@ -1,5 +1,5 @@
 /**
- * Value validation for image create bodies and PATCH values (spec §3.3, §3.4): the type and value
+ * Value validation for image create bodies and PATCH values (docs/api.md#create, docs/api.md#update): the type and value
  * rules of the image schema (`documents.ts`), plus the two checks Glance makes outside the schema
  * (property names ≤255 characters, `min_disk`/`min_ram` non-negative and within the database's
  * 32-bit column). Every failure is a 400 naming the attribute.
@@ -25,7 +25,7 @@ import {
 } from '#shared/images/model';
 import { IMAGE_STATUS_ENUM, UUID_PATTERN, VISIBILITY_ENUM } from './documents.ts';
 
-/** Glance's image id pattern (spec §3.2), as a RegExp. */
+/** Glance's image id pattern (docs/api.md#image-entity), as a RegExp. */
 export const IMAGE_ID_PATTERN = new RegExp(UUID_PATTERN);
 
 /** Largest value of Glance's `min_disk`/`min_ram` integer columns. */
@@ -220,7 +220,7 @@ export const validatePropertyName = (name: string): void => {
 
 /**
  * Validates one attribute value the way Glance validates `{attribute: value}` against the image
- * schema for a PATCH `add`/`replace` (spec §3.4), and returns it typed. Unknown names are
+ * schema for a PATCH `add`/`replace` (docs/api.md#update), and returns it typed. Unknown names are
  * additional properties: string values and names ≤255 characters. `tags` come back de-duplicated.
  * For `add /locations/<n>` pass the single location wrapped in an array (as Glance does).
  */
@@ -242,7 +242,7 @@ const isWritable = (key: string): key is ClientAttribute | 'id' => key === 'id' 
 const isReadOnly = (key: string): boolean => (READ_ONLY_ATTRIBUTES as readonly string[]).includes(key);
 
 /**
- * Validates a `POST /v2/images` body (spec §3.3) and returns the attributes it sets. The body must
+ * Validates a `POST /v2/images` body (docs/api.md#create) and returns the attributes it sets. The body must
  * be a JSON object; every schema attribute is checked against its type (400 on the first
  * violation, in body order), every other key is an additional property (string value, name
  * ≤255 characters).

@@ -121,7 +121,7 @@ export class ObjectStore {
   }
 
   /**
-   * Removes everything an image has in the bucket (decision D2, spec §3.5): every object under its
+   * Removes everything an image has in the bucket (decision D2, docs/api.md#delete): every object under its
    * data and staging prefixes (current data, staged data, stale attempts) and its pending multipart
    * upload. Objects that arrive later are removed by the S3 trigger, which finds the image deleted.
    * Returns how many objects were deleted.

@@ -1,5 +1,5 @@
 /**
- * `GET /v2/tasks` (spec §3.10), as Glance's task deserializer and controller:
+ * `GET /v2/tasks` (docs/api.md#tasks), as Glance's task deserializer and controller:
  *
  * - `status` must be a task status, `type` must be `import` (Glance's filter accepts nothing
  *   else), `sort_dir` is `asc`/`desc` (default `desc`), `sort_key` one of the task columns

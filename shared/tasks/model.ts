@@ -1,10 +1,10 @@
 /**
- * The stored task record (spec §2.2). Status changes go through `decideTask` in
+ * The stored task record (docs/lifecycle.md#task-record). Status changes go through `decideTask` in
  * shared/status-rules.ts and are written conditionally on status and version, like images.
  */
 import type { TaskStatus } from '#shared/status-rules';
 
-/** Spec §2.3; `location_import` is declared by the schema but never created here. */
+/** docs/lifecycle.md#task-types; `location_import` is declared by the schema but never created here. */
 export const TASK_TYPES = ['import', 'api_image_import', 'location_import'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 

@@ -28,7 +28,7 @@ export class TaskConflict extends RecordConflict<TaskRecord> {}
 export interface TaskTransitionOptions {
   /** `result` and `message` written with the status. */
   readonly set?: Partial<Pick<TaskRecord, 'result' | 'message' | 'execution'>>;
-  /** Hours a finished task stays listed (`expires_at`), spec §2.1. */
+  /** Hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly timeToLiveHours: number;
   readonly now?: Date;
 }
@@ -44,7 +44,7 @@ const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): It
     : {}),
 });
 
-/** `expires_at` of a task finishing now (spec §2.1). */
+/** `expires_at` of a task finishing now (docs/lifecycle.md#task-statuses). */
 export const expiryOf = (now: Date, timeToLiveHours: number): string =>
   new Date(now.getTime() + timeToLiveHours * 3_600_000).toISOString();
 
@@ -88,7 +88,7 @@ export class TaskRepository {
   }
 
   /**
-   * Refreshes `updated_at` of a running task (Glance's progress updates, spec §2.4.4): a task
+   * Refreshes `updated_at` of a running task (Glance's progress updates, docs/import-workflow.md#import-lock): a task
    * that keeps working never looks like a stale lock. Conditional like every write.
    */
   async touch(task: TaskRecord, now = new Date()): Promise<TaskRecord> {

@@ -1,5 +1,5 @@
 /**
- * The ways a task is rendered (spec §2.2, §3.10), as Glance's task controllers do:
+ * The ways a task is rendered (docs/lifecycle.md#task-record, docs/api.md#tasks), as Glance's task controllers do:
  *
  * - `taskView`: `GET /v2/tasks/{id}` and `POST /v2/tasks`; `expires_at` only once set, `image_id`,
  *   `request_id`, `user_id` only when not empty; timestamps `YYYY-MM-DDThh:mm:ssZ`.
@@ -66,6 +66,6 @@ export const imageTaskView = (task: TaskRecord): TaskView => ({
   message: task.message,
 });
 
-/** Expired tasks drop out of every listing (spec §2.2). */
+/** Expired tasks drop out of every listing (docs/lifecycle.md#task-record). */
 export const isExpired = (task: Pick<TaskRecord, 'expires_at'>, now: Date): boolean =>
   task.expires_at !== null && Date.parse(task.expires_at) <= now.getTime();

@@ -1,5 +1,5 @@
 /**
- * Direct uploads (decision D5, spec §1.4, §1.5): `PUT /v2/images/{id}/file` and `PUT .../stage`
+ * Direct uploads (decision D5, docs/lifecycle.md#upload-failures, docs/lifecycle.md#stage-failures): `PUT /v2/images/{id}/file` and `PUT .../stage`
  * with an `application/octet-stream` body small enough for Lambda. The function hashes the bytes in
  * memory, writes them to the upload's key and finalises synchronously with the same code as the S3
  * trigger, so a 204 means what it means in Glance: `active` (file) or `uploading` with the size

@@ -1,5 +1,5 @@
 /**
- * Finalisation of uploaded data (spec §1.4, §4; decisions D1, D3, D7): the one piece of code that
+ * Finalisation of uploaded data (docs/lifecycle.md#upload-failures, docs/lifecycle.md#data-integrity; decisions D1, D3, D7): the one piece of code that
  * decides an upload's fate, used by the S3 ObjectCreated trigger, by the sweeper (re-drive) and,
  * with bytes already hashed in memory, by the direct `PUT /file` and `PUT /stage`.
  *

@@ -1,5 +1,5 @@
 /**
- * The small part of Glance's format inspection (spec §4.3) the finaliser does on the first bytes
+ * The small part of Glance's format inspection (docs/lifecycle.md#format-inspection) the finaliser does on the first bytes
  * it hashes anyway: `virtual_size` for `raw` (the byte size) and `qcow2` (from the header), and a
  * refusal of data declared `qcow2` that is not qcow2 (Glance 2025.1+ `require_image_format_match`).
  * As in Glance, only `container_format=bare` images are inspected. Other disk formats (vmdk, vhd,

@@ -29,7 +29,7 @@ export const requireTrigger = (image: ImageRecord, trigger: ImageTrigger): void 
 };
 
 /**
- * 413 when `size` bytes do not fit the size cap or the project's remaining quota (spec §4.2):
+ * 413 when `size` bytes do not fit the size cap or the project's remaining quota (docs/lifecycle.md#size-cap-and-quota):
  * checked before any URL is issued or any status changes.
  */
 export const requireRoomFor = async (ctx: UploadContext, image: ImageRecord, size: number): Promise<void> => {

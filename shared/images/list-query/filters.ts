@@ -1,5 +1,5 @@
 /**
- * The filters of `GET /v2/images` (spec §3.9): their types, how each value is parsed (Glance's
+ * The filters of `GET /v2/images` (docs/api.md#listing-images): their types, how each value is parsed (Glance's
  * `split_filter_op`, quoting and `in:` lists, ISO 8601 times) and `matchesFilters`, which applies
  * them to a record the way Glance's SQL conditions do. Pure.
  */

@@ -1,6 +1,6 @@
 /**
  * ISO 8601 timestamps as Glance's `parse_isotime` reads them in the `created_at` / `updated_at`
- * filters of `GET /v2/images` (spec §3.9). Pure.
+ * filters of `GET /v2/images` (docs/api.md#listing-images). Pure.
  */
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -1,4 +1,4 @@
-/** The `first` and `next` links of a `GET /v2/images` page (spec §3.9). Pure. */
+/** The `first` and `next` links of a `GET /v2/images` page (docs/api.md#listing-images). Pure. */
 
 /** Python's `urlencode` quoting (`quote_plus`): unreserved `A-Za-z0-9_.-~` kept, spaces as `+`. */
 const formEncode = (text: string): string =>
@@ -24,7 +24,7 @@ export const nextQuery = (query: URLSearchParams | string, lastId: string): stri
   encodePairs([...withoutMarker(query), ['marker', lastId]]);
 
 /**
- * The `first` and `next` links of a list body (spec §3.9): `first` is `path` plus the query
+ * The `first` and `next` links of a list body (docs/api.md#listing-images): `first` is `path` plus the query
  * without marker; `next` is present only when `lastId` is given, which the handler does whenever
  * the underlying page was full (`limit` rows before per-image policy filtering).
  */

@@ -1,5 +1,5 @@
 /**
- * `GET /v2/images` query parsing (spec §3.9), pure: the query string becomes a typed
+ * `GET /v2/images` query parsing (docs/api.md#listing-images), pure: the query string becomes a typed
  * `ListImagesQuery`, and every malformed parameter is a 400 before any read. The pieces a list
  * handler then composes over candidate records are `matchesFilters` (filters.ts), `inListScope`
  * (scope.ts), `compareImages` (sort.ts) and the page links (links.ts).
@@ -62,7 +62,7 @@ const parseInteger = (raw: string): number | undefined => {
 const CONTROL_KEYS = new Set(['limit', 'marker', 'member_status', 'tag', 'sort', 'sort_key', 'sort_dir']);
 
 /**
- * Parses `GET /v2/images` parameters (spec §3.9). Pass the raw query string (API Gateway's
+ * Parses `GET /v2/images` parameters (docs/api.md#listing-images). Pass the raw query string (API Gateway's
  * `rawQueryString`; its `queryStringParameters` joins repeated keys with commas and would corrupt
  * `tag` and `in:` lists) or a URLSearchParams.
  *
@@ -71,7 +71,7 @@ const CONTROL_KEYS = new Set(['limit', 'marker', 'member_status', 'tag', 'sort',
  * `sort` values are concatenated. Any other key is an equality filter on an additional property;
  * `deleted` is ignored (Glance overrides it).
  *
- * @throws BadRequest for every malformed value listed in spec §3.9.
+ * @throws BadRequest for every malformed value listed in docs/api.md#listing-images.
  */
 export const parseListImagesQuery = (
   query: URLSearchParams | string,

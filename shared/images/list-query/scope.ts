@@ -1,5 +1,5 @@
 /**
- * Which images a caller's `GET /v2/images` may contain at all, before filters (spec §5.2): owner,
+ * Which images a caller's `GET /v2/images` may contain at all, before filters (docs/api.md#visibility): owner,
  * public and community images, accepted members, and the `visibility` filter's rules. Pure.
  */
 import type { ImageRecord } from '#shared/images/model';
@@ -19,7 +19,7 @@ export interface ListCaller {
 
 /**
  * Whether the image belongs in this caller's list, before filters (Glance's `_select_images_query`
- * plus its visibility rules, spec §5.2). `membership` is the caller project's member status on
+ * plus its visibility rules, docs/api.md#visibility). `membership` is the caller project's member status on
  * this image, or null/undefined when it is not a member.
  *
  * - Non-admins see public and community images, their own, and `shared` images they are a member

@@ -1,5 +1,5 @@
 /**
- * The order of `GET /v2/images` (spec §3.9): the sort parameters in both of Glance's syntaxes and
+ * The order of `GET /v2/images` (docs/api.md#listing-images): the sort parameters in both of Glance's syntaxes and
  * `compareImages`, the total order (with Glance's tie-breakers) that makes "after the marker" well
  * defined. Pure.
  */

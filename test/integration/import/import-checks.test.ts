@@ -1,7 +1,7 @@
 /**
  * What an import must find before it moves anything: glance-direct needs the staged data to have
  * arrived (a presigned stage still in flight is `uploading` too), the data must match its declared
- * disk format (the check the upload path makes, spec §4.3), and the pending-upload index entry
+ * disk format (the check the upload path makes, docs/lifecycle.md#format-inspection), and the pending-upload index entry
  * (gsi3) never outlives the import.
  */
 import { randomUUID } from 'node:crypto';
@@ -120,7 +120,7 @@ describe('the pending-upload index', () => {
   });
 });
 
-describe('disk format check (spec §4.3)', () => {
+describe('disk format check (docs/lifecycle.md#format-inspection)', () => {
   const notQcow2 = "Image data does not match disk_format 'qcow2' (no qcow2 header).";
 
   it('kills a glance-direct import of data declared qcow2 that is not qcow2', async () => {

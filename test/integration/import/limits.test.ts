@@ -1,5 +1,5 @@
 /**
- * Size cap and storage quota during imports (spec §4.2). The limits are read at cold start, so
+ * Size cap and storage quota during imports (docs/lifecycle.md#size-cap-and-quota). The limits are read at cold start, so
  * this file sets them before its stack (and any handler) starts: a 32 KiB cap and a 70 000-byte
  * project quota.
  */

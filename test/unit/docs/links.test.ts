@@ -2,7 +2,8 @@
  * Every relative link in the README, CONTRIBUTING.md and docs/ points at a file that exists and,
  * with a `#fragment`, at an anchor that exists in it: a heading (GitHub's slug) or an explicit
  * `<a id="...">`. Links inside code blocks and code spans are not links; absolute URLs are not
- * checked (no network in tests).
+ * checked (no network in tests). Source comments cite the docs too (`docs/lifecycle.md#t2`, decision
+ * `D5`, transition `T18`): every such reference in the code must resolve inside the repository.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -78,7 +79,49 @@ const documents = [
   ...markdownFiles(join(ROOT, 'docs')),
 ];
 
+const SOURCE_FOLDERS = ['functions', 'shared', 'infra', 'bin', 'scripts', 'test'];
+
+const sourceFiles = (directory: string): string[] =>
+  existsSync(directory)
+    ? readdirSync(directory).flatMap((name) => {
+        const path = join(directory, name);
+        if (statSync(path).isDirectory()) return sourceFiles(path);
+        return /\.(ts|mjs)$/.test(path) ? [path] : [];
+      })
+    : [];
+
+/** Doc references in a source file: `docs/x.md#anchor` paths and decision/transition ids. */
+const sourceReferences = (text: string) => ({
+  docs: [...text.matchAll(/\bdocs\/([\w./-]+\.md)(?:#([\w-]+))?/g)].map(([, file = '', anchor]) => ({
+    file,
+    anchor,
+  })),
+  ids: [...text.matchAll(/\b(D[1-9]\d?|B[1-9]|T[1-9]\d?)\b/g)].map(([, id = '']) => id),
+});
+
 describe('documentation links', () => {
+  it.each(
+    SOURCE_FOLDERS.flatMap((folder) => sourceFiles(join(ROOT, folder))).map((file) => [
+      relative(ROOT, file),
+      file,
+    ]),
+  )('%s cites only docs sections and ids that exist', (_, file) => {
+    if (file.endsWith('links.test.ts')) return;
+    const { docs, ids } = sourceReferences(readFileSync(file, 'utf8'));
+    const broken = docs
+      .filter(({ file: doc, anchor }) => {
+        const text = readIfPresent(join(ROOT, 'docs', doc));
+        return text === undefined || (anchor !== undefined && !anchorsOf(text).has(anchor));
+      })
+      .map(({ file: doc, anchor }) => `docs/${doc}${anchor ? `#${anchor}` : ''}`);
+    const decisions = anchorsOf(readFileSync(join(ROOT, 'docs/decisions.md'), 'utf8'));
+    const lifecycle = anchorsOf(readFileSync(join(ROOT, 'docs/lifecycle.md'), 'utf8'));
+    const unknownIds = ids.filter((id) =>
+      id.startsWith('T') ? !lifecycle.has(id.toLowerCase()) : !decisions.has(id.toLowerCase()),
+    );
+    expect([...broken, ...unknownIds]).toEqual([]);
+  });
+
   it.each(documents.map((file) => [relative(ROOT, file), file]))(
     '%s has no broken relative link',
     (_, file) => {

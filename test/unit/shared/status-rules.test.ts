@@ -54,7 +54,7 @@ const refusedStatus = (fn: () => unknown): number => {
 };
 
 describe('image transition table', () => {
-  it('is spec §1.2 plus decisions D1-D4', () => {
+  it('is docs/lifecycle.md#allowed-transitions plus decisions D1-D4', () => {
     expect(IMAGE_TRANSITIONS).toEqual({
       queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
       saving: ['queued', 'active', 'killed', 'deleted'],
@@ -181,7 +181,7 @@ describe('decideTask', () => {
   const taskStatusArb = fc.constantFrom(...TASK_STATUSES);
   const taskTriggerArb = fc.constantFrom(...TASK_TRIGGER_NAMES);
 
-  it('is spec §2.1', () => {
+  it('is docs/lifecycle.md#task-statuses', () => {
     expect(TASK_TRANSITIONS).toEqual({
       pending: ['processing', 'failure'],
       processing: ['success', 'failure'],

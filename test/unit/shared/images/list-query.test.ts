@@ -546,7 +546,7 @@ describe('matchesFilters', () => {
   });
 });
 
-describe('inListScope (spec §5.2)', () => {
+describe('inListScope (docs/api.md#visibility)', () => {
   const me = { projectId: 'p-me', isAdmin: false };
   const admin = { projectId: 'p-admin', isAdmin: true };
   const q = (qs = ''): ListImagesQuery => parse(qs);

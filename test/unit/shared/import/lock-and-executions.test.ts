@@ -26,7 +26,7 @@ const taskOf = (status: TaskRecord['status'], updatedMinutesAgo: number): TaskRe
   status,
 });
 
-describe('import lock (spec §2.4.4)', () => {
+describe('import lock (docs/import-workflow.md#import-lock)', () => {
   it('is free without the property', async () => {
     expect(await lockState(repositoryWith([]), queuedImage(), NOW)).toEqual({ kind: 'free' });
   });

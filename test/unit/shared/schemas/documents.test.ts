@@ -283,7 +283,7 @@ describe('member schemas (minimal form)', () => {
 });
 
 describe('task schemas (minimal form)', () => {
-  it('task declares every task field of spec §2.2', () => {
+  it('task declares every task field of docs/lifecycle.md#task-record', () => {
     expect(Object.keys(TASK_SCHEMA)).toEqual(['name', 'properties']);
     expect(Object.keys(props(TASK_SCHEMA))).toEqual([
       'id',

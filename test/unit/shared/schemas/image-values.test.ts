@@ -377,7 +377,7 @@ describe('validators agree with the served image schema (property tests)', () =>
   });
 
   it.each(['min_ram', 'min_disk'])(
-    '%s: the schema says integer; we also need 0…2^31-1 (spec §3.4)',
+    '%s: the schema says integer; we also need 0…2^31-1 (docs/api.md#update)',
     (attribute) => {
       fc.assert(
         fc.property(fc.oneof(candidates, fc.integer(), fc.double()), (value) => {
