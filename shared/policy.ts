@@ -6,7 +6,8 @@ import type { Caller } from './auth.ts';
 import { Forbidden, NotFound } from './errors.ts';
 import type { ImageRecord } from './images/model.ts';
 
-const hasRole = (caller: Caller, role: 'reader' | 'member'): boolean =>
+/** Keystone's implied roles: admin implies member, member implies reader. */
+export const hasRole = (caller: Caller, role: 'reader' | 'member'): boolean =>
   caller.isAdmin || caller.roles.includes(role) || (role === 'reader' && caller.roles.includes('member'));
 
 const owns = (caller: Caller, image: Pick<ImageRecord, 'owner'>): boolean =>
