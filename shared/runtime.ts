@@ -30,6 +30,7 @@ import { documentClientOf } from '#shared/dynamo';
 import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { StepDeps } from '#shared/import/steps';
+import { MetadefRepository } from '#shared/metadefs/repository';
 import { ObjectStore } from '#shared/storage/object-store';
 import { stepFunctionsExecutions } from '#shared/tasks/executions';
 import { TaskRepository } from '#shared/tasks/repository';
@@ -85,6 +86,10 @@ export const images = /* @__PURE__ */ once(
 );
 export const tasks = /* @__PURE__ */ once(
   () => new TaskRepository(documentClient(), serviceConfig().tableName),
+);
+/** The metadata definitions catalog (docs/metadefs.md#storage). */
+export const metadefs = /* @__PURE__ */ once(
+  () => new MetadefRepository(documentClient(), serviceConfig().tableName),
 );
 export const objectStore = /* @__PURE__ */ once(
   () => new ObjectStore(s3Client(), serviceConfig().bucketName),

@@ -16,6 +16,19 @@
  * `pk` = `IDEMPOTENCY#finalise` (shared/uploads/idempotency.ts) and are in no index.
  *
  * Deleted images drop their index keys, so the indexes only hold what a listing can show.
+ *
+ * The metadata definitions catalog (shared/metadefs/repository.ts, docs/metadefs.md):
+ *
+ * | item                  | pk                 | sk       | gsi1pk            | gsi1sk   |
+ * |-----------------------|--------------------|----------|-------------------|----------|
+ * | metadef namespace     | `MDNS#<namespace>` | `MDNS`   | `MDNAMESPACES`    | `<name>` |
+ * | metadef resource type | `MDRT#<name>`      | `MDRT`   | `MDRESOURCETYPES` | `<name>` |
+ * | catalog seed marker   | `MDCATALOG`        | `SEEDED` | (none)            |          |
+ *
+ * A namespace item holds everything in the namespace (properties, objects, tags, resource-type
+ * associations), so every metadefs write is one conditional write of one item. All namespaces
+ * share one gsi1 partition: the catalog is small and admin-written, and a listing needs every
+ * namespace the caller may see, sorted by any attribute, which one Query of that partition gives.
  */
 
 export const TABLE_KEYS = {
@@ -48,3 +61,11 @@ export const PENDING_UPLOAD_PARTITION = 'UPLOAD';
 export const PENDING_SCRUB_PARTITION = 'SCRUB';
 /** gsi3 sort key: a time (the upload deadline, or the delete time; ISO, sorts as time) with the id as tie-breaker. */
 export const uploadDeadlineSortKey = (deadline: string, id: string) => `${deadline}#${id}`;
+
+/** The metadata definitions catalog (see the table above). */
+export const metadefNamespaceKey = (namespace: string) => ({ pk: `MDNS#${namespace}`, sk: 'MDNS' });
+export const metadefResourceTypeKey = (name: string) => ({ pk: `MDRT#${name}`, sk: 'MDRT' });
+export const METADEF_CATALOG_MARKER_KEY = { pk: 'MDCATALOG', sk: 'SEEDED' } as const;
+/** gsi1 partitions listing every namespace and every resource type, sorted by name. */
+export const METADEF_NAMESPACES_PARTITION = 'MDNAMESPACES';
+export const METADEF_RESOURCE_TYPES_PARTITION = 'MDRESOURCETYPES';
