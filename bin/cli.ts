@@ -1,8 +1,10 @@
 /**
  * `npx serverless-glance upload <image-id> <file> [options]`: see bin/upload/upload-image.ts.
  * Exit codes: 0 done, 1 failed (killed, refused, expired), 2 usage, 130 interrupted (resumable).
+ * `npx serverless-glance metadefs ...`: see bin/metadefs.ts.
  */
 import { parseArgs } from 'node:util';
+import { runMetadefsCli } from './metadefs.ts';
 import { ApiError } from './upload/api-client.ts';
 import { UploadFailed, type UploadKind } from './upload/options.ts';
 import { formatBytes } from './upload/progress.ts';
@@ -13,6 +15,8 @@ const USAGE = `Usage: serverless-glance upload <image-id> <file> [options]
 Uploads image data straight to S3 through presigned URLs (multipart above the server's threshold,
 parts in parallel), then waits until the image is active (or staged with --stage) and prints its
 checksum and hash. Run the same command again to resume an interrupted upload.
+
+The metadata definitions catalog: serverless-glance metadefs --help
 
 Options:
   --url <url>          API endpoint (default: $OS_IMAGE_URL or http://127.0.0.1:9292)
@@ -114,4 +118,5 @@ const main = async () => {
   }
 };
 
-await main();
+if (process.argv[2] === 'metadefs') process.exitCode = await runMetadefsCli(process.argv.slice(3));
+else await main();

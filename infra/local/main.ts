@@ -11,13 +11,15 @@ const stack = await startLocalStack({
   host: process.env.HOST ?? '127.0.0.1',
   dataDir,
   persist: true,
+  metadefsStarterCatalog: true,
 });
+const seeded = stack.metadefsStarterCatalog?.created ?? [];
 
 console.log(`serverless-glance local
   API       ${stack.url}
   DynamoDB  ${stack.dynamoEndpoint}  table ${stack.tableName}
   S3        ${stack.s3Endpoint}  bucket ${stack.bucketName}
-  data      ${dataDir}
+  data      ${dataDir}${seeded.length ? `\n  metadefs  starter catalog loaded: ${seeded.join(', ')}` : ''}
 
 Get a token:
   export OS_AUTH_TOKEN=$(npm run --silent token -- --project demo --roles member)
@@ -25,7 +27,8 @@ Get a token:
   glance --os-image-url ${stack.url} --os-auth-token "$OS_AUTH_TOKEN" image-list
 
 Upload a big image:   npx serverless-glance upload <image-id> <file> --url ${stack.url}
-Re-drive an import:   npm run sfn -- start --input '{"task_id":"<task id>"}'`);
+Re-drive an import:   npm run sfn -- start --input '{"task_id":"<task id>"}'
+Load metadefs files:  npx serverless-glance metadefs load <dir> --endpoint ${stack.dynamoEndpoint} --table ${stack.tableName}`);
 
 let stopping = false;
 const shutdown = async (signal: string) => {

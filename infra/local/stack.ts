@@ -4,6 +4,7 @@
  * what the tests exercise is what a developer runs.
  */
 import type { Route } from '#infra/routes';
+import type { LoadReport } from '#shared/metadefs/loader';
 import { startApiGateway } from './api-gateway.ts';
 import { localEnvironment, type ObjectCreatedListener, startEmulators } from './emulators.ts';
 import { startLocalImport } from './import.ts';
@@ -15,6 +16,7 @@ import {
   signToken,
   type TokenOptions,
 } from './keys.ts';
+import { seedLocalMetadefs } from './metadefs.ts';
 import type { LocalStepFunctions } from './step-functions/server.ts';
 import { startUploadEvents } from './upload-events.ts';
 
@@ -34,6 +36,8 @@ export interface LocalStackOptions {
   readonly bucketName?: string;
   /** Defaults to infra/routes.ts; tests add fixture routes. */
   readonly routes?: readonly Route[];
+  /** Loads the metadefs starter catalog into a table that never had it (`npm start` does). */
+  readonly metadefsStarterCatalog?: boolean;
 }
 
 export interface LocalStack {
@@ -50,6 +54,8 @@ export interface LocalStack {
   onObjectCreated(listener: ObjectCreatedListener): () => void;
   /** The import's local Step Functions (infra/local/step-functions/). */
   readonly stepFunctions: LocalStepFunctions;
+  /** What the metadefs starter catalog load wrote; undefined when it did not run. */
+  readonly metadefsStarterCatalog?: LoadReport;
   stop(): Promise<void>;
 }
 
@@ -69,6 +75,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   });
   try {
     Object.assign(process.env, localEnvironment(emulators));
+    const metadefsStarterCatalog = options.metadefsStarterCatalog
+      ? await seedLocalMetadefs(emulators)
+      : undefined;
     const keys = await loadOrCreateKeys(dataDir);
     const gateway = await startApiGateway({
       verify: localVerifier(keys),
@@ -90,6 +99,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       signToken: (token) => signToken(keys, token),
       onObjectCreated: (listener) => emulators.onObjectCreated(listener),
       stepFunctions,
+      metadefsStarterCatalog,
       async stop() {
         await gateway.close();
         await stepFunctions.close();

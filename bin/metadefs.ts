@@ -1,0 +1,115 @@
+/**
+ * `npx serverless-glance metadefs load|export`: the metadata definitions catalog in and out of the
+ * table, in Glance's file format (shared/metadefs/loader.ts). Exit codes: 0 done, 1 failed
+ * (files refused, table unreachable), 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CatalogFileError, exportCatalog, loadCatalog, readCatalog } from '#shared/metadefs/loader';
+import { MetadefRepository } from '#shared/metadefs/repository';
+
+export const METADEFS_USAGE = `Usage: serverless-glance metadefs load <dir or file> [--overwrite] [table options]
+       serverless-glance metadefs export <dir> [table options]
+
+load    Reads namespace files in Glance's format (etc/metadefs/*.json: one namespace per
+        file, with its properties, objects, tags and resource type associations) into the
+        table. Every file is checked first; if one is invalid, nothing is written. A namespace
+        that already exists is kept, or replaced with --overwrite when the file differs.
+        Running it again changes nothing.
+export  Writes one file per namespace into <dir>, in the same format.
+
+Table options (the table is reached with your AWS credentials, as glance-manage reaches its database):
+  --table <name>       Table name (default: $TABLE_NAME; the stack output TableName)
+  --endpoint <url>     DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB), e.g. the one
+                       npm start prints; local endpoints need no real credentials
+  -h, --help           Show this help
+`;
+
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STD: CliOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const LOCAL_ENDPOINT = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/**
+ * The repository on the table the options name. A local endpoint (the emulators of `npm start`)
+ * gets a region and dummy credentials when the environment has none.
+ */
+const repositoryFor = (table: string, endpoint: string | undefined): MetadefRepository => {
+  const local = endpoint !== undefined && LOCAL_ENDPOINT.test(endpoint);
+  const client = new DynamoDBClient({
+    ...(endpoint ? { endpoint } : {}),
+    ...(local && !process.env.AWS_REGION ? { region: 'us-east-1' } : {}),
+    ...(local && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
+  return new MetadefRepository(DynamoDBDocumentClient.from(client), table);
+};
+
+export const runMetadefsCli = async (args: readonly string[], io: CliOutput = STD): Promise<number> => {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${METADEFS_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(METADEFS_USAGE);
+    return 0;
+  }
+  const [command, path, ...extra] = positionals;
+  if ((command !== 'load' && command !== 'export') || !path || extra.length) {
+    io.err(METADEFS_USAGE);
+    return 2;
+  }
+  const table = values.table ?? process.env.TABLE_NAME;
+  if (!table) {
+    io.err('A table is needed: --table or TABLE_NAME.\n');
+    return 2;
+  }
+  const repository = repositoryFor(table, values.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB);
+  try {
+    if (command === 'export') {
+      const files = await exportCatalog(repository, path);
+      io.out(`exported ${files.length} namespace(s) to ${path}\n`);
+      return 0;
+    }
+    const report = await loadCatalog(repository, await readCatalog(path), { overwrite: values.overwrite });
+    const line = (label: string, names: readonly string[]) =>
+      names.length ? `${label} ${names.join(', ')}\n` : '';
+    io.out(
+      `${line('created ', report.created)}${line('replaced', report.replaced)}${line('kept    ', report.kept)}` +
+        `${report.created.length + report.replaced.length + report.kept.length} namespace(s) in ${path}\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof CatalogFileError) {
+      io.err(`Nothing was loaded; fix these files first:\n${error.message}\n`);
+      return 1;
+    }
+    io.err(`metadefs ${command} failed: ${(error as Error).message}\n`);
+    return 1;
+  }
+};
+
+const parse = (args: readonly string[]) =>
+  parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      overwrite: { type: 'boolean', default: false },
+      table: { type: 'string' },
+      endpoint: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
