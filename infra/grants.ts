@@ -57,7 +57,7 @@ const BUCKET_ACTIONS: Readonly<Record<Exclude<BucketAccess, 'list'>, readonly st
 };
 
 /** Authenticated routes that only serve static documents, so they need no data at all. */
-const STATIC_ROUTES: ReadonlySet<string> = new Set(['GetSchema', 'GetImportInfo']);
+const STATIC_ROUTES: ReadonlySet<string> = new Set(['GetSchema', 'GetMetadefSchema', 'GetImportInfo']);
 
 /**
  * The one place that decides a route's permissions (least privilege): the discovery documents get

@@ -19,6 +19,12 @@ export interface Route {
   /** Extra per-function settings the data path needs. */
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
+  /**
+   * Name of the nested stack that holds the route's resources (function, role, log group,
+   * integration, route). CloudFormation allows 500 resources per stack and each route brings
+   * seven, so a large family of routes lives in a nested stack of its own.
+   */
+  readonly nestedStack?: string;
 }
 
 const r = (name: string, method: HttpMethod, path: string, entry: string, auth = true): Route => ({
@@ -31,6 +37,16 @@ const r = (name: string, method: HttpMethod, path: string, entry: string, auth =
 
 /** Direct uploads hold up to ~4.5 MiB in memory, hash it and write it to S3: more memory (and CPU), API Gateway's 29 s. */
 const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
+
+/** The metadefs namespace collection and one namespace. */
+const NS = '/v2/metadefs/namespaces';
+const NS1 = `${NS}/{namespace_name}`;
+const NS_TYPES = `${NS1}/resource_types`;
+/** The metadefs routes (docs/metadefs.md), in their own nested stack. */
+const metadef = (name: string, method: HttpMethod, path: string, entry: string): Route => ({
+  ...r(name, method, path, `metadefs/${entry}`),
+  nestedStack: 'Metadefs',
+});
 
 export const routes: readonly Route[] = [
   r('ListVersions', 'GET', '/', 'discovery/list-versions', false),
@@ -67,6 +83,42 @@ export const routes: readonly Route[] = [
   r('PresignImageStage', 'POST', '/v2/images/{image_id}/stage/presign', 'images/presign-image-stage'),
   r('CompleteImageUpload', 'POST', '/v2/images/{image_id}/file/complete', 'images/complete-image-upload'),
   r('CompleteImageStage', 'POST', '/v2/images/{image_id}/stage/complete', 'images/complete-image-stage'),
+
+  // Metadata definitions catalog (docs/metadefs.md).
+  metadef('GetMetadefSchema', 'GET', '/v2/schemas/metadefs/{schema_name}', 'get-metadef-schema'),
+  metadef('ListMetadefResourceTypes', 'GET', '/v2/metadefs/resource_types', 'list-resource-types'),
+  metadef('ListMetadefNamespaces', 'GET', NS, 'list-namespaces'),
+  metadef('CreateMetadefNamespace', 'POST', NS, 'create-namespace'),
+  metadef('ShowMetadefNamespace', 'GET', NS1, 'show-namespace'),
+  metadef('UpdateMetadefNamespace', 'PUT', NS1, 'update-namespace'),
+  metadef('DeleteMetadefNamespace', 'DELETE', NS1, 'delete-namespace'),
+  metadef('ListMetadefResourceTypeAssociations', 'GET', NS_TYPES, 'list-resource-type-associations'),
+  metadef('CreateMetadefResourceTypeAssociation', 'POST', NS_TYPES, 'create-resource-type-association'),
+  metadef(
+    'DeleteMetadefResourceTypeAssociation',
+    'DELETE',
+    `${NS_TYPES}/{resource_type_name}`,
+    'delete-resource-type-association',
+  ),
+  metadef('ListMetadefProperties', 'GET', `${NS1}/properties`, 'list-properties'),
+  metadef('CreateMetadefProperty', 'POST', `${NS1}/properties`, 'create-property'),
+  metadef('DeleteMetadefProperties', 'DELETE', `${NS1}/properties`, 'delete-properties'),
+  metadef('ShowMetadefProperty', 'GET', `${NS1}/properties/{property_name}`, 'show-property'),
+  metadef('UpdateMetadefProperty', 'PUT', `${NS1}/properties/{property_name}`, 'update-property'),
+  metadef('DeleteMetadefProperty', 'DELETE', `${NS1}/properties/{property_name}`, 'delete-property'),
+  metadef('ListMetadefObjects', 'GET', `${NS1}/objects`, 'list-objects'),
+  metadef('CreateMetadefObject', 'POST', `${NS1}/objects`, 'create-object'),
+  metadef('DeleteMetadefObjects', 'DELETE', `${NS1}/objects`, 'delete-objects'),
+  metadef('ShowMetadefObject', 'GET', `${NS1}/objects/{object_name}`, 'show-object'),
+  metadef('UpdateMetadefObject', 'PUT', `${NS1}/objects/{object_name}`, 'update-object'),
+  metadef('DeleteMetadefObject', 'DELETE', `${NS1}/objects/{object_name}`, 'delete-object'),
+  metadef('ListMetadefTags', 'GET', `${NS1}/tags`, 'list-tags'),
+  metadef('CreateMetadefTags', 'POST', `${NS1}/tags`, 'create-tags'),
+  metadef('DeleteMetadefTags', 'DELETE', `${NS1}/tags`, 'delete-tags'),
+  metadef('ShowMetadefTag', 'GET', `${NS1}/tags/{tag_name}`, 'show-tag'),
+  metadef('CreateMetadefTag', 'POST', `${NS1}/tags/{tag_name}`, 'create-tag'),
+  metadef('UpdateMetadefTag', 'PUT', `${NS1}/tags/{tag_name}`, 'update-tag'),
+  metadef('DeleteMetadefTag', 'DELETE', `${NS1}/tags/{tag_name}`, 'delete-tag'),
 ];
 
 /**

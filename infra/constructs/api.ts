@@ -1,5 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration, NestedStack } from 'aws-cdk-lib';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
@@ -30,14 +36,28 @@ export class Api extends Construct {
   readonly httpApi: HttpApi;
   /** Route functions by route name, plus `MethodNotAllowed` and `NotFound`; for grants and tests. */
   readonly functions: ReadonlyMap<string, GlanceFunction>;
+  /** Nested stacks holding the routes that name one (`Route.nestedStack`), by name. */
+  readonly nestedStacks: ReadonlyMap<string, NestedStack>;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { table, bucket } = props.data;
     const environment = dataEnvironment({ table, bucket });
     const functions = new Map<string, GlanceFunction>();
-    const fn = (name: string, entry: string, extra: { memorySize?: number; timeout?: Duration } = {}) => {
-      const created = new GlanceFunction(this, name, { entry, environment, ...extra });
+    const nestedStacks = new Map<string, NestedStack>();
+    const scopeOf = (nested: string | undefined): Construct => {
+      if (nested === undefined) return this;
+      const existing = nestedStacks.get(nested) ?? new NestedStack(this, nested);
+      nestedStacks.set(nested, existing);
+      return existing;
+    };
+    const fn = (
+      name: string,
+      entry: string,
+      extra: { memorySize?: number; timeout?: Duration } = {},
+      scope: Construct = this,
+    ) => {
+      const created = new GlanceFunction(scope, name, { entry, environment, ...extra });
       functions.set(name, created);
       return created;
     };
@@ -57,17 +77,35 @@ export class Api extends Construct {
     });
 
     for (const route of routes) {
-      const handler = fn(route.name, route.entry, {
-        memorySize: route.memoryMb,
-        timeout: route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds),
-      });
+      const scope = scopeOf(route.nestedStack);
+      const handler = fn(
+        route.name,
+        route.entry,
+        {
+          memorySize: route.memoryMb,
+          timeout: route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds),
+        },
+        scope,
+      );
       applyGrants(handler, grantsFor(route), props.data);
-      this.httpApi.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(route.name, handler),
-        authorizer: route.auth ? authorizer : noAuth,
-      });
+      const integration = new HttpLambdaIntegration(route.name, handler);
+      if (scope === this) {
+        this.httpApi.addRoutes({
+          path: route.path,
+          methods: [HttpMethod[route.method]],
+          integration,
+          authorizer: route.auth ? authorizer : noAuth,
+        });
+      } else {
+        // Created in the nested stack (addRoutes would put it next to the API); its integration
+        // and invoke permission follow the route there.
+        new HttpRoute(scope, `${route.name}Route`, {
+          httpApi: this.httpApi,
+          routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+          integration,
+          authorizer: route.auth ? authorizer : noAuth,
+        });
+      }
     }
 
     // One integration object, so API Gateway gets one integration shared by every ANY route.
@@ -85,5 +123,6 @@ export class Api extends Construct {
     }
 
     this.functions = functions;
+    this.nestedStacks = nestedStacks;
   }
 }

@@ -47,11 +47,18 @@ export interface TestStack extends LocalStack {
 export interface TestStackOptions {
   /** Defaults to infra/routes.ts; add fixture routes for adapter tests. */
   readonly routes?: readonly Route[];
+  /** Loads the metadefs starter catalog, as `npm start` does. */
+  readonly metadefsStarterCatalog?: boolean;
 }
 
 /** Starts an in-memory stack on port 0; call `stop()` in `afterAll`. */
 export const startTestStack = async (options: TestStackOptions = {}): Promise<TestStack> => {
-  const stack = await startLocalStack({ port: 0, persist: false, routes: options.routes });
+  const stack = await startLocalStack({
+    port: 0,
+    persist: false,
+    routes: options.routes,
+    metadefsStarterCatalog: options.metadefsStarterCatalog,
+  });
 
   const api: TestStack['api'] = async (method, path, { token, body, headers = {} } = {}) => {
     const sent = new Headers(headers);
