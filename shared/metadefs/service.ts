@@ -10,7 +10,12 @@ import { type MetadefAction, requireAction } from './access.ts';
 import type { NamespaceRecord } from './model.ts';
 import { type MetadefRepository, NamespaceChanged } from './repository.ts';
 
-const ATTEMPTS = 4;
+/** Enough for a handful of admins writing to one namespace at once; each round at least one wins. */
+const ATTEMPTS = 8;
+
+/** A short random pause before retrying, so the losers of a race do not collide again in step. */
+const backOff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 10 * attempt)));
 
 /**
  * How a route says "namespace not found": Glance words it differently per route, for unknown and
@@ -60,6 +65,7 @@ export const editNamespace = async <T>(
       return { record: await repository.saveNamespace(read, record), result };
     } catch (error) {
       if (!(error instanceof NamespaceChanged) || attempt >= ATTEMPTS) throw error;
+      await backOff(attempt);
     }
   }
 };
@@ -79,6 +85,7 @@ export const deleteNamespace = async (
       return await repository.deleteNamespace(read);
     } catch (error) {
       if (!(error instanceof NamespaceChanged) || attempt >= ATTEMPTS) throw error;
+      await backOff(attempt);
     }
   }
 };

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 /**
  * A local stack with the starter catalog loaded (as `npm start` has it) and tokens for the
  * callers the metadefs policy tells apart.
@@ -38,3 +39,37 @@ let counter = 0;
 /** A unique name, like tempest's `rand_name`. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${process.pid}-${++counter}-${Date.now() % 100000}`;
+
+/** A request as `token`; the body is sent as JSON. */
+export const as =
+  (stack: MetadefsStack, token: string) =>
+  (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    stack.api(method, path, {
+      token,
+      ...(body === undefined ? {} : { body }),
+      ...(headers ? { headers } : {}),
+    });
+
+/** Creates a namespace as admin (unprotected, public unless said otherwise) and returns its name. */
+export const createNamespace = async (
+  stack: MetadefsStack,
+  body: Record<string, unknown> = {},
+  prefix = 'ns',
+): Promise<string> => {
+  const namespace = (body.namespace as string | undefined) ?? uniqueName(prefix);
+  const response = await as(stack, stack.admin)('POST', '/v2/metadefs/namespaces', {
+    visibility: 'public',
+    ...body,
+    namespace,
+  });
+  if (response.status !== 201) throw new Error(`create ${namespace}: ${response.status} ${response.text}`);
+  return namespace;
+};
+
+/** Glance's error body with `code` and a message containing `message`. */
+export const glanceError = (code: number, message?: string) => ({
+  error: expect.objectContaining({
+    code,
+    ...(message === undefined ? {} : { message: expect.stringContaining(message) }),
+  }),
+});
