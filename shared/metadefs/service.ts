@@ -10,12 +10,16 @@ import { type MetadefAction, requireAction } from './access.ts';
 import type { NamespaceRecord } from './model.ts';
 import { type MetadefRepository, NamespaceChanged } from './repository.ts';
 
-/** Enough for a handful of admins writing to one namespace at once; each round at least one wins. */
+/**
+ * Writes to one namespace serialize on its item. A write only loses to another write that
+ * succeeded in between, so with at most ATTEMPTS simultaneous writers to a namespace every write
+ * lands; beyond that a request may answer 409 and can simply be sent again. Jittered exponential
+ * pauses (about 0.7 s at most in all) keep the losers from colliding again in step.
+ */
 const ATTEMPTS = 8;
 
-/** A short random pause before retrying, so the losers of a race do not collide again in step. */
 const backOff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 10 * attempt)));
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** (attempt - 1))));
 
 /**
  * How a route says "namespace not found": Glance words it differently per route, for unknown and
