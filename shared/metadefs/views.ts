@@ -3,6 +3,7 @@
  * optional values are left out (Glance drops nulls); timestamps are `YYYY-MM-DDThh:mm:ssZ`.
  */
 import { glanceTime } from '../images/view.ts';
+import { parseTagListQuery, tagPage } from './listing.ts';
 import {
   type MetadefObject,
   type MetadefTag,
@@ -21,6 +22,8 @@ export const SCHEMA_LINKS = {
   // Glance's object list links its schema without the leading slash; clients only display it.
   objects: 'v2/schemas/metadefs/objects',
 } as const;
+
+const NEWEST_FIRST = parseTagListQuery(new URLSearchParams());
 
 export const namespacePath = (namespace: string): string => `/v2/metadefs/namespaces/${namespace}`;
 export const objectPath = (namespace: string, object: string): string =>
@@ -105,7 +108,8 @@ export const namespaceView = (
       ? { properties: propertiesView(record.properties) }
       : {}),
     ...(detail ? nonEmpty('objects', record.objects, (object) => objectView(record.namespace, object)) : {}),
-    ...(detail ? nonEmpty('tags', record.tags, tagNameView) : {}),
+    // In the order of the tag list's default (newest first), as Glance shows them.
+    ...(detail ? nonEmpty('tags', tagPage(record.tags, NEWEST_FIRST), tagNameView) : {}),
     self: namespacePath(record.namespace),
     schema: SCHEMA_LINKS.namespace,
   };

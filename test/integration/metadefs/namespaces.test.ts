@@ -79,7 +79,7 @@ describe('POST /v2/metadefs/namespaces', () => {
       display_name: 'Full',
       description: 'Everything at once',
       properties: FULL.properties,
-      tags: [{ name: 'compute' }, { name: 'memory' }],
+      tags: [{ name: 'memory' }, { name: 'compute' }],
     });
     expect(shown.json.resource_type_associations.map((a: { name: string }) => a.name)).toEqual([
       'OS::Nova::Flavor',
