@@ -126,7 +126,9 @@ describe('properties', () => {
     record = addProperty(record, '__proto__', STRING);
     record = addProperty(record, 'constructor', INTEGER);
     expect(Object.keys(record.properties)).toEqual(['__proto__', 'constructor']);
-    expect(JSON.parse(JSON.stringify(record.properties)).__proto__).toEqual(STRING);
+    expect(
+      Object.getOwnPropertyDescriptor(JSON.parse(JSON.stringify(record.properties)), '__proto__')?.value,
+    ).toEqual(STRING);
     expect(Object.getPrototypeOf(record.properties)).toBe(Object.prototype);
   });
 });
