@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -66,7 +66,11 @@ beforeAll(async () => {
     },
   });
   stack = new ServerlessGlanceStack(app, 'WorkflowTestStack');
-  resources = Template.fromStack(stack).toJSON().Resources;
+  // The stack and its nested stacks (the metadefs routes live in one).
+  resources = Object.assign(
+    {},
+    ...[stack, ...stack.api.nestedStacks.values()].map((each) => Template.fromStack(each).toJSON().Resources),
+  );
 }, 60_000);
 afterAll(() => {
   vi.restoreAllMocks();
@@ -76,7 +80,7 @@ const state = (name: string) => definition.States[name] as unknown as TaskState;
 const ofType = (type: string) => Object.values(resources).filter((resource) => resource.Type === type);
 const logicalId = (element: CfnElement | undefined) => {
   if (!element) throw new Error('no resource');
-  return stack.getLogicalId(element);
+  return Stack.of(element).getLogicalId(element);
 };
 
 describe('the synthesized definition', () => {
