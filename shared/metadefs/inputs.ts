@@ -106,9 +106,14 @@ export const namespaceCreateInput = (raw: Body): NamespaceInput => {
 
 /** `PUT /v2/metadefs/namespaces/{name}`: checked like a create body, but only the attributes count. */
 export const namespaceUpdateInput = (raw: Body): NamespaceAttributes => {
-  const body = checkedNamespaceBody(raw);
-  namespaceCreateInput(body);
-  return attributesFrom(body);
+  const {
+    properties: _,
+    objects: __,
+    tags: ___,
+    resource_type_associations: ____,
+    ...attributes
+  } = namespaceCreateInput(raw);
+  return attributes;
 };
 
 /** `POST .../objects` and `PUT .../objects/{name}`. */
