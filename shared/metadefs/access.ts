@@ -10,9 +10,9 @@
  * namespace (listing, creating) the check is made against the caller's own project, so a caller
  * without even the reader role gets 404 there too, as in Glance.
  */
-import type { Caller } from '../auth.ts';
-import { Forbidden, NotFound } from '../errors.ts';
-import { hasRole } from '../policy.ts';
+import type { Caller } from '#shared/auth';
+import { Forbidden, NotFound } from '#shared/errors';
+import { hasRole } from '#shared/policy';
 import type { NamespaceRecord } from './model.ts';
 
 /** Glance's policy names, which its 403 messages quote. */

@@ -4,7 +4,7 @@
  * conditionally on the version read, so these rules see exactly what they change.
  */
 import { randomUUID } from 'node:crypto';
-import { Conflict, Forbidden, NotFound } from '../errors.ts';
+import { Conflict, Forbidden, NotFound } from '#shared/errors';
 import {
   type MetadefObject,
   type MetadefTag,

@@ -4,7 +4,7 @@
  * validation as `POST /v2/metadefs/namespaces`, so a file loads exactly when the API would accept
  * it. Pure: no files, no table.
  */
-import { BadRequest } from '../errors.ts';
+import { BadRequest } from '#shared/errors';
 import { newNamespace } from './changes.ts';
 import { namespaceCreateInput } from './inputs.ts';
 import type { NamespaceRecord } from './model.ts';

@@ -2,7 +2,7 @@
  * Request bodies to typed inputs, each through validate.ts in Glance's order (403 read-only
  * attributes, 400 schema, 400 model). What these return is safe to store.
  */
-import { BadRequest } from '../errors.ts';
+import { BadRequest } from '#shared/errors';
 import type { AssociationInput, NamespaceAttributes, NamespaceInput, ObjectInput } from './changes.ts';
 import { METADEF_LIMITS, type NamespaceVisibility, type PropertyDefinition } from './model.ts';
 import {

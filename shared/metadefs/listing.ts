@@ -3,7 +3,7 @@
  * admin-curated catalog: the repository reads all of them with one paginated Query, and the page
  * is cut here, in Glance's order (the sort key, then `created_at`, then a stable tie-breaker).
  */
-import { BadRequest } from '../errors.ts';
+import { BadRequest } from '#shared/errors';
 import {
   type MetadefTag,
   NAMESPACE_VISIBILITIES,

@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { isGlanceError } from '../errors.ts';
+import { isGlanceError } from '#shared/errors';
 import { fileNameFor, namespaceFromFile, namespaceToFile } from './files.ts';
 import type { NamespaceRecord } from './model.ts';
 import type { MetadefRepository } from './repository.ts';

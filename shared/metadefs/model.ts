@@ -5,7 +5,7 @@
  * A namespace is one record with everything it holds, so every change to it (a new property, a
  * renamed tag, deleting all objects) is one conditional write of one item.
  */
-import type { Json } from '../schemas/documents.ts';
+import type { Json } from '#shared/schemas/documents';
 
 /** Glance's column sizes, which its JSON schemas enforce (characters, not bytes). */
 export const METADEF_LIMITS = {

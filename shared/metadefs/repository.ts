@@ -12,8 +12,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { getRecord, type Item, putNew, queryPage, stripKeys, type Table } from '../dynamo.ts';
-import { Conflict, PayloadTooLarge } from '../errors.ts';
+import { getRecord, type Item, putNew, queryPage, stripKeys, type Table } from '#shared/dynamo';
+import { Conflict, PayloadTooLarge } from '#shared/errors';
 import {
   METADEF_CATALOG_MARKER_KEY,
   METADEF_NAMESPACES_PARTITION,
@@ -21,7 +21,7 @@ import {
   metadefNamespaceKey,
   metadefResourceTypeKey,
   TABLE_KEYS,
-} from '../table.ts';
+} from '#shared/table';
 import {
   contentBytes,
   contentOf,

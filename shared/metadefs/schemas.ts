@@ -4,7 +4,7 @@
  * to the top). Request bodies are validated against these very documents (validate.ts), so what a
  * client reads is what the server enforces.
  */
-import type { JsonObject } from '../schemas/documents.ts';
+import type { JsonObject } from '#shared/schemas/documents';
 import { METADEF_LIMITS, NAMESPACE_VISIBILITIES } from './model.ts';
 
 /** Glance lists `null` among the types, although `type: string` rules it out. */

@@ -4,8 +4,8 @@
  * A lost race is retried on the fresh namespace, every check made again, which is what running
  * the requests one after the other would give; one that keeps losing answers 409.
  */
-import type { Caller } from '../auth.ts';
-import { NotFound } from '../errors.ts';
+import type { Caller } from '#shared/auth';
+import { NotFound } from '#shared/errors';
 import { type MetadefAction, requireAction } from './access.ts';
 import type { NamespaceRecord } from './model.ts';
 import { type MetadefRepository, NamespaceChanged } from './repository.ts';

@@ -6,8 +6,8 @@
  * a minimum above the maximum). Nothing here touches storage: a body that fails is never written.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { BadRequest, Forbidden } from '../errors.ts';
-import type { Json } from '../schemas/documents.ts';
+import { BadRequest, Forbidden } from '#shared/errors';
+import type { Json } from '#shared/schemas/documents';
 import {
   METADEF_LIMITS,
   PROPERTY_DEFINITION_KEYS,

@@ -2,7 +2,7 @@
  * The JSON bodies of the metadefs API, key for key in the order Glance renders them. Absent
  * optional values are left out (Glance drops nulls); timestamps are `YYYY-MM-DDThh:mm:ssZ`.
  */
-import { glanceTime } from '../images/view.ts';
+import { glanceTime } from '#shared/images/view';
 import { parseTagListQuery, tagPage } from './listing.ts';
 import {
   type MetadefObject,

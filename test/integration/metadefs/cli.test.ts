@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMetadefsCli } from '#bin/metadefs';
 import { STARTER_CATALOG } from '#shared/metadefs/loader';
-import { runMetadefsCli } from '../../../bin/metadefs.ts';
 import { as, type MetadefsStack, startMetadefsStack } from './helpers.ts';
 
 let stack: MetadefsStack;
