@@ -13,7 +13,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { getRecord, type Item, putNew, queryPage, stripKeys, type Table } from '#shared/dynamo';
-import { Conflict, PayloadTooLarge } from '#shared/errors';
+import { Conflict, PayloadTooLarge, RecordConflict } from '#shared/errors';
 import {
   METADEF_CATALOG_MARKER_KEY,
   METADEF_NAMESPACES_PARTITION,
@@ -31,10 +31,17 @@ import {
   type ResourceTypeRecord,
 } from './model.ts';
 
-/** A conditional write lost a race with another write to the same namespace. */
-export class NamespaceChanged extends Conflict {
+/**
+ * A conditional write lost a race with another write to the same namespace (retried by
+ * shared/retry.ts; the fresh namespace is read again, so it carries none).
+ */
+export class NamespaceChanged extends RecordConflict<NamespaceRecord> {
   constructor(namespace: string, cause?: unknown) {
-    super(`Metadata definition namespace ${namespace} was changed by another request; try again.`, { cause });
+    super(
+      `Metadata definition namespace ${namespace} was changed by another request; try again.`,
+      undefined,
+      cause,
+    );
   }
 }
 

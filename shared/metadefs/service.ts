@@ -1,25 +1,24 @@
 /**
  * What every namespace-scoped handler does: read the namespace, enforce the policy with Glance's
  * 404 masking, apply a pure change (changes.ts) and write it conditionally on the version read.
- * A lost race is retried on the fresh namespace, every check made again, which is what running
- * the requests one after the other would give; one that keeps losing answers 409.
+ * A lost race is retried on the fresh namespace by the one conflict-retry policy (shared/retry.ts),
+ * every check made again, which is what running the requests one after the other would give; one
+ * that keeps losing answers 409.
  */
 import type { Caller } from '#shared/auth';
 import { NotFound } from '#shared/errors';
+import { retryOnConflict } from '#shared/retry';
 import { type MetadefAction, requireAction } from './access.ts';
 import type { NamespaceRecord } from './model.ts';
-import { type MetadefRepository, NamespaceChanged } from './repository.ts';
+import type { MetadefRepository } from './repository.ts';
 
 /**
- * Writes to one namespace serialize on its item. A write only loses to another write that
- * succeeded in between, so with at most ATTEMPTS simultaneous writers to a namespace every write
- * lands; beyond that a request may answer 409 and can simply be sent again. Jittered exponential
- * pauses (about 0.7 s at most in all) keep the losers from colliding again in step.
+ * Runs of one namespace write. Everything in a namespace is one item, so every write to it
+ * contends with every other (several admins, or a catalog tool adding properties one by one); a
+ * write only loses to another that succeeded in between, so up to this many simultaneous writers
+ * to one namespace all land (docs/metadefs.md#storage); beyond that one may answer 409.
  */
-const ATTEMPTS = 8;
-
-const backOff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** (attempt - 1))));
+export const NAMESPACE_WRITE_ATTEMPTS = 8;
 
 /**
  * How a route says "namespace not found": Glance words it differently per route, for unknown and
@@ -60,19 +59,16 @@ export const editNamespace = async <T>(
   name: string,
   access: NamespaceAccess,
   change: (record: NamespaceRecord, now: Date) => { record: NamespaceRecord; result: T },
-): Promise<{ record: NamespaceRecord; result: T }> => {
-  for (let attempt = 1; ; attempt++) {
-    const read = await loadNamespace(repository, caller, name, access);
-    const { record, result } = change(read, new Date());
-    if (record === read) return { record, result };
-    try {
+): Promise<{ record: NamespaceRecord; result: T }> =>
+  retryOnConflict(
+    async () => {
+      const read = await loadNamespace(repository, caller, name, access);
+      const { record, result } = change(read, new Date());
+      if (record === read) return { record, result };
       return { record: await repository.saveNamespace(read, record), result };
-    } catch (error) {
-      if (!(error instanceof NamespaceChanged) || attempt >= ATTEMPTS) throw error;
-      await backOff(attempt);
-    }
-  }
-};
+    },
+    { attempts: NAMESPACE_WRITE_ATTEMPTS },
+  );
 
 /** Deletes a namespace and all it holds, with the same checks and retries. */
 export const deleteNamespace = async (
@@ -81,15 +77,12 @@ export const deleteNamespace = async (
   name: string,
   access: NamespaceAccess,
   check: (record: NamespaceRecord) => void,
-): Promise<void> => {
-  for (let attempt = 1; ; attempt++) {
-    const read = await loadNamespace(repository, caller, name, access);
-    check(read);
-    try {
-      return await repository.deleteNamespace(read);
-    } catch (error) {
-      if (!(error instanceof NamespaceChanged) || attempt >= ATTEMPTS) throw error;
-      await backOff(attempt);
-    }
-  }
-};
+): Promise<void> =>
+  retryOnConflict(
+    async () => {
+      const read = await loadNamespace(repository, caller, name, access);
+      check(read);
+      await repository.deleteNamespace(read);
+    },
+    { attempts: NAMESPACE_WRITE_ATTEMPTS },
+  );

@@ -4,6 +4,7 @@
  * fail exactly as they would one after the other), and nothing is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NAMESPACE_WRITE_ATTEMPTS } from '#shared/metadefs/service';
 import { as, createNamespace, type MetadefsStack, startMetadefsStack, uniqueName } from './helpers.ts';
 
 let stack: MetadefsStack;
@@ -15,8 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-/** Simultaneous writers to one namespace the retries are sized for (shared/metadefs/service.ts). */
-const WRITERS = 8;
+/** Simultaneous writers to one namespace the retries are sized for. */
+const WRITERS = NAMESPACE_WRITE_ATTEMPTS;
 
 describe('concurrent writes to one namespace', () => {
   it('keeps every property, object and tag written at once', async () => {
