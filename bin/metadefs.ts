@@ -4,10 +4,10 @@
  * (files refused, table unreachable), 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsEndpoint, tableNameEnv } from '#shared/config';
 import { CatalogFileError, exportCatalog, loadCatalog, readCatalog } from '#shared/metadefs/loader';
 import { MetadefRepository } from '#shared/metadefs/repository';
+import { createCliDocumentClient } from '#shared/runtime';
 
 export const METADEFS_USAGE = `Usage: serverless-glance metadefs load <dir or file> [--overwrite] [table options]
        serverless-glance metadefs export <dir> [table options]
@@ -36,24 +36,6 @@ const STD: CliOutput = {
   err: (text) => process.stderr.write(text),
 };
 
-const LOCAL_ENDPOINT = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
-
-/**
- * The repository on the table the options name. A local endpoint (the emulators of `npm start`)
- * gets a region and dummy credentials when the environment has none.
- */
-const repositoryFor = (table: string, endpoint: string | undefined): MetadefRepository => {
-  const local = endpoint !== undefined && LOCAL_ENDPOINT.test(endpoint);
-  const client = new DynamoDBClient({
-    ...(endpoint ? { endpoint } : {}),
-    ...(local && !process.env.AWS_REGION ? { region: 'us-east-1' } : {}),
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-  });
-  return new MetadefRepository(DynamoDBDocumentClient.from(client), table);
-};
-
 export const runMetadefsCli = async (args: readonly string[], io: CliOutput = STD): Promise<number> => {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -72,12 +54,15 @@ export const runMetadefsCli = async (args: readonly string[], io: CliOutput = ST
     io.err(METADEFS_USAGE);
     return 2;
   }
-  const table = values.table ?? process.env.TABLE_NAME;
+  const table = values.table ?? tableNameEnv();
   if (!table) {
     io.err('A table is needed: --table or TABLE_NAME.\n');
     return 2;
   }
-  const repository = repositoryFor(table, values.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB);
+  const repository = new MetadefRepository(
+    createCliDocumentClient(values.endpoint ?? awsEndpoint('DYNAMODB')),
+    table,
+  );
   try {
     if (command === 'export') {
       const files = await exportCatalog(repository, path);

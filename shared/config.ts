@@ -176,6 +176,18 @@ export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN'
 export const awsEndpoint = (service: 'DYNAMODB' | 'S3'): string | undefined =>
   process.env[`AWS_ENDPOINT_URL_${service}`] || undefined;
 
+/**
+ * Whether the environment gives the AWS SDK a region and an access key of its own; an operator
+ * CLI pointed at the local emulators supplies dummy ones otherwise (shared/runtime.ts).
+ */
+export const sdkEnvironment = (): { readonly hasRegion: boolean; readonly hasCredentials: boolean } => ({
+  hasRegion: Boolean(process.env.AWS_REGION),
+  hasCredentials: Boolean(process.env.AWS_ACCESS_KEY_ID),
+});
+
+/** `TABLE_NAME` when set: the table an operator CLI works on without `--table`. */
+export const tableNameEnv = (): string | undefined => process.env.TABLE_NAME || undefined;
+
 /** `LOCAL_FAULTS=1`: the import steps obey injected faults (tests only; shared/import/faults.ts). */
 export const localFaultsEnabled = (): boolean => process.env.LOCAL_FAULTS === '1';
 

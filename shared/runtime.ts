@@ -24,6 +24,7 @@ import {
   readServiceConfig,
   readStateMachineArn,
   readUploadSettings,
+  sdkEnvironment,
   uriFilterFromEnv,
 } from '#shared/config';
 import { documentClientOf } from '#shared/dynamo';
@@ -63,6 +64,28 @@ export const createS3Client = (endpoint = awsEndpoint('S3')): S3Client =>
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+
+/** A loopback endpoint: the local emulators, which check no credentials. */
+const LOOPBACK_ENDPOINT = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/**
+ * The document client of an operator CLI run from a shell (`serverless-glance metadefs`): the
+ * endpoint it was given, your AWS credentials; a loopback endpoint (the emulators `npm start`
+ * prints) gets a region and dummy credentials where the environment has none.
+ */
+export const createCliDocumentClient = (endpoint = awsEndpoint('DYNAMODB')): DynamoDBDocumentClient => {
+  const local = endpoint !== undefined && LOOPBACK_ENDPOINT.test(endpoint);
+  const sdk = sdkEnvironment();
+  return documentClientOf(
+    new DynamoDBClient({
+      ...(endpoint ? { endpoint } : {}),
+      ...(local && !sdk.hasRegion ? { region: 'us-east-1' } : {}),
+      ...(local && !sdk.hasCredentials
+        ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+        : {}),
+    }),
+  );
+};
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

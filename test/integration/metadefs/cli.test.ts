@@ -122,6 +122,19 @@ describe('metadefs load', () => {
     );
   });
 
+  it('takes the table from TABLE_NAME when --table is not given', async () => {
+    const out: string[] = [];
+    const code = await runMetadefsCli(
+      ['export', join(dir, 'env-table'), '--endpoint', stack.dynamoEndpoint],
+      {
+        out: (text) => void out.push(text),
+        err: (text) => void out.push(text),
+      },
+    );
+    expect(process.env.TABLE_NAME).toBe(stack.tableName);
+    expect([code, out.join('')]).toEqual([0, expect.stringMatching(/^exported \d+ namespace\(s\)/)]);
+  });
+
   it('answers usage errors with 2', async () => {
     expect(await runMetadefsCli([], { out: () => {}, err: () => {} })).toBe(2);
     expect(await runMetadefsCli(['load', dir, '--bogus'], { out: () => {}, err: () => {} })).toBe(2);
@@ -145,7 +158,11 @@ describe('metadefs export', () => {
     expect(await stack.repository.listNamespaces()).toEqual(before);
   });
 
-  it('runs as the real npx bin', async () => {
+  it('runs as the real npx bin, with dummy credentials for the local endpoint when there are none', async () => {
+    // No AWS_* variables and no TABLE_NAME: a shell without any AWS setup.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && name !== 'TABLE_NAME'),
+    );
     const { stdout } = await promisify(execFile)(
       'npx',
       [
@@ -158,7 +175,7 @@ describe('metadefs export', () => {
         '--table',
         stack.tableName,
       ],
-      { timeout: 60_000, env: { ...process.env } },
+      { timeout: 60_000, env },
     );
     expect(stdout).toMatch(/exported \d+ namespace\(s\)/);
     expect((await readdir(join(dir, 'bin-export'))).length).toBeGreaterThan(2);
