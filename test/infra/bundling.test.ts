@@ -47,6 +47,7 @@ it('bundles only the AWS clients a function uses', () => {
     ShowImage: 'functions/images/show-image.ts',
     ImportImage: 'functions/images/import-image.ts',
     PublishTransitions: 'functions/events/publish-transitions.ts',
+    ShowMetadefNamespace: 'functions/metadefs/show-namespace.ts',
   };
   const functions = Object.entries(entries).map(([id, entry]) => new GlanceFunction(stack, id, { entry }));
   const assembly = app.synth();
@@ -58,7 +59,12 @@ it('bundles only the AWS clients a function uses', () => {
     const hash = (resource?.Properties.Code?.S3Key ?? '').replace(/\.zip$/, '');
     return readFileSync(join(assembly.directory, `asset.${hash}`, 'index.mjs'), 'utf8');
   };
-  const [showImage, importImage, publish] = functions.map(bundleOf) as [string, string, string];
+  const [showImage, importImage, publish, showNamespace] = functions.map(bundleOf) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   const clients = (bundle: string) => ({
     dynamodb: bundle.includes('DynamoDB_20120810'),
     s3: bundle.includes('AmazonS3'),
@@ -68,4 +74,9 @@ it('bundles only the AWS clients a function uses', () => {
   expect(clients(showImage)).toEqual({ dynamodb: true, s3: false, sfn: false, eventbridge: false });
   expect(clients(importImage)).toEqual({ dynamodb: true, s3: false, sfn: true, eventbridge: false });
   expect(clients(publish)).toEqual({ dynamodb: false, s3: false, sfn: false, eventbridge: true });
+  expect(clients(showNamespace)).toEqual({ dynamodb: true, s3: false, sfn: false, eventbridge: false });
+  // The metadefs repository is in the wiring module too, and stays out of the image functions.
+  const metadefsMarker = 'Metadata definition namespace';
+  expect(showNamespace).toContain(metadefsMarker);
+  expect(showImage).not.toContain(metadefsMarker);
 }, 60_000);

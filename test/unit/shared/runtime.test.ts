@@ -35,11 +35,13 @@ describe('the runtime wiring', () => {
     expect(runtime.uploadContext().store).toBe(runtime.objectStore());
     expect(runtime.objectStore().bucket).toBe('bucket');
     expect(runtime.importStepDeps().tasks).toBe(runtime.tasks());
+    expect(runtime.metadefs()).toBe(runtime.metadefs());
   });
 
   it.each([
     ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.images()],
     ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.tasks()],
+    ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.metadefs()],
     ['STATE_MACHINE_ARN', (runtime: typeof import('#shared/runtime')) => runtime.importApiDeps()],
   ])('fails the first accessor that needs a missing %s, naming it', async (name, access) => {
     delete process.env[name];
