@@ -42,7 +42,7 @@ const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
 const NS = '/v2/metadefs/namespaces';
 const NS1 = `${NS}/{namespace_name}`;
 const NS_TYPES = `${NS1}/resource_types`;
-/** The metadefs routes (docs/metadefs.md), in their own nested stack. */
+/** The metadefs routes, in their own nested stack (docs/metadefs.md#aws-resources). */
 const metadef = (name: string, method: HttpMethod, path: string, entry: string): Route => ({
   ...r(name, method, path, `metadefs/${entry}`),
   nestedStack: 'Metadefs',
@@ -84,7 +84,7 @@ export const routes: readonly Route[] = [
   r('CompleteImageUpload', 'POST', '/v2/images/{image_id}/file/complete', 'images/complete-image-upload'),
   r('CompleteImageStage', 'POST', '/v2/images/{image_id}/stage/complete', 'images/complete-image-stage'),
 
-  // Metadata definitions catalog (docs/metadefs.md).
+  // Metadata definitions catalog (docs/metadefs.md#routes).
   metadef('GetMetadefSchema', 'GET', '/v2/schemas/metadefs/{schema_name}', 'get-metadef-schema'),
   metadef('ListMetadefResourceTypes', 'GET', '/v2/metadefs/resource_types', 'list-resource-types'),
   metadef('ListMetadefNamespaces', 'GET', NS, 'list-namespaces'),

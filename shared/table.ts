@@ -17,7 +17,7 @@
  *
  * Deleted images drop their index keys, so the indexes only hold what a listing can show.
  *
- * The metadata definitions catalog (shared/metadefs/repository.ts, docs/metadefs.md):
+ * The metadata definitions catalog (shared/metadefs/repository.ts, docs/metadefs.md#storage):
  *
  * | item                  | pk                 | sk       | gsi1pk            | gsi1sk   |
  * |-----------------------|--------------------|----------|-------------------|----------|

@@ -1,14 +1,7 @@
 /**
- * Glance's default metadefs policy (its new RBAC defaults), as pure rules:
- *
- * - reading (`get_metadef_*`, `list_metadef_resource_types`): admin, or a reader when the namespace
- *   is public or owned by the reader's project;
- * - every create, update and delete: admin only.
- *
- * Glance masks a refusal as 404 whenever the caller could not read the namespace at all, so a
- * private namespace of another project looks exactly like one that does not exist. Without a
- * namespace (listing, creating) the check is made against the caller's own project, so a caller
- * without even the reader role gets 404 there too, as in Glance.
+ * Glance's default metadefs policy (its new RBAC defaults) as pure rules, with its 404 masking
+ * (docs/metadefs.md#policy). Without a namespace (listing, creating) the check is made against
+ * the caller's own project, which is why a caller without even the reader role gets 404 there too.
  */
 import type { Caller } from '#shared/auth';
 import { Forbidden, NotFound } from '#shared/errors';

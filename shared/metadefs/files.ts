@@ -2,7 +2,7 @@
  * Catalog files in Glance's format (its `etc/metadefs/*.json`): one namespace per file, with its
  * properties, objects, tags and resource-type associations. Loading goes through the same
  * validation as `POST /v2/metadefs/namespaces`, so a file loads exactly when the API would accept
- * it. Pure: no files, no table.
+ * it (docs/metadefs.md#loading-and-exporting-catalog-files). Pure: no files, no table.
  */
 import { BadRequest } from '#shared/errors';
 import { newNamespace } from './changes.ts';

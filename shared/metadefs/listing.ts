@@ -1,7 +1,7 @@
 /**
- * Query parameters and paging of the metadefs listings, pure. Namespaces are a small,
- * admin-curated catalog: the repository reads all of them with one paginated Query, and the page
- * is cut here, in Glance's order (the sort key, then `created_at`, then a stable tie-breaker).
+ * Query parameters and paging of the metadefs listings, pure (docs/metadefs.md#listing-namespaces).
+ * The repository reads every namespace with one paginated Query, and the page is cut here, in
+ * Glance's order (the sort key, then `created_at`, then a stable tie-breaker).
  */
 import { BadRequest } from '#shared/errors';
 import {

@@ -1,12 +1,9 @@
 /**
  * Loading catalog files into the table and exporting it back (`npx serverless-glance metadefs
- * load|export`, and the starter catalog on the local stack's first start). Straight to the table,
- * as Glance's `glance-manage db_load_metadefs` goes straight to its database: an operator tool,
- * authorised by the AWS credentials that reach the table.
- *
- * Loading is idempotent: every file is checked before anything is written (one bad file, nothing
- * written), a namespace that exists is kept (or, with `overwrite`, replaced when it differs), and
- * resource types are only ever added.
+ * load|export`, and the starter catalog on the local stack's first start), straight to the table
+ * as Glance's `glance-manage db_load_metadefs` goes straight to its database
+ * (docs/metadefs.md#loading-and-exporting-catalog-files). Every file is checked before anything is
+ * written, and loading again changes nothing.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,14 +1,7 @@
 /**
- * The metadefs catalog in the single table (keys: shared/table.ts). A namespace is one item: its
- * attributes as attributes, what it holds as one serialized `content` attribute. Serialized
- * because definitions are JSON-schema fragments that must come back exactly as written (key
- * order, numbers beyond DynamoDB's safe range, empty strings), and because the item budget is
- * then simply the byte length of that attribute.
- *
- * Every change is one conditional write on the version read, except a namespace rename: the item
- * is keyed by name, so a rename writes the new item (only if the name is free) and then deletes the
- * old one (only if unchanged), undoing the first write if the second loses a race. Should the
- * process die between the two, both names show the same namespace until one is deleted.
+ * The metadefs catalog in the single table (keys: shared/table.ts; layout, and why a namespace is
+ * one item with a serialized `content`: docs/metadefs.md#storage). Every change is one conditional
+ * write on the version read, except a rename, which is keyed by name and so takes two writes.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';

@@ -3,7 +3,8 @@
  * the served JSON schema of the resource (400, with jsonschema's wording), then what Glance's
  * model would refuse later (unknown keys in a property definition, non-string enums...) and what
  * makes a property definition an invalid JSON-schema fragment (a pattern that does not compile,
- * a minimum above the maximum). Nothing here touches storage: a body that fails is never written.
+ * a minimum above the maximum); the list is in docs/metadefs.md#bad-input. Nothing here touches
+ * storage: a body that fails is never written.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BadRequest, Forbidden } from '#shared/errors';
