@@ -78,10 +78,13 @@ const logicalId = (element: CfnElement | undefined) => {
   if (!element) throw new Error('construct has no CloudFormation resource');
   return Stack.of(element).getLogicalId(element);
 };
-/** A value as the stack itself writes it: a nested stack's parameter resolved to what it is given. */
+/** A value as the stack itself writes it: a nested stack's parameters, at any depth, resolved to what they are given. */
 const inMainStack = (value: unknown): unknown => {
-  const ref = (value as { Ref?: unknown } | undefined)?.Ref;
-  return typeof ref === 'string' && Object.hasOwn(nestedParameters, ref) ? nestedParameters[ref] : value;
+  if (Array.isArray(value)) return value.map(inMainStack);
+  if (typeof value !== 'object' || value === null) return value;
+  const ref = (value as { Ref?: unknown }).Ref;
+  if (typeof ref === 'string' && Object.hasOwn(nestedParameters, ref)) return nestedParameters[ref];
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, inMainStack(inner)]));
 };
 const fn = (name: string) => {
   const found = stack.api.functions.get(name);
@@ -222,9 +225,40 @@ describe('stacks', () => {
     routes.filter((route) => route.nestedStack).map((route) => [route.name, route.nestedStack] as const),
   )('%s lives in the nested stack %s, with its route', (name, nested) => {
     const nestedStack = stack.api.nestedStacks.get(nested ?? '');
-    expect(nestedStack).toBeDefined();
+    if (!nestedStack) throw new Error(`no nested stack ${nested}`);
     expect(Stack.of(fn(name))).toBe(nestedStack);
+    const route = routes.find((candidate) => candidate.name === name);
+    if (!route) throw new Error(`no route ${name}`);
+    const routeKeys = (of: Stack) =>
+      Object.values(Template.fromStack(of).toJSON().Resources as Record<string, Resource>)
+        .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+        .map((resource) => resource.Properties.RouteKey);
+    expect(routeKeys(nestedStack)).toContain(routeKey(route));
+    expect(routeKeys(stack)).not.toContain(routeKey(route));
   });
+
+  it('hands the nested stacks only resources of the main stack', () => {
+    const mainResources = Object.keys(Template.fromStack(stack).toJSON().Resources);
+    const values = Object.values(nestedParameters);
+    expect(values.length).toBeGreaterThan(0);
+    for (const value of values) {
+      const [id] = JSON.stringify(value).match(/(?<="(?:Ref|Fn::GetAtt)":\[?")[^"]+/) ?? [];
+      expect(mainResources).toContain(id);
+    }
+  });
+
+  it.each(routes.filter((route) => route.nestedStack && !isDiscovery(route)).map((route) => route.name))(
+    "%s's grants name the main stack's table, through the nested stack's parameters",
+    (name) => {
+      const table = { 'Fn::GetAtt': [logicalId(stack.data.table.node.defaultChild as CfnElement), 'Arn'] };
+      const granted = policiesOf(name).flatMap((policy) =>
+        (policy.Properties.PolicyDocument as { Statement: { Resource: unknown }[] }).Statement.flatMap(
+          (statement) => [statement.Resource].flat(),
+        ),
+      );
+      expect(granted.map(inMainStack)).toEqual([table, { 'Fn::Join': ['', [table, '/index/*']] }]);
+    },
+  );
 });
 
 describe('routes', () => {
