@@ -4,7 +4,7 @@
  * to the top). Request bodies are validated against these very documents (validate.ts), so what a
  * client reads is what the server enforces.
  */
-import type { JsonObject } from '#shared/schemas/documents';
+import { collectionSchema, type JsonObject } from '#shared/schemas/documents';
 import { METADEF_LIMITS, NAMESPACE_VISIBILITIES } from './model.ts';
 
 /** Glance lists `null` among the types, although `type: string` rules it out. */
@@ -84,29 +84,6 @@ const itemSchema = (
   ...(definitions ? { definitions } : {}),
   ...(required.length ? { required } : {}),
 });
-
-/** Glance's CollectionSchema: an array of the item schema, its definitions moved to the top. */
-const collection = (name: string, item: JsonObject, shape: 'array' | 'object' = 'array'): JsonObject => {
-  const { definitions, ...itemWithoutDefinitions } = item;
-  return {
-    name,
-    properties: {
-      [name]:
-        shape === 'array'
-          ? { type: 'array', items: itemWithoutDefinitions }
-          : { type: 'object', additionalProperties: itemWithoutDefinitions },
-      first: { type: 'string' },
-      next: { type: 'string' },
-      schema: { type: 'string' },
-    },
-    links: [
-      { rel: 'first', href: '{first}' },
-      { rel: 'next', href: '{next}' },
-      { rel: 'describedby', href: '{schema}' },
-    ],
-    ...(definitions ? { definitions } : {}),
-  };
-};
 
 const NAMESPACE_SCHEMA = itemSchema(
   'namespace',
@@ -223,16 +200,16 @@ const TAG_SCHEMA = itemSchema(
 
 const DOCUMENTS = {
   namespace: NAMESPACE_SCHEMA,
-  namespaces: collection('namespaces', NAMESPACE_SCHEMA),
+  namespaces: collectionSchema('namespaces', NAMESPACE_SCHEMA),
   resource_type: RESOURCE_TYPE_SCHEMA,
-  resource_types: collection('resource_type_associations', RESOURCE_TYPE_SCHEMA),
+  resource_types: collectionSchema('resource_type_associations', RESOURCE_TYPE_SCHEMA),
   property: PROPERTY_SCHEMA,
   // In a collection the name is the key, so it is not required in the item.
-  properties: collection('properties', propertySchema(['type', 'title']), 'object'),
+  properties: collectionSchema('properties', propertySchema(['type', 'title']), 'object'),
   object: OBJECT_SCHEMA,
-  objects: collection('objects', OBJECT_SCHEMA),
+  objects: collectionSchema('objects', OBJECT_SCHEMA),
   tag: TAG_SCHEMA,
-  tags: collection('tags', TAG_SCHEMA),
+  tags: collectionSchema('tags', TAG_SCHEMA),
 } as const satisfies Record<string, JsonObject>;
 
 export type MetadefSchemaName = keyof typeof DOCUMENTS;

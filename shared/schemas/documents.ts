@@ -189,21 +189,39 @@ export const IMAGE_SCHEMA: JsonObject = {
   ],
 };
 
-/** `GET /v2/schemas/images`: Glance's raw collection schema around the raw image schema. */
-export const IMAGES_SCHEMA: JsonObject = {
-  name: 'images',
-  properties: {
-    images: { type: 'array', items: IMAGE_SCHEMA },
-    first: { type: 'string' },
-    next: { type: 'string' },
-    schema: { type: 'string' },
-  },
-  links: [
-    { rel: 'first', href: '{first}' },
-    { rel: 'next', href: '{next}' },
-    { rel: 'describedby', href: '{schema}' },
-  ],
+/**
+ * Glance's CollectionSchema (raw): the items under `name` (an array of the item schema, or an
+ * object of them for a map such as metadefs `properties`), the paging links, and the item's
+ * `definitions` moved up to the collection.
+ */
+export const collectionSchema = (
+  name: string,
+  item: JsonObject,
+  shape: 'array' | 'object' = 'array',
+): JsonObject => {
+  const { definitions, ...itemWithoutDefinitions } = item;
+  return {
+    name,
+    properties: {
+      [name]:
+        shape === 'array'
+          ? { type: 'array', items: itemWithoutDefinitions }
+          : { type: 'object', additionalProperties: itemWithoutDefinitions },
+      first: { type: 'string' },
+      next: { type: 'string' },
+      schema: { type: 'string' },
+    },
+    links: [
+      { rel: 'first', href: '{first}' },
+      { rel: 'next', href: '{next}' },
+      { rel: 'describedby', href: '{schema}' },
+    ],
+    ...(definitions ? { definitions } : {}),
+  };
 };
+
+/** `GET /v2/schemas/images`: Glance's raw collection schema around the raw image schema. */
+export const IMAGES_SCHEMA: JsonObject = collectionSchema('images', IMAGE_SCHEMA);
 
 /** `GET /v2/schemas/member` (minimal form: no links, no additionalProperties). */
 export const MEMBER_SCHEMA: JsonObject = { name: 'member', properties: MEMBER_PROPERTIES };
