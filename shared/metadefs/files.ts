@@ -8,7 +8,7 @@ import { BadRequest } from '#shared/errors';
 import { newNamespace } from './changes.ts';
 import { namespaceCreateInput } from './inputs.ts';
 import type { NamespaceRecord } from './model.ts';
-import { propertiesView } from './views.ts';
+import { associationFields, namespaceFields, propertiesView, tagNameView } from './views.ts';
 
 /** Glance's loader gives namespaces without an owner to `admin`. */
 export const DEFAULT_FILE_OWNER = 'admin';
@@ -28,19 +28,8 @@ export const namespaceFromFile = (json: unknown, now: Date): NamespaceRecord => 
 
 /** The file for a namespace: Glance's export format, plus the owner and objects' `required` (which Glance drops). */
 export const namespaceToFile = (record: NamespaceRecord): Record<string, unknown> => ({
-  namespace: record.namespace,
-  ...(record.display_name === undefined ? {} : { display_name: record.display_name }),
-  ...(record.description === undefined ? {} : { description: record.description }),
-  visibility: record.visibility,
-  protected: record.protected,
-  owner: record.owner,
-  resource_type_associations: record.resource_type_associations.map((association) => ({
-    name: association.name,
-    ...(association.prefix === undefined ? {} : { prefix: association.prefix }),
-    ...(association.properties_target === undefined
-      ? {}
-      : { properties_target: association.properties_target }),
-  })),
+  ...namespaceFields(record),
+  resource_type_associations: record.resource_type_associations.map(associationFields),
   properties: propertiesView(record.properties),
   objects: record.objects.map((object) => ({
     name: object.name,
@@ -48,7 +37,7 @@ export const namespaceToFile = (record: NamespaceRecord): Record<string, unknown
     ...(object.required.length ? { required: [...object.required] } : {}),
     properties: propertiesView(object.properties),
   })),
-  tags: record.tags.map((tag) => ({ name: tag.name })),
+  tags: record.tags.map(tagNameView),
 });
 
 /**

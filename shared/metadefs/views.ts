@@ -65,12 +65,17 @@ export const tagView = (tag: MetadefTag): Record<string, unknown> => ({
 /** Tag lists (and tags inside a namespace) show names only, as Glance's do. */
 export const tagNameView = (tag: MetadefTag): Record<string, unknown> => ({ name: tag.name });
 
-export const associationView = (association: ResourceTypeAssociation): Record<string, unknown> => ({
+/** An association without its timestamps (as catalog files have it). */
+export const associationFields = (association: ResourceTypeAssociation): Record<string, unknown> => ({
   name: association.name,
   ...(association.prefix === undefined ? {} : { prefix: association.prefix }),
   ...(association.properties_target === undefined
     ? {}
     : { properties_target: association.properties_target }),
+});
+
+export const associationView = (association: ResourceTypeAssociation): Record<string, unknown> => ({
+  ...associationFields(association),
   created_at: glanceTime(association.created_at),
   updated_at: glanceTime(association.updated_at),
 });
@@ -79,6 +84,16 @@ export const resourceTypeView = (type: ResourceTypeRecord): Record<string, unkno
   name: type.name,
   created_at: glanceTime(type.created_at),
   updated_at: glanceTime(type.updated_at),
+});
+
+/** A namespace's own attributes, without timestamps (as catalog files have them). */
+export const namespaceFields = (record: NamespaceRecord): Record<string, unknown> => ({
+  namespace: record.namespace,
+  ...(record.display_name === undefined ? {} : { display_name: record.display_name }),
+  ...(record.description === undefined ? {} : { description: record.description }),
+  visibility: record.visibility,
+  protected: record.protected,
+  owner: record.owner,
 });
 
 /**
@@ -93,12 +108,7 @@ export const namespaceView = (
     items.length ? { [key]: items.map(view) } : {};
   const detail = parts === 'detail';
   return {
-    namespace: record.namespace,
-    ...(record.display_name === undefined ? {} : { display_name: record.display_name }),
-    ...(record.description === undefined ? {} : { description: record.description }),
-    visibility: record.visibility,
-    protected: record.protected,
-    owner: record.owner,
+    ...namespaceFields(record),
     created_at: glanceTime(record.created_at),
     updated_at: glanceTime(record.updated_at),
     ...(parts === 'attributes'
