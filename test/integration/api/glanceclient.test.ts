@@ -3,41 +3,16 @@
  * stack: the proof that an existing Glance client works unchanged. `.ci/run` installs the
  * package; on a machine without it the suite is reported as skipped, with the reason.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { glanceAvailable, runGlance, cliTable as table } from '#test/helpers/glanceclient';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
-
-const GLANCE = '/usr/bin/glance';
-const run = promisify(execFile);
-const available = existsSync(GLANCE);
 
 let stack: TestStack;
 let token: string;
 
-/** Runs the CLI with stdin closed (`<&-`), so it never mistakes an empty stdin for image data. */
-const glance = async (...args: string[]): Promise<string> => {
-  const quoted = args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  const { stdout } = await run(
-    'bash',
-    ['-c', `${GLANCE} --os-image-url ${stack.url} --os-auth-token "$TOKEN" ${quoted} <&-`],
-    { env: { ...process.env, TOKEN: token, HOME: process.env.HOME ?? '/tmp' }, timeout: 30_000 },
-  );
-  return stdout;
-};
+const glance = (...args: string[]) => runGlance(stack.url, token, args);
 
-/** Reads `| key | value |` rows of the CLI's table output. */
-const table = (output: string): Record<string, string> =>
-  Object.fromEntries(
-    output
-      .split('\n')
-      .map((line) => /^\|\s*(\S+)\s*\|\s*(.*?)\s*\|$/.exec(line))
-      .filter((match): match is RegExpExecArray => match !== null)
-      .map((match) => [match[1] ?? '', match[2] ?? '']),
-  );
-
-describe.runIf(available)('python-glanceclient against the local stack', () => {
+describe.runIf(glanceAvailable)('python-glanceclient against the local stack', () => {
   beforeAll(async () => {
     stack = await startTestStack();
     token = await stack.tokenFor({ project: 'p-cli', roles: ['member', 'reader'] });
@@ -97,8 +72,8 @@ describe.runIf(available)('python-glanceclient against the local stack', () => {
   });
 });
 
-describe.skipIf(available)('python-glanceclient', () => {
+describe.skipIf(glanceAvailable)('python-glanceclient', () => {
   it('is not installed here (apt-get install python3-glanceclient); the CLI checks did not run', () => {
-    expect(available).toBe(false);
+    expect(glanceAvailable).toBe(false);
   });
 });

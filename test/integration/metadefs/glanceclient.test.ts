@@ -3,38 +3,15 @@
  * from our schemas and validates every answer against them (warlock), so this proves both the
  * routes and the documents. Skipped, with the reason, where the Debian package is missing.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { glanceAvailable, runGlance, cliTable as table } from '#test/helpers/glanceclient';
 import { type MetadefsStack, startMetadefsStack } from './helpers.ts';
-
-const GLANCE = '/usr/bin/glance';
-const run = promisify(execFile);
 
 let stack: MetadefsStack;
 
-const glance = async (...args: string[]): Promise<string> => {
-  const quoted = args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  const { stdout } = await run(
-    'bash',
-    ['-c', `${GLANCE} --os-image-url ${stack.url} --os-auth-token "$TOKEN" ${quoted} <&-`],
-    { env: { ...process.env, TOKEN: stack.admin, HOME: process.env.HOME ?? '/tmp' }, timeout: 30_000 },
-  );
-  return stdout;
-};
+const glance = (...args: string[]) => runGlance(stack.url, stack.admin, args);
 
-/** `| key | value |` rows of the CLI's tables. */
-const table = (output: string): Record<string, string> =>
-  Object.fromEntries(
-    output
-      .split('\n')
-      .map((line) => /^\|\s*(\S+)\s*\|\s*(.*?)\s*\|$/.exec(line))
-      .filter((match): match is RegExpExecArray => match !== null)
-      .map((match) => [match[1] ?? '', match[2] ?? '']),
-  );
-
-describe.runIf(existsSync(GLANCE))('python-glanceclient md-* commands', () => {
+describe.runIf(glanceAvailable)('python-glanceclient md-* commands', () => {
   beforeAll(async () => {
     stack = await startMetadefsStack();
   });
