@@ -3,25 +3,18 @@
  * namespace item, and a loser retries on the fresh namespace, so concurrent writes all land (or
  * fail exactly as they would one after the other), and nothing is lost.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NAMESPACE_WRITE_ATTEMPTS } from '#shared/metadefs/service';
-import { as, createNamespace, type MetadefsStack, startMetadefsStack, uniqueName } from './helpers.ts';
+import { createNamespace, metadefsSuite, uniqueName } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack({ seed: false });
-  admin = as(stack, stack.admin);
-});
-afterAll(() => stack.stop());
+const { stack, admin } = metadefsSuite({ seed: false });
 
 /** Simultaneous writers to one namespace the retries are sized for. */
 const WRITERS = NAMESPACE_WRITE_ATTEMPTS;
 
 describe('concurrent writes to one namespace', () => {
   it('keeps every property, object and tag written at once', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const base = `/v2/metadefs/namespaces/${ns}`;
     const writes = Array.from({ length: WRITERS }, (_, i) => {
       if (i % 3 === 0)
@@ -43,7 +36,7 @@ describe('concurrent writes to one namespace', () => {
   });
 
   it('lets exactly one of many identical creates win; the others get the 409 of a duplicate', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const responses = await Promise.all(
       Array.from({ length: WRITERS }, () =>
         admin('POST', `/v2/metadefs/namespaces/${ns}/properties`, {
@@ -74,7 +67,7 @@ describe('concurrent writes to one namespace', () => {
   });
 
   it('never loses a write racing a rename: it lands under the new name or answers 404', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const renamed = `${ns}-renamed`;
     const [rename, ...adds] = await Promise.all([
       admin('PUT', `/v2/metadefs/namespaces/${ns}`, { namespace: renamed, visibility: 'public' }),
@@ -88,7 +81,7 @@ describe('concurrent writes to one namespace', () => {
   });
 
   it('does not delete a namespace protected a moment before', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const [protect, remove] = await Promise.all([
       admin('PUT', `/v2/metadefs/namespaces/${ns}`, { namespace: ns, visibility: 'public', protected: true }),
       admin('DELETE', `/v2/metadefs/namespaces/${ns}`),

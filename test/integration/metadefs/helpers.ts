@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 /**
  * A local stack with the starter catalog loaded (as `npm start` has it) and tokens for the
  * callers the metadefs policy tells apart.
@@ -73,3 +73,35 @@ export const glanceError = (code: number, message?: string) => ({
     ...(message === undefined ? {} : { message: expect.stringContaining(message) }),
   }),
 });
+
+type Role = 'admin' | 'member' | 'reader' | 'other' | 'roleless';
+/** Sends one request as one of the stack's callers (see `as`). */
+export type RequestAs = ReturnType<typeof as>;
+
+/**
+ * The stack of one test file: started before its tests, stopped after them. `stack()` is the
+ * running stack; each caller sends requests with its token.
+ */
+export const metadefsSuite = (options: { seed?: boolean } = {}) => {
+  let started: MetadefsStack | undefined;
+  beforeAll(async () => {
+    started = await startMetadefsStack(options);
+  });
+  afterAll(() => started?.stop());
+  const stack = (): MetadefsStack => {
+    if (!started) throw new Error('the metadefs stack starts in beforeAll');
+    return started;
+  };
+  const caller =
+    (role: Role): RequestAs =>
+    (...request) =>
+      as(stack(), stack()[role])(...request);
+  return {
+    stack,
+    admin: caller('admin'),
+    member: caller('member'),
+    reader: caller('reader'),
+    other: caller('other'),
+    roleless: caller('roleless'),
+  };
+};

@@ -1,28 +1,8 @@
 /** `/v2/metadefs/namespaces` and `/v2/metadefs/namespaces/{namespace_name}`: every route, every refusal. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  as,
-  createNamespace,
-  glanceError,
-  type MetadefsStack,
-  startMetadefsStack,
-  uniqueName,
-} from './helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type as, createNamespace, glanceError, metadefsSuite, uniqueName } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-let member: ReturnType<typeof as>;
-let other: ReturnType<typeof as>;
-let roleless: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack();
-  admin = as(stack, stack.admin);
-  member = as(stack, stack.member);
-  other = as(stack, stack.other);
-  roleless = as(stack, stack.roleless);
-});
-afterAll(() => stack.stop());
+const { stack, admin, member, other, roleless } = metadefsSuite();
 
 const NS = '/v2/metadefs/namespaces';
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -55,7 +35,7 @@ describe('POST /v2/metadefs/namespaces', () => {
     const name = uniqueName('OS::Min');
     const response = await admin('POST', NS, { namespace: name });
     expect(response.status).toBe(201);
-    expect(response.headers.get('location')).toBe(`${stack.url}${NS}/${encodeURIComponent(name)}`);
+    expect(response.headers.get('location')).toBe(`${stack().url}${NS}/${encodeURIComponent(name)}`);
     expect(response.json).toEqual({
       namespace: name,
       visibility: 'private',
@@ -98,12 +78,12 @@ describe('POST /v2/metadefs/namespaces', () => {
   });
 
   it('lets an admin give the namespace to another project', async () => {
-    const name = await createNamespace(stack, { owner: 'p-one', visibility: 'private' });
+    const name = await createNamespace(stack(), { owner: 'p-one', visibility: 'private' });
     expect((await member('GET', `${NS}/${name}`)).json.owner).toBe('p-one');
   });
 
   it('answers 409 for a taken name, whoever owns it', async () => {
-    const name = await createNamespace(stack, { visibility: 'private', owner: 'p-two' });
+    const name = await createNamespace(stack(), { visibility: 'private', owner: 'p-two' });
     const response = await admin('POST', NS, { namespace: name });
     expect(response.status).toBe(409);
     expect(response.json).toEqual(
@@ -135,10 +115,10 @@ describe('GET /v2/metadefs/namespaces', () => {
   let open: string;
 
   beforeAll(async () => {
-    mine = await createNamespace(stack, { owner: 'p-one', visibility: 'private' }, 'list-mine');
-    theirs = await createNamespace(stack, { owner: 'p-two', visibility: 'private' }, 'list-theirs');
+    mine = await createNamespace(stack(), { owner: 'p-one', visibility: 'private' }, 'list-mine');
+    theirs = await createNamespace(stack(), { owner: 'p-two', visibility: 'private' }, 'list-theirs');
     open = await createNamespace(
-      stack,
+      stack(),
       { owner: 'p-two', resource_type_associations: [{ name: 'OS::List::Only' }] },
       'list-open',
     );
@@ -221,7 +201,7 @@ describe('GET /v2/metadefs/namespaces', () => {
 
 describe('GET /v2/metadefs/namespaces/{namespace_name}', () => {
   it('shows everything, prefixed for a resource type with ?resource_type', async () => {
-    const name = await createNamespace(stack, FULL);
+    const name = await createNamespace(stack(), FULL);
     const plain = (await member('GET', `${NS}/${name}`)).json;
     expect(Object.keys(plain.properties)).toEqual(['cpu_policy']);
     const flavor = (await member('GET', `${NS}/${name}?resource_type=OS::Nova::Flavor`)).json;
@@ -233,7 +213,7 @@ describe('GET /v2/metadefs/namespaces/{namespace_name}', () => {
   });
 
   it('answers the same 404 for unknown names and for private namespaces of other projects', async () => {
-    const hidden = await createNamespace(stack, { visibility: 'private', owner: 'p-two' });
+    const hidden = await createNamespace(stack(), { visibility: 'private', owner: 'p-two' });
     const unknown = await member('GET', `${NS}/${hidden}-not`);
     const invisible = await member('GET', `${NS}/${hidden}`);
     expect(invisible.status).toBe(404);
@@ -248,7 +228,7 @@ describe('GET /v2/metadefs/namespaces/{namespace_name}', () => {
 
 describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
   it('replaces the attributes and keeps what the namespace holds', async () => {
-    const name = await createNamespace(stack, FULL);
+    const name = await createNamespace(stack(), FULL);
     const response = await admin('PUT', `${NS}/${name}`, { namespace: name, protected: true });
     expect(response.status).toBe(200);
     expect(response.json).toEqual({
@@ -268,7 +248,7 @@ describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
   });
 
   it('renames: the content moves with it, the old name is gone', async () => {
-    const name = await createNamespace(stack, FULL);
+    const name = await createNamespace(stack(), FULL);
     const renamed = uniqueName('renamed');
     const response = await admin('PUT', `${NS}/${name}`, { namespace: renamed, visibility: 'public' });
     expect(response.json.namespace).toBe(renamed);
@@ -277,8 +257,8 @@ describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
   });
 
   it('answers 409 when renaming onto a taken name, and changes nothing', async () => {
-    const first = await createNamespace(stack, FULL);
-    const second = await createNamespace(stack);
+    const first = await createNamespace(stack(), FULL);
+    const second = await createNamespace(stack());
     const before = await admin('GET', `${NS}/${first}`);
     const response = await admin('PUT', `${NS}/${first}`, { namespace: second });
     expect(response.json).toEqual(
@@ -292,7 +272,7 @@ describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
   });
 
   it("accepts python-glanceclient's update body: the whole namespace as shown", async () => {
-    const name = await createNamespace(stack, FULL);
+    const name = await createNamespace(stack(), FULL);
     const {
       self: _,
       schema: __,
@@ -306,7 +286,7 @@ describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
   });
 
   it('is for admins (403), hides what the caller cannot see (404), and needs the name (400)', async () => {
-    const name = await createNamespace(stack, { visibility: 'private', owner: 'p-one' });
+    const name = await createNamespace(stack(), { visibility: 'private', owner: 'p-one' });
     expect((await member('PUT', `${NS}/${name}`, { namespace: name })).json).toEqual(
       glanceError(403, 'You are not authorized to complete modify_metadef_namespace action.'),
     );
@@ -322,7 +302,7 @@ describe('PUT /v2/metadefs/namespaces/{namespace_name}', () => {
 
 describe('DELETE /v2/metadefs/namespaces/{namespace_name}', () => {
   it('refuses while protected (403), then deletes with everything it holds', async () => {
-    const name = await createNamespace(stack, { ...FULL, protected: true });
+    const name = await createNamespace(stack(), { ...FULL, protected: true });
     expect((await admin('DELETE', `${NS}/${name}`)).json).toEqual(
       glanceError(403, `Metadata definition namespace ${name} is protected and cannot be deleted.`),
     );
@@ -331,14 +311,14 @@ describe('DELETE /v2/metadefs/namespaces/{namespace_name}', () => {
     expect(response.status).toBe(204);
     expect(response.text).toBe('');
     expect((await admin('GET', `${NS}/${name}`)).status).toBe(404);
-    await createNamespace(stack, { namespace: name });
+    await createNamespace(stack(), { namespace: name });
     const again = (await admin('GET', `${NS}/${name}`)).json;
     expect(again.properties).toBeUndefined();
     expect(again.objects).toBeUndefined();
   });
 
   it('is for admins, and 404 for unknown or invisible namespaces', async () => {
-    const name = await createNamespace(stack, { visibility: 'private', owner: 'p-one' });
+    const name = await createNamespace(stack(), { visibility: 'private', owner: 'p-one' });
     expect((await member('DELETE', `${NS}/${name}`)).status).toBe(403);
     expect((await other('DELETE', `${NS}/${name}`)).status).toBe(404);
     expect((await admin('DELETE', `${NS}/${name}-gone`)).status).toBe(404);

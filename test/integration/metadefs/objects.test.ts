@@ -1,19 +1,8 @@
 /** `/v2/metadefs/namespaces/{namespace_name}/objects[/{object_name}]`. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createNamespace, glanceError, type MetadefsStack, startMetadefsStack } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createNamespace, glanceError, metadefsSuite } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-let member: ReturnType<typeof as>;
-let other: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack();
-  admin = as(stack, stack.admin);
-  member = as(stack, stack.member);
-  other = as(stack, stack.other);
-});
-afterAll(() => stack.stop());
+const { stack, admin, member, other } = metadefsSuite();
 
 const path = (namespace: string, object = '') =>
   `/v2/metadefs/namespaces/${namespace}/objects${object ? `/${object}` : ''}`;
@@ -27,7 +16,7 @@ const MEMORY = {
 
 describe('objects', () => {
   it('creates (201), lists, shows, updates and deletes', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const created = await admin('POST', path(ns), MEMORY);
     expect(created.status).toBe(201);
     expect(created.json).toEqual({
@@ -66,7 +55,7 @@ describe('objects', () => {
   });
 
   it('renames with PUT, 409 onto a taken name, 409 for a duplicate create', async () => {
-    const ns = await createNamespace(stack, { objects: [{ name: 'a' }, { name: 'b' }] });
+    const ns = await createNamespace(stack(), { objects: [{ name: 'a' }, { name: 'b' }] });
     expect((await admin('PUT', path(ns, 'a'), { name: 'c' })).json.name).toBe('c');
     expect((await admin('GET', path(ns, 'a'))).status).toBe(404);
     expect((await admin('PUT', path(ns, 'c'), { name: 'b' })).json).toEqual(
@@ -81,7 +70,7 @@ describe('objects', () => {
   });
 
   it('answers 404 with Glance messages for unknown objects and namespaces', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     expect((await member('GET', path(ns, 'nope'))).json).toEqual(
       glanceError(404, 'Could not find metadata object nope'),
     );
@@ -93,7 +82,7 @@ describe('objects', () => {
   });
 
   it('is for admins to change (403); private namespaces of others are 404', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       visibility: 'private',
       owner: 'p-one',
       objects: [{ name: 'o' }],
@@ -110,12 +99,12 @@ describe('objects', () => {
   });
 
   it('refuses deletes in a protected namespace, one or all; deletes all otherwise', async () => {
-    const locked = await createNamespace(stack, { protected: true, objects: [{ name: 'o' }] });
+    const locked = await createNamespace(stack(), { protected: true, objects: [{ name: 'o' }] });
     expect((await admin('DELETE', path(locked, 'o'))).json).toEqual(
       glanceError(403, 'Metadata definition object o is protected and cannot be deleted.'),
     );
     expect((await admin('DELETE', path(locked))).status).toBe(403);
-    const open = await createNamespace(stack, { objects: [{ name: 'o' }, { name: 'p' }] });
+    const open = await createNamespace(stack(), { objects: [{ name: 'o' }, { name: 'p' }] });
     expect((await admin('DELETE', path(open))).status).toBe(204);
     expect((await admin('GET', path(open))).json.objects).toEqual([]);
   });
@@ -123,7 +112,7 @@ describe('objects', () => {
   it.each(['limit=0', 'limit=abc', 'sort_dir=up', 'visibility=everyone'])(
     'refuses ?%s with 400',
     async (query) => {
-      const ns = await createNamespace(stack);
+      const ns = await createNamespace(stack());
       expect((await member('GET', `${path(ns)}?${query}`)).status).toBe(400);
     },
   );
@@ -152,7 +141,7 @@ describe('bad object bodies: 4xx, nothing written', () => {
     ['malformed JSON', '{"name": ', 400, 'Malformed JSON'],
     ['an array', '[{"name": "o"}]', 400, 'must be a JSON object'],
   ])('%s', async (_, body, status, message) => {
-    const ns = await createNamespace(stack, { objects: [{ name: 'keep' }] });
+    const ns = await createNamespace(stack(), { objects: [{ name: 'keep' }] });
     const before = (await admin('GET', `/v2/metadefs/namespaces/${ns}`)).json;
     const response = await admin('POST', path(ns), body, { 'content-type': 'application/json' });
     expect(response.json).toEqual(glanceError(status, message));

@@ -1,19 +1,8 @@
 /** `/v2/metadefs/namespaces/{namespace_name}/properties[/{property_name}]`. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createNamespace, glanceError, type MetadefsStack, startMetadefsStack } from './helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, glanceError, metadefsSuite } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-let member: ReturnType<typeof as>;
-let other: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack();
-  admin = as(stack, stack.admin);
-  member = as(stack, stack.member);
-  other = as(stack, stack.other);
-});
-afterAll(() => stack.stop());
+const { stack, admin, member, other } = metadefsSuite();
 
 const path = (namespace: string, property = '') =>
   `/v2/metadefs/namespaces/${namespace}/properties${property ? `/${property}` : ''}`;
@@ -21,7 +10,7 @@ const HW = { name: 'hw_rng_model', title: 'RNG model', type: 'string', enum: ['v
 
 describe('properties', () => {
   it('creates (201), lists, shows, updates and deletes', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const created = await admin('POST', path(ns), HW);
     expect(created.status).toBe(201);
     expect(created.json).toEqual({
@@ -50,7 +39,7 @@ describe('properties', () => {
   });
 
   it('renames with PUT, 409 onto a taken name', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       properties: { a: { title: 'A', type: 'string' }, b: { title: 'B', type: 'string' } },
     });
     expect((await admin('PUT', path(ns, 'a'), { name: 'c', title: 'C', type: 'integer' })).status).toBe(200);
@@ -64,7 +53,7 @@ describe('properties', () => {
   });
 
   it('answers 409 for a duplicate, 404 for an unknown property or namespace', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     await admin('POST', path(ns), HW);
     expect((await admin('POST', path(ns), HW)).json).toEqual(
       glanceError(
@@ -83,7 +72,7 @@ describe('properties', () => {
   });
 
   it('is for admins to change (403), and invisible namespaces are 404', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       visibility: 'private',
       owner: 'p-one',
       properties: { p: { title: 'P', type: 'string' } },
@@ -105,7 +94,7 @@ describe('properties', () => {
   });
 
   it('refuses deletes while the namespace is protected (403), one or all', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       protected: true,
       properties: { p: { title: 'P', type: 'string' } },
     });
@@ -119,7 +108,7 @@ describe('properties', () => {
   });
 
   it('deletes all properties at once', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       properties: { a: { title: 'A', type: 'string' }, b: { title: 'B', type: 'string' } },
     });
     expect((await admin('DELETE', path(ns))).status).toBe(204);
@@ -127,7 +116,7 @@ describe('properties', () => {
   });
 
   it('treats __proto__ and constructor as names like any other', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     for (const name of ['__proto__', 'constructor']) {
       expect((await admin('POST', path(ns), { ...HW, name })).status).toBe(201);
       expect((await admin('GET', path(ns, name))).json.name).toBe(name);
@@ -139,7 +128,7 @@ describe('properties', () => {
 describe('GET ...properties/{property_name}?resource_type=', () => {
   let ns: string;
   beforeAll(async () => {
-    ns = await createNamespace(stack, {
+    ns = await createNamespace(stack(), {
       resource_type_associations: [
         { name: 'OS::Nova::Flavor', prefix: 'hw:' },
         { name: 'OS::Glance::Image' },
@@ -211,7 +200,7 @@ describe('bad property bodies: 4xx, nothing written', () => {
       'at most 358400 are allowed',
     ],
   ])('%s', async (_, body, status, message) => {
-    const ns = await createNamespace(stack, { properties: { keep: { title: 'K', type: 'string' } } });
+    const ns = await createNamespace(stack(), { properties: { keep: { title: 'K', type: 'string' } } });
     const before = (await admin('GET', `/v2/metadefs/namespaces/${ns}`)).json;
     const response = await admin('POST', path(ns), body);
     expect(response.json).toEqual(glanceError(status, message));

@@ -1,26 +1,8 @@
 /** `/v2/metadefs/resource_types` and `/v2/metadefs/namespaces/{namespace_name}/resource_types[/{name}]`. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  as,
-  createNamespace,
-  glanceError,
-  type MetadefsStack,
-  startMetadefsStack,
-  uniqueName,
-} from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createNamespace, glanceError, metadefsSuite, uniqueName } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-let member: ReturnType<typeof as>;
-let other: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack();
-  admin = as(stack, stack.admin);
-  member = as(stack, stack.member);
-  other = as(stack, stack.other);
-});
-afterAll(() => stack.stop());
+const { stack, admin, member, other, roleless } = metadefsSuite();
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const path = (namespace: string, type = '') =>
@@ -48,13 +30,13 @@ describe('GET /v2/metadefs/resource_types', () => {
   });
 
   it('is 404 for a caller without any role, as in Glance', async () => {
-    expect((await as(stack, stack.roleless)('GET', '/v2/metadefs/resource_types')).status).toBe(404);
+    expect((await roleless('GET', '/v2/metadefs/resource_types')).status).toBe(404);
   });
 });
 
 describe('associations', () => {
   it('associates (201), lists and dissociates (204)', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const created = await admin('POST', path(ns), {
       name: 'OS::Nova::Flavor',
       prefix: 'hw:',
@@ -75,14 +57,16 @@ describe('associations', () => {
 
   it('creates an unknown resource type with its first association, as Glance documents', async () => {
     const type = uniqueName('OS::New::Type');
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     expect(await typeNames()).not.toContain(type);
     expect((await admin('POST', path(ns), { name: type })).status).toBe(201);
     expect(await typeNames()).toContain(type);
   });
 
   it('answers 409 for an association that exists', async () => {
-    const ns = await createNamespace(stack, { resource_type_associations: [{ name: 'OS::Glance::Image' }] });
+    const ns = await createNamespace(stack(), {
+      resource_type_associations: [{ name: 'OS::Glance::Image' }],
+    });
     expect((await admin('POST', path(ns), { name: 'OS::Glance::Image' })).json).toEqual(
       glanceError(
         409,
@@ -92,7 +76,7 @@ describe('associations', () => {
   });
 
   it('answers 404 when dissociating a type that is not associated, 403 in a protected namespace', async () => {
-    const ns = await createNamespace(stack, {
+    const ns = await createNamespace(stack(), {
       protected: true,
       resource_type_associations: [{ name: 'OS::Glance::Image' }],
     });
@@ -108,7 +92,7 @@ describe('associations', () => {
   });
 
   it('is for admins to change; private namespaces of others are 404', async () => {
-    const ns = await createNamespace(stack, { visibility: 'private', owner: 'p-one' });
+    const ns = await createNamespace(stack(), { visibility: 'private', owner: 'p-one' });
     expect((await member('GET', path(ns))).status).toBe(200);
     expect((await member('POST', path(ns), { name: 'OS::Glance::Image' })).json).toEqual(
       glanceError(403, 'You are not authorized to complete add_metadef_resource_type_association action.'),
@@ -136,7 +120,7 @@ describe('associations', () => {
       "Attribute 'updated_at' is read-only.",
     ],
   ])('refuses %s: no association, no new type', async (_, body, status, message) => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const typesBefore = await typeNames();
     expect((await admin('POST', path(ns), body)).json).toEqual(glanceError(status, message));
     expect((await admin('GET', path(ns))).json.resource_type_associations).toEqual([]);
@@ -145,7 +129,7 @@ describe('associations', () => {
 
   it('writes no resource type when the namespace refuses the association', async () => {
     const type = uniqueName('OS::Refused');
-    const ns = await createNamespace(stack, { visibility: 'private', owner: 'p-one' });
+    const ns = await createNamespace(stack(), { visibility: 'private', owner: 'p-one' });
     expect((await member('POST', path(ns), { name: type })).status).toBe(403);
     expect((await admin('POST', path(`${ns}-missing`), { name: type })).status).toBe(404);
     expect(

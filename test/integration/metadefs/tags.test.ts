@@ -1,19 +1,8 @@
 /** `/v2/metadefs/namespaces/{namespace_name}/tags[/{tag_name}]`. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createNamespace, glanceError, type MetadefsStack, startMetadefsStack } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createNamespace, glanceError, metadefsSuite } from './helpers.ts';
 
-let stack: MetadefsStack;
-let admin: ReturnType<typeof as>;
-let member: ReturnType<typeof as>;
-let other: ReturnType<typeof as>;
-
-beforeAll(async () => {
-  stack = await startMetadefsStack();
-  admin = as(stack, stack.admin);
-  member = as(stack, stack.member);
-  other = as(stack, stack.other);
-});
-afterAll(() => stack.stop());
+const { stack, admin, member, other } = metadefsSuite();
 
 const path = (namespace: string, tag = '') =>
   `/v2/metadefs/namespaces/${namespace}/tags${tag ? `/${tag}` : ''}`;
@@ -25,7 +14,7 @@ const duplicate = (name: string, namespace: string) =>
 
 describe('one tag', () => {
   it('creates (201), shows regardless of case, renames and deletes', async () => {
-    const ns = await createNamespace(stack);
+    const ns = await createNamespace(stack());
     const created = await admin('POST', path(ns, 'Blue'));
     expect(created.status).toBe(201);
     expect(created.json).toEqual({
@@ -42,7 +31,7 @@ describe('one tag', () => {
   });
 
   it('answers 404 for unknown tags, 409 for renames onto taken names', async () => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'a' }, { name: 'b' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'a' }, { name: 'b' }] });
     expect((await member('GET', path(ns, 'c'))).json).toEqual(
       glanceError(404, 'Could not find metadata tag c'),
     );
@@ -66,7 +55,7 @@ describe('one tag', () => {
       "Attribute 'created_at' is read-only.",
     ],
   ])('refuses %s', async (_, method, body, status, message) => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'a' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'a' }] });
     const target = method === 'POST' ? path(ns, 't'.repeat(81)) : path(ns, 'a');
     expect((await admin(method, target, body)).json).toEqual(glanceError(status, message));
     expect(await names(ns)).toEqual(['a']);
@@ -75,7 +64,7 @@ describe('one tag', () => {
 
 describe('many tags', () => {
   it('replaces all tags, or appends with X-Openstack-Append', async () => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'old' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'old' }] });
     const replaced = await admin('POST', path(ns), { tags: [{ name: 'x' }, { name: 'y' }] });
     expect(replaced.status).toBe(201);
     expect(replaced.json).toEqual({ tags: [{ name: 'x' }, { name: 'y' }] });
@@ -87,7 +76,7 @@ describe('many tags', () => {
   });
 
   it('refuses duplicates in the list or (appending) with existing tags, writing nothing', async () => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'keep' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'keep' }] });
     expect((await admin('POST', path(ns), { tags: [{ name: 'a' }, { name: 'A' }] })).json).toEqual(
       glanceError(409, duplicate('A', ns)),
     );
@@ -106,13 +95,13 @@ describe('many tags', () => {
     ['an empty name', { tags: [{ name: '' }] }, 400],
     ['created_at', { tags: [], created_at: 'now' }, 403],
   ])('refuses %s, writing nothing', async (_, body, status) => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'keep' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'keep' }] });
     expect((await admin('POST', path(ns), body)).status).toBe(status);
     expect(await names(ns)).toEqual(['keep']);
   });
 
   it('lists names only, sorted and paged', async () => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'b' }, { name: 'c' }, { name: 'a' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'b' }, { name: 'c' }, { name: 'a' }] });
     expect((await member('GET', path(ns))).json).toEqual({
       tags: [{ name: 'a' }, { name: 'c' }, { name: 'b' }],
     });
@@ -127,10 +116,10 @@ describe('many tags', () => {
   });
 
   it('deletes all (204), but not in a protected namespace (403)', async () => {
-    const ns = await createNamespace(stack, { tags: [{ name: 'a' }] });
+    const ns = await createNamespace(stack(), { tags: [{ name: 'a' }] });
     expect((await admin('DELETE', path(ns))).status).toBe(204);
     expect(await names(ns)).toEqual([]);
-    const locked = await createNamespace(stack, { protected: true, tags: [{ name: 'a' }] });
+    const locked = await createNamespace(stack(), { protected: true, tags: [{ name: 'a' }] });
     expect((await admin('DELETE', path(locked))).json).toEqual(
       glanceError(403, `Metadata definition namespace ${locked} is protected and cannot be deleted.`),
     );
@@ -142,7 +131,11 @@ describe('many tags', () => {
 
 describe('policy', () => {
   it('lets readers read, only admins change; private namespaces of others are 404', async () => {
-    const ns = await createNamespace(stack, { visibility: 'private', owner: 'p-one', tags: [{ name: 'a' }] });
+    const ns = await createNamespace(stack(), {
+      visibility: 'private',
+      owner: 'p-one',
+      tags: [{ name: 'a' }],
+    });
     expect((await member('GET', path(ns, 'a'))).status).toBe(200);
     expect((await member('POST', path(ns, 'b'))).json).toEqual(
       glanceError(403, 'You are not authorized to complete add_metadef_tag action.'),
