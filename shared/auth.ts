@@ -1,11 +1,17 @@
 /**
- * Identity (decision D8): a JWT carries the caller's user, project and roles. On AWS the HTTP
- * API JWT authorizer verifies it and hands the claims to the function in
- * `requestContext.authorizer.jwt.claims`; locally the API Gateway adapter verifies it with
- * `verifyToken` below and fills in the very same field. Handlers only ever read the claims.
+ * Identity (decision D8), in one of two modes chosen at deploy time (README "Identity"):
+ *
+ * - `keystone`: the Keystone authorizer (functions/identity/keystone-authorizer.ts) validates the
+ *   `X-Auth-Token` with Keystone and hands the outcome to the function in
+ *   `requestContext.authorizer.lambda` (`AuthorizerContext` below).
+ * - `jwt`: the HTTP API JWT authorizer verifies a JWT and hands its claims over in
+ *   `requestContext.authorizer.jwt.claims`; locally the API Gateway adapter verifies it with
+ *   `verifyToken` below and fills in the very same field.
+ *
+ * Handlers only ever ask `callerFromAuthorizer`.
  */
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify, type KeyObject } from 'jose';
-import { Unauthorized } from './errors.ts';
+import { type GlanceError, ServiceUnavailable, Unauthorized } from './errors.ts';
 
 /** Who is calling, as the policy rules of docs/api.md#policy need it. */
 export interface Caller {
@@ -31,12 +37,16 @@ export const tokenFromHeaders = (headers: Record<string, string | undefined>): s
 };
 
 /**
- * Roles as API Gateway delivers them: a JSON array when we verify locally, but the HTTP API
- * JWT authorizer flattens array claims into a string such as `[admin member]`.
+ * Roles of a JWT as API Gateway delivers them: the HTTP API JWT authorizer flattens an array
+ * claim into a string such as `[admin member]`, so in JWT mode a role name cannot contain a space
+ * or a comma. An issuer that needs such names can put the roles claim in as a JSON array string
+ * (`'["a b","c"]'`), which is read exactly. Keystone mode has no such limit (`rolesFromJson`).
  */
 export const parseRoles = (value: unknown): string[] => {
   if (Array.isArray(value)) return value.map(String).filter(Boolean);
   if (typeof value !== 'string') return [];
+  const exact = rolesFromJson(value);
+  if (exact) return exact;
   return value
     .replace(/^\[|\]$/g, '')
     .split(/[\s,]+/)
@@ -74,4 +84,79 @@ export const verifyToken = async (
   } catch (cause) {
     throw new Unauthorized('The token is invalid or has expired.', { cause });
   }
+};
+
+/**
+ * What the Keystone authorizer passes to the functions, as API Gateway context values (strings
+ * only, so it reads the same whatever API Gateway does to nested values). The authorizer never
+ * denies: it labels the request, and the one error middleware answers a refused one with a
+ * Glance-shaped 401 or 503 before the handler body runs (API Gateway's own deny is a bare 403).
+ */
+export type AuthorizerContext =
+  | {
+      readonly outcome: 'authenticated';
+      readonly user_id: string;
+      readonly project_id: string;
+      /** A JSON array of the exact role names of the token. */
+      readonly roles: string;
+      /** ISO 8601; the function refuses the request past it. */
+      readonly expires_at: string;
+    }
+  | { readonly outcome: 'unauthenticated'; readonly message: string }
+  | { readonly outcome: 'unavailable'; readonly message: string };
+
+/** A JSON array of strings, or undefined for anything else. */
+export const rolesFromJson = (text: string): string[] | undefined => {
+  if (!text.startsWith('[')) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (Array.isArray(value) && value.every((role) => typeof role === 'string')) return value.filter(Boolean);
+  } catch {
+    // Not JSON: the caller decides what else the text may be.
+  }
+  return undefined;
+};
+
+/** The Lambda authorizer's context, when the request went through one. */
+const lambdaContextOf = (authorizer: unknown): Record<string, unknown> | undefined => {
+  const lambda = (authorizer as { lambda?: unknown } | undefined)?.lambda;
+  return lambda !== null && typeof lambda === 'object' ? (lambda as Record<string, unknown>) : undefined;
+};
+
+/** The refusal the Keystone authorizer recorded, if any (the request must then go no further). */
+export const refusalOf = (authorizer: unknown): GlanceError | undefined => {
+  const context = lambdaContextOf(authorizer);
+  if (!context || context.outcome === 'authenticated') return undefined;
+  const message = typeof context.message === 'string' && context.message !== '' ? context.message : undefined;
+  if (context.outcome === 'unavailable') {
+    return new ServiceUnavailable(message ?? 'The identity service is unavailable; try again later.');
+  }
+  return new Unauthorized(message);
+};
+
+/**
+ * The caller, from whichever authorizer ran: the Keystone authorizer's context or the JWT
+ * authorizer's claims. Anything short of an authenticated, unexpired identity throws the 401 or
+ * 503 to answer.
+ */
+export const callerFromAuthorizer = (authorizer: unknown, now = Date.now()): Caller => {
+  const context = lambdaContextOf(authorizer);
+  if (!context)
+    return callerFromClaims((authorizer as { jwt?: { claims?: Record<string, unknown> } })?.jwt?.claims);
+  const refusal = refusalOf(authorizer);
+  if (refusal) throw refusal;
+  const { user_id: userId, project_id: projectId, roles: rolesJson, expires_at: expiresAt } = context;
+  const roles = typeof rolesJson === 'string' ? rolesFromJson(rolesJson) : undefined;
+  const expiry = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+  if (
+    typeof userId !== 'string' ||
+    userId === '' ||
+    typeof projectId !== 'string' ||
+    projectId === '' ||
+    !roles
+  ) {
+    throw new Unauthorized('The token does not name a user and a project.');
+  }
+  if (!(expiry > now)) throw new Unauthorized('The token has expired.');
+  return { userId, projectId, roles, isAdmin: roles.includes('admin') };
 };

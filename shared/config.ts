@@ -1,10 +1,10 @@
 /**
  * The one module that reads the environment. Each setting is read and validated here, in typed
  * sections (the service, the data path's upload settings, the import's URI filter and state
- * machine, the AWS endpoints, the test-only switches); a missing or malformed value throws
- * `MissingConfigError` naming the variable. The readers read afresh on every call (tests change
- * the environment between them); the runtime wiring (shared/runtime.ts) calls each once per
- * container and keeps the answer.
+ * machine, the Keystone authorizer, the AWS endpoints, the test-only switches); a missing or
+ * malformed value throws `MissingConfigError` naming the variable. The readers read afresh on every
+ * call (tests change the environment between them); the runtime wiring (shared/runtime.ts) calls
+ * each once per container and keeps the answer.
  */
 import type { DataLimits } from '#shared/data/limits';
 import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
@@ -165,6 +165,27 @@ export const uriFilterFromEnv = (): UriFilter => {
 
 /** The import state machine the API starts executions of (set only on the functions that do). */
 export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN');
+
+// ---------------------------------------------------------------------------------------------
+// Identity mode `keystone` (README "Identity"): the authorizer's settings
+
+export interface KeystoneConfig {
+  /** The identity endpoint, with or without `/v3`. */
+  readonly url: string;
+  /** Secrets Manager secret (name or ARN) holding the service user's credentials as JSON. */
+  readonly serviceSecret: string;
+  /** keystonemiddleware's `token_cache_time`: how long a validation is trusted (never past expiry). */
+  readonly cacheSeconds: number;
+  /** Per request to Keystone. */
+  readonly timeoutMs: number;
+}
+
+export const readKeystoneConfig = (): KeystoneConfig => ({
+  url: requiredEnv('KEYSTONE_URL'),
+  serviceSecret: requiredEnv('KEYSTONE_SERVICE_SECRET'),
+  cacheSeconds: integerEnv('KEYSTONE_CACHE_SECONDS', 300),
+  timeoutMs: integerEnv('KEYSTONE_TIMEOUT_MS', 3000),
+});
 
 // ---------------------------------------------------------------------------------------------
 // AWS endpoints and test switches

@@ -109,6 +109,12 @@ export class RangeNotSatisfiable extends GlanceError {
     super(416, 'Requested Range Not Satisfiable', message, options);
   }
 }
+/** The identity service (or another dependency) cannot be reached: try again later. */
+export class ServiceUnavailable extends GlanceError {
+  constructor(message: string, options?: Options) {
+    super(503, 'Service Unavailable', message, options);
+  }
+}
 export class InternalError extends GlanceError {
   constructor(options?: Options) {
     super(

@@ -14,13 +14,16 @@
  * accessors before any read or write, so a missing or malformed setting fails the first invocation
  * with `MissingConfigError` naming the variable, never half-way through a request.
  */
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   awsEndpoint,
+  readKeystoneConfig,
   readServiceConfig,
   readStateMachineArn,
   readUploadSettings,
@@ -28,6 +31,8 @@ import {
   uriFilterFromEnv,
 } from '#shared/config';
 import { documentClientOf } from '#shared/dynamo';
+import { KeystoneClient } from '#shared/identity/keystone';
+import { ValidationCache } from '#shared/identity/validation-cache';
 import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { StepDeps } from '#shared/import/steps';
@@ -48,8 +53,9 @@ const once = <T>(build: () => T): (() => T) => {
 
 // ---------------------------------------------------------------------------------------------
 // Client factories: the only `new ...Client` of the service. Locally the standard
-// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_SFN` variables point the
-// clients at the emulators (the SDK reads them itself); S3 needs path-style addressing there.
+// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_SFN` /
+// `AWS_ENDPOINT_URL_SECRETS_MANAGER` variables point the clients at the emulators (the SDK reads
+// them itself); S3 needs path-style addressing there.
 
 export const createDynamoDbClient = (endpoint = awsEndpoint('DYNAMODB')): DynamoDBClient =>
   new DynamoDBClient(endpoint ? { endpoint } : {});
@@ -156,4 +162,34 @@ export const importApiDeps = /* @__PURE__ */ once(
     filter: uriFilterFromEnv(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Identity mode `keystone`: the authorizer's (README "Identity")
+
+/** Rotated service credentials are read again after this long, or at once when Keystone refuses them. */
+const SERVICE_SECRET_MAX_AGE_SECONDS = 300;
+
+export const keystoneConfig = /* @__PURE__ */ once(readKeystoneConfig);
+export const secretsManagerClient = /* @__PURE__ */ once(() => new SecretsManagerClient({}));
+
+/** Validates tokens with the operator's Keystone, as the service user of the secret. */
+export const keystoneClient = /* @__PURE__ */ once(() => {
+  const { url, timeoutMs, serviceSecret } = keystoneConfig();
+  const secrets = new SecretsProvider({ awsSdkV3Client: secretsManagerClient() });
+  return new KeystoneClient({
+    url,
+    timeoutMs,
+    credentials: ({ fresh }) =>
+      secrets.get(serviceSecret, {
+        transform: 'json',
+        maxAge: SERVICE_SECRET_MAX_AGE_SECONDS,
+        forceFetch: fresh,
+      }),
+  });
+});
+
+/** The validations this container trusts for `KEYSTONE_CACHE_SECONDS`. */
+export const tokenValidations = /* @__PURE__ */ once(
+  () => new ValidationCache({ ttlMs: keystoneConfig().cacheSeconds * 1000 }),
 );

@@ -1,13 +1,18 @@
 /**
  * A small stand-in for API Gateway HTTP API in front of the functions: it routes with the same
- * table as CDK (infra/routes.ts), verifies JWTs like the HTTP API JWT authorizer, and invokes each
- * function through the local Lambda runtime (lambda-runtime.ts) with a payload-v2 event built the
- * way API Gateway builds it.
+ * table as CDK (infra/routes.ts), authorizes like the deployed API (identity mode `jwt`: verifies
+ * JWTs like the HTTP API JWT authorizer; `keystone`: invokes the very Lambda authorizer CDK
+ * deploys, payload 2.0 with simple responses), and invokes each function through the local Lambda
+ * runtime (lambda-runtime.ts) with a payload-v2 event built the way API Gateway builds it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayRequestAuthorizerEventV2,
+} from 'aws-lambda';
 import {
   routes as allRoutes,
   methodNotAllowedEntry,
@@ -18,7 +23,7 @@ import {
 import { tokenFromHeaders } from '#shared/auth';
 import { type GlanceError, InternalError, PayloadTooLarge, Unauthorized } from '#shared/errors';
 import type { TokenVerifier } from './keys.ts';
-import { LOCAL_ACCOUNT_ID, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
 /**
  * Lambda's synchronous invocation limit, for the request event and the response alike. The
@@ -31,9 +36,17 @@ const API_ID = 'local';
 /** Lambda's timeout when a route does not set one; only `getRemainingTimeInMillis` uses it. */
 const DEFAULT_TIMEOUT_SECONDS = 29;
 
+/** How routes with `auth: true` are authorized: the two identity modes of the deployed API. */
+export type LocalAuthorizer =
+  | { readonly mode: 'jwt'; readonly verify: TokenVerifier }
+  | {
+      readonly mode: 'keystone';
+      /** The authorizer's entry file, relative to `root`. */
+      readonly entry: string;
+    };
+
 export interface ApiGatewayOptions {
-  /** Verifies tokens for routes with `auth: true`. */
-  readonly verify: TokenVerifier;
+  readonly authorizer: LocalAuthorizer;
   /** 0 (the default) lets the OS choose. */
   readonly port?: number;
   /** Defaults to 127.0.0.1. */
@@ -152,12 +165,12 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
     const { headers, cookies } = eventHeaders(req);
 
     let claims: Record<string, string> | undefined;
-    if (target.auth) {
+    if (target.auth && options.authorizer.mode === 'jwt') {
       // Like the JWT authorizer: checked before the function runs, which never sees a bad token.
       const token = tokenFromHeaders(headers);
       if (!token) return sendError(res, new Unauthorized('Authentication required: no token was given.'));
       try {
-        claims = flattenClaims(await options.verify(token));
+        claims = flattenClaims(await options.authorizer.verify(token));
       } catch {
         return sendError(res, new Unauthorized('The token is invalid or has expired.'));
       }
@@ -179,6 +192,25 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
       body,
     });
     if (Buffer.byteLength(JSON.stringify(event)) > MAX_PAYLOAD_BYTES) return rejectTooLarge(req, res);
+
+    if (target.auth && options.authorizer.mode === 'keystone') {
+      // The Lambda authorizer runs on every request (no identity source, no result cache).
+      let decision: { isAuthorized?: unknown; context?: unknown };
+      try {
+        decision = ((await runtime.invoke(
+          { ...KEYSTONE_AUTHORIZER, entry: options.authorizer.entry },
+          authorizerEvent(event),
+        )) ?? {}) as typeof decision;
+      } catch (error) {
+        // API Gateway answers a failed authorizer with a bare 500, and the function never runs.
+        console.error('authorizer failed', error);
+        return sendApiGatewayMessage(res, 500, 'Internal Server Error');
+      }
+      if (decision.isAuthorized !== true) return sendApiGatewayMessage(res, 403, 'Forbidden');
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = {
+        lambda: decision.context ?? {},
+      };
+    }
 
     let result: APIGatewayProxyStructuredResultV2;
     try {
@@ -231,6 +263,30 @@ interface EventParts {
   readonly claims: Record<string, string> | undefined;
   readonly body: Buffer;
 }
+
+/** The Keystone authorizer as deployed (infra/constructs/api.ts): its name and timeout. */
+const KEYSTONE_AUTHORIZER: Omit<LocalFunction, 'entry'> = { name: 'KeystoneAuthorizer', timeoutSeconds: 10 };
+
+/** The payload 2.0 REQUEST authorizer event API Gateway sends for a request event. */
+const authorizerEvent = (
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+): APIGatewayRequestAuthorizerEventV2 => {
+  const { requestContext, body: _body, isBase64Encoded: _encoded, ...request } = event;
+  return {
+    ...request,
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${API_ID}/$default/${requestContext.http.method}${event.rawPath}`,
+    identitySource: [],
+    requestContext: requestContext as unknown as APIGatewayRequestAuthorizerEventV2['requestContext'],
+  } as APIGatewayRequestAuthorizerEventV2;
+};
+
+/** API Gateway's own error bodies (authorizer deny and failure), not Glance's shape. */
+const sendApiGatewayMessage = (res: ServerResponse, status: number, message: string) => {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ message }));
+};
 
 /** The payload v2 event, with the optional fields left out when API Gateway leaves them out. */
 const buildEvent = (parts: EventParts): APIGatewayProxyEventV2WithJWTAuthorizer => {

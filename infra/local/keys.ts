@@ -37,6 +37,8 @@ export interface TokenOptions {
   readonly roles: readonly string[];
   /** A jose duration (`12h`, `30m`) or seconds; defaults to `12h`. */
   readonly expiresIn?: string | number;
+  /** More claims (the local Keystone adds `openstack_methods` and `jti`). */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Verifies a token as the JWT authorizer would and returns its claims; failures throw a 401 error. */
@@ -75,7 +77,11 @@ export const loadOrCreateKeys = async (dataDir?: string): Promise<LocalKeys> => 
 /** Signs a token carrying the claims the handlers read (`sub`, `project_id`, `roles`). */
 export const signToken = (keys: LocalKeys, options: TokenOptions): Promise<string> => {
   const expiresIn = options.expiresIn ?? '12h';
-  return new SignJWT({ [CLAIMS.project]: options.project, [CLAIMS.roles]: [...options.roles] })
+  return new SignJWT({
+    ...options.extra,
+    [CLAIMS.project]: options.project,
+    [CLAIMS.roles]: [...options.roles],
+  })
     .setProtectedHeader({ alg: ALG })
     .setSubject(options.user ?? 'local-user')
     .setIssuer(LOCAL_ISSUER)

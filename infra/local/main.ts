@@ -1,10 +1,17 @@
 /**
  * `npm start`: the API on http://127.0.0.1:9292 (`PORT`, `HOST` override) backed by dynalite and
  * s3rver, with data kept under `.data/` (`GLANCE_DATA_DIR` overrides) so images survive a restart.
+ * Identity mode `keystone` (the default; `IDENTITY_MODE=jwt` switches) also serves the local
+ * Keystone on port 5000 (`KEYSTONE_PORT`), for the users in `<data dir>/keystone-accounts.json`.
  */
 import { defaultDataDir } from './keys.ts';
-import { startLocalStack } from './stack.ts';
+import { type IdentityMode, startLocalStack } from './stack.ts';
 
+const identity = (process.env.IDENTITY_MODE || 'keystone') as IdentityMode;
+if (identity !== 'keystone' && identity !== 'jwt') {
+  console.error(`IDENTITY_MODE must be keystone or jwt, not ${identity}`);
+  process.exit(2);
+}
 const dataDir = defaultDataDir();
 const stack = await startLocalStack({
   port: Number(process.env.PORT || 9292),
@@ -12,16 +19,31 @@ const stack = await startLocalStack({
   dataDir,
   persist: true,
   metadefsStarterCatalog: true,
+  identity,
+  keystonePort: Number(process.env.KEYSTONE_PORT || 5000),
 });
 const seeded = stack.metadefsStarterCatalog?.created ?? [];
 
-console.log(`serverless-glance local
+const keystoneBanner = () => {
+  const { keystone } = stack;
+  if (!keystone) return '';
+  const demo = keystone.accounts.users.find((user) => user.name === 'demo') ?? keystone.accounts.users[0];
+  const project = Object.keys(demo?.roles ?? {})[0] ?? '';
+  return `  Keystone  ${keystone.url}/v3  accounts ${keystone.accountsFile ?? '(in memory)'}
+
+Use it with the openstack CLI (users, projects and passwords are in the accounts file):
+  export OS_AUTH_URL=${keystone.url}/v3 OS_USERNAME=${demo?.name} OS_PASSWORD='${demo?.password}' OS_PROJECT_NAME=${project}
+  openstack image list
+`;
+};
+
+console.log(`serverless-glance local (identity mode ${identity})
   API       ${stack.url}
   DynamoDB  ${stack.dynamoEndpoint}  table ${stack.tableName}
   S3        ${stack.s3Endpoint}  bucket ${stack.bucketName}
   data      ${dataDir}${seeded.length ? `\n  metadefs  starter catalog loaded: ${seeded.join(', ')}` : ''}
-
-Get a token:
+${keystoneBanner()}
+Or get a token directly (accepted in both identity modes):
   export OS_AUTH_TOKEN=$(npm run --silent token -- --project demo --roles member)
   curl -H "X-Auth-Token: $OS_AUTH_TOKEN" ${stack.url}/v2/images
   glance --os-image-url ${stack.url} --os-auth-token "$OS_AUTH_TOKEN" image-list

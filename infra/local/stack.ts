@@ -3,9 +3,9 @@
  * Gateway adapter. `npm start` and the integration tests start it through this one function, so
  * what the tests exercise is what a developer runs.
  */
-import type { Route } from '#infra/routes';
+import { keystoneAuthorizerEntry, type Route } from '#infra/routes';
 import type { LoadReport } from '#shared/metadefs/loader';
-import { startApiGateway } from './api-gateway.ts';
+import { type LocalAuthorizer, startApiGateway } from './api-gateway.ts';
 import { localEnvironment, type ObjectCreatedListener, startEmulators } from './emulators.ts';
 import { startLocalImport } from './import.ts';
 import {
@@ -16,7 +16,10 @@ import {
   signToken,
   type TokenOptions,
 } from './keys.ts';
+import { type Accounts, defaultAccounts, loadOrCreateAccounts } from './keystone/accounts.ts';
+import { type LocalKeystone, startLocalKeystone } from './keystone/server.ts';
 import { seedLocalMetadefs } from './metadefs.ts';
+import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager.ts';
 import type { LocalStepFunctions } from './step-functions/server.ts';
 import { startUploadEvents } from './upload-events.ts';
 
@@ -38,7 +41,33 @@ export interface LocalStackOptions {
   readonly routes?: readonly Route[];
   /** Loads the metadefs starter catalog into a table that never had it (`npm start` does). */
   readonly metadefsStarterCatalog?: boolean;
+  /**
+   * The identity mode, as on AWS: `jwt` (the default) verifies tokens like the HTTP API JWT
+   * authorizer; `keystone` also serves a local Keystone and authorizes every request through
+   * the Keystone Lambda authorizer.
+   */
+  readonly identity?: IdentityMode;
+  /** Keystone mode: its port (0, the default, lets the OS choose; `npm start` uses 5000). */
+  readonly keystonePort?: number;
+  /** Keystone mode: users and projects; defaults to `<dataDir>/keystone-accounts.json` (created if missing), or fresh defaults in memory without a data dir. */
+  readonly accounts?: Accounts;
+  /** Keystone mode: the authorizer's `KEYSTONE_CACHE_SECONDS` (default 300). */
+  readonly authorizerCacheSeconds?: number;
 }
+
+export type IdentityMode = 'jwt' | 'keystone';
+
+/** Keystone mode: the local identity service and what the API was configured with. */
+export interface LocalIdentity {
+  /** `http://host:port`; clients use `${url}/v3` as `OS_AUTH_URL`. */
+  readonly url: string;
+  readonly accounts: Accounts;
+  /** The accounts file, when it lives in the data dir. */
+  readonly accountsFile?: string;
+}
+
+/** The secret the authorizer reads its service credentials from (as deployed, by name). */
+export const LOCAL_SERVICE_SECRET = 'serverless-glance/keystone-service';
 
 export interface LocalStack {
   /** The API's base URL, e.g. `http://127.0.0.1:9292`. */
@@ -48,7 +77,10 @@ export interface LocalStack {
   readonly tableName: string;
   readonly bucketName: string;
   readonly keys: LocalKeys;
-  /** Signs a token the adapter accepts. */
+  readonly identityMode: IdentityMode;
+  /** Keystone mode only. */
+  readonly keystone?: LocalIdentity;
+  /** Signs a token the adapter accepts (in both modes). */
   signToken(options: TokenOptions): Promise<string>;
   /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
   onObjectCreated(listener: ObjectCreatedListener): () => void;
@@ -67,6 +99,7 @@ export interface LocalStack {
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const dataDir = options.dataDir ?? (options.persist ? defaultDataDir() : undefined);
   const host = options.host ?? '127.0.0.1';
+  const stoppers: (() => Promise<void>)[] = [];
   const emulators = await startEmulators({
     tableName: options.tableName ?? 'glance',
     bucketName: options.bucketName ?? 'glance-images',
@@ -79,12 +112,15 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       ? await seedLocalMetadefs(emulators)
       : undefined;
     const keys = await loadOrCreateKeys(dataDir);
-    const gateway = await startApiGateway({
-      verify: localVerifier(keys),
-      port: options.port,
-      host,
-      routes: options.routes,
-    });
+    const identityMode = options.identity ?? 'jwt';
+    const authorizer: LocalAuthorizer =
+      identityMode === 'keystone'
+        ? { mode: 'keystone', entry: keystoneAuthorizerEntry }
+        : { mode: 'jwt', verify: localVerifier(keys) };
+    const gateway = await startApiGateway({ authorizer, port: options.port, host, routes: options.routes });
+    stoppers.push(() => gateway.close());
+    const keystone =
+      identityMode === 'keystone' ? await startKeystone(options, keys, gateway.url, stoppers) : undefined;
     // S3 ObjectCreated → finaliser, and the sweeper's timer (the data path's non-HTTP triggers).
     const uploads = startUploadEvents({ onObjectCreated: (listener) => emulators.onObjectCreated(listener) });
     // The import workflow: a local Step Functions endpoint running the synthesized definition.
@@ -96,19 +132,74 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       tableName: emulators.tableName,
       bucketName: emulators.bucketName,
       keys,
+      identityMode,
+      keystone,
       signToken: (token) => signToken(keys, token),
       onObjectCreated: (listener) => emulators.onObjectCreated(listener),
       stepFunctions,
       metadefsStarterCatalog,
       async stop() {
-        await gateway.close();
+        for (const stop of stoppers.reverse()) await stop();
         await stepFunctions.close();
         await uploads.stop();
         await emulators.stop();
       },
     };
   } catch (error) {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
     await emulators.stop();
     throw error;
   }
+};
+
+/**
+ * Keystone mode: the local Keystone, and a local Secrets Manager holding the service user's
+ * credentials, which the authorizer reads through the SDK as on AWS. The environment set here is
+ * what CDK gives the deployed authorizer (infra/constructs/api.ts).
+ */
+const startKeystone = async (
+  options: LocalStackOptions,
+  keys: LocalKeys,
+  imageUrl: string,
+  stoppers: (() => Promise<void>)[],
+): Promise<LocalIdentity> => {
+  const dataDir = options.dataDir ?? (options.persist ? defaultDataDir() : undefined);
+  const loaded = options.accounts
+    ? { accounts: options.accounts, file: undefined }
+    : dataDir
+      ? await loadOrCreateAccounts(dataDir)
+      : { accounts: defaultAccounts(), file: undefined };
+  const { accounts } = loaded;
+  const secrets: LocalSecretsManager = await startLocalSecretsManager();
+  stoppers.push(() => secrets.close());
+  const keystone: LocalKeystone = await startLocalKeystone({
+    accounts,
+    keys,
+    imageUrl,
+    port: options.keystonePort ?? 0,
+    host: options.host ?? '127.0.0.1',
+  });
+  stoppers.push(() => keystone.close());
+  const service = accounts.users.find((user) => user.name === accounts.service_user.name);
+  const project = accounts.projects.find((candidate) => candidate.name === accounts.service_user.project);
+  if (!service || !project) throw new Error('the accounts name no usable service_user');
+  secrets.put(
+    LOCAL_SERVICE_SECRET,
+    JSON.stringify({
+      username: service.name,
+      user_domain_id: service.domain_id,
+      password: service.password,
+      project_name: project.name,
+      project_domain_id: project.domain_id,
+    }),
+  );
+  Object.assign(process.env, {
+    KEYSTONE_URL: `${keystone.url}/v3`,
+    KEYSTONE_SERVICE_SECRET: LOCAL_SERVICE_SECRET,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...(options.authorizerCacheSeconds !== undefined && {
+      KEYSTONE_CACHE_SECONDS: String(options.authorizerCacheSeconds),
+    }),
+  });
+  return { url: keystone.url, accounts, accountsFile: loaded.file };
 };

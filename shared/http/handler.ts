@@ -6,15 +6,24 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayEventRequestContextJWTAuthorizer,
+  APIGatewayEventRequestContextLambdaAuthorizer,
+  APIGatewayEventRequestContextV2WithAuthorizer,
+  APIGatewayProxyEventV2WithRequestContext,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { type Caller, callerFromClaims } from '#shared/auth';
+import { type AuthorizerContext, type Caller, callerFromAuthorizer, refusalOf } from '#shared/auth';
 import { BadRequest, type GlanceError, InternalError, isGlanceError } from '#shared/errors';
 import { logger } from '#shared/logger';
 
-export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+/** A payload v2 event from either authorizer (identity mode `jwt` or `keystone`); shared/auth.ts reads it. */
+export type ApiEvent = APIGatewayProxyEventV2WithRequestContext<
+  APIGatewayEventRequestContextV2WithAuthorizer<
+    | APIGatewayEventRequestContextJWTAuthorizer
+    | APIGatewayEventRequestContextLambdaAuthorizer<AuthorizerContext>
+  >
+>;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 /** What a handler sees: the event, decoded once. */
@@ -90,8 +99,13 @@ export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: Ha
     .use(httpHeaderNormalizer())
     .use(glanceErrors())
     .handler(async (event) => {
-      const caller =
-        options.auth === false ? ANONYMOUS : callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
+      const { authorizer } = event.requestContext;
+      if (options.auth === false) {
+        // The fallbacks behind an authorizer still answer its 401 or 503 first.
+        const refusal = refusalOf(authorizer);
+        if (refusal) throw refusal;
+      }
+      const caller = options.auth === false ? ANONYMOUS : callerFromAuthorizer(authorizer);
       const request: Request = {
         event,
         caller,
