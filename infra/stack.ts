@@ -5,13 +5,8 @@ import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Uploads } from './constructs/uploads.ts';
+import { identitySettings } from './identity.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
-
-/** CDK context keys that configure the JWT authorizer (defaults live in `cdk.json`). */
-export const CONTEXT_KEYS = {
-  jwtIssuer: 'serverless-glance:jwtIssuer',
-  jwtAudience: 'serverless-glance:jwtAudience',
-} as const;
 
 /**
  * The whole service in one stack. It sets no `env` and does no lookups, so it synthesizes offline
@@ -30,12 +25,10 @@ export class ServerlessGlanceStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
+    // First, so a missing or placeholder setting fails the synth before anything is built.
+    const identity = identitySettings(this.node);
     this.data = new Data(this, 'Data');
-    this.api = new Api(this, 'Api', {
-      data: this.data,
-      jwtIssuer: this.requiredContext(CONTEXT_KEYS.jwtIssuer),
-      jwtAudience: this.requiredContext(CONTEXT_KEYS.jwtAudience),
-    });
+    this.api = new Api(this, 'Api', { data: this.data, identity });
 
     this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
 
@@ -55,14 +48,5 @@ export class ServerlessGlanceStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
     new CfnOutput(this, 'ImportStateMachineArn', { value: this.importWorkflow.stateMachine.stateMachineArn });
-  }
-
-  /** A missing authorizer setting fails the synth with the key to set, not a broken authorizer. */
-  private requiredContext(key: string): string {
-    const value: unknown = this.node.tryGetContext(key);
-    if (typeof value !== 'string' || value === '') {
-      throw new Error(`CDK context "${key}" must be a non-empty string (set it in cdk.json or with -c).`);
-    }
-    return value;
   }
 }

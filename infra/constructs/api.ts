@@ -5,21 +5,33 @@ import {
   HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
+  type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import {
+  HttpJwtAuthorizer,
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { applyGrants, grantsFor } from '#infra/grants';
-import { knownPaths, methodNotAllowedEntry, notFoundEntry, pathNeedsToken, routes } from '#infra/routes';
+import type { IdentitySettings } from '#infra/identity';
+import {
+  keystoneAuthorizerEntry,
+  knownPaths,
+  methodNotAllowedEntry,
+  notFoundEntry,
+  pathNeedsToken,
+  routes,
+} from '#infra/routes';
 import type { Data } from './data.ts';
 import { dataEnvironment, GlanceFunction } from './glance-function.ts';
 
 export interface ApiProps {
   readonly data: Data;
-  /** Token issuer (`iss`) the JWT authorizer accepts. */
-  readonly jwtIssuer: string;
-  /** Token audience (`aud`) the JWT authorizer accepts. */
-  readonly jwtAudience: string;
+  /** The identity mode and its settings (infra/identity.ts). */
+  readonly identity: IdentitySettings;
 }
 
 /** Glance clients authenticate with `X-Auth-Token`, not `Authorization`. */
@@ -27,9 +39,9 @@ export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
 
 /**
  * The HTTP API, built from the route table in `infra/routes.ts`: one function and one route per
- * entry, JWT-protected unless the entry says `auth: false`. Every known path also gets an `ANY`
- * route to one shared 405 function (API Gateway prefers exact-method routes), and anything else
- * falls to `$default`, a Glance-shaped 404. As in Glance, where the token is checked before
+ * entry, behind the identity mode's authorizer unless the entry says `auth: false`. Every known
+ * path also gets an `ANY` route to one shared 405 function (API Gateway prefers exact-method
+ * routes), and anything else falls to `$default`, a Glance-shaped 404. As in Glance, where the token is checked before
  * routing, both fallbacks answer 401 without a token, except on the discovery paths.
  */
 export class Api extends Construct {
@@ -38,6 +50,8 @@ export class Api extends Construct {
   readonly functions: ReadonlyMap<string, GlanceFunction>;
   /** Nested stacks holding the routes that name one (`Route.nestedStack`), by name. */
   readonly nestedStacks: ReadonlyMap<string, NestedStack>;
+  /** Identity mode `keystone`: the Lambda authorizer's function. */
+  readonly keystoneAuthorizer?: GlanceFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -62,10 +76,8 @@ export class Api extends Construct {
       return created;
     };
 
-    const authorizer = new HttpJwtAuthorizer('GlanceJwt', props.jwtIssuer, {
-      jwtAudience: [props.jwtAudience],
-      identitySource: [TOKEN_HEADER_SOURCE],
-    });
+    const { authorizer, keystoneAuthorizer } = this.authorizer(props.identity);
+    this.keystoneAuthorizer = keystoneAuthorizer;
     const noAuth = new HttpNoneAuthorizer();
 
     const notFound = fn('NotFound', notFoundEntry);
@@ -124,5 +136,41 @@ export class Api extends Construct {
 
     this.functions = functions;
     this.nestedStacks = nestedStacks;
+  }
+
+  private authorizer(identity: IdentitySettings): {
+    authorizer: IHttpRouteAuthorizer;
+    keystoneAuthorizer?: GlanceFunction;
+  } {
+    if (identity.mode === 'jwt') {
+      const authorizer = new HttpJwtAuthorizer('GlanceJwt', identity.issuer, {
+        jwtAudience: [identity.audience],
+        identitySource: [TOKEN_HEADER_SOURCE],
+      });
+      return { authorizer };
+    }
+    const secret = identity.serviceSecret.startsWith('arn:')
+      ? Secret.fromSecretCompleteArn(this, 'KeystoneServiceSecret', identity.serviceSecret)
+      : Secret.fromSecretNameV2(this, 'KeystoneServiceSecret', identity.serviceSecret);
+    const fn = new GlanceFunction(this, 'KeystoneAuthorizer', {
+      entry: keystoneAuthorizerEntry,
+      description: 'Validates X-Auth-Token with Keystone for the HTTP API',
+      environment: {
+        KEYSTONE_URL: identity.keystoneUrl,
+        KEYSTONE_SERVICE_SECRET: identity.serviceSecret,
+        KEYSTONE_CACHE_SECONDS: String(identity.cacheSeconds),
+      },
+      // API Gateway waits 10 s for an authorizer; two Keystone calls of 3 s each fit.
+      timeout: Duration.seconds(10),
+    });
+    secret.grantRead(fn);
+    const authorizer = new HttpLambdaAuthorizer('GlanceKeystone', fn, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      // Invoked on every request, even without a token (so the 401 is Glance's), and never cached by
+      // API Gateway, whose one fixed TTL could outlive a token: the authorizer caches in memory.
+      identitySource: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+    return { authorizer, keystoneAuthorizer: fn };
   }
 }

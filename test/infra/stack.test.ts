@@ -19,6 +19,11 @@ import { ServerlessGlanceStack } from '#infra/stack';
 const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'glance-test';
 const FALLBACKS = ['MethodNotAllowed', 'NotFound'];
+const JWT_CONTEXT = {
+  'serverless-glance:identityMode': 'jwt',
+  'serverless-glance:jwtIssuer': ISSUER,
+  'serverless-glance:jwtAudience': AUDIENCE,
+};
 const WRITE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
@@ -50,7 +55,7 @@ let resources: Record<string, Resource>;
 let nestedParameters: Record<string, unknown>;
 
 beforeAll(() => {
-  stack = synth({ 'serverless-glance:jwtIssuer': ISSUER, 'serverless-glance:jwtAudience': AUDIENCE });
+  stack = synth(JWT_CONTEXT);
   const main = Template.fromStack(stack).toJSON();
   resources = { ...main.Resources };
   for (const nested of stack.api.nestedStacks.values()) {
@@ -319,7 +324,9 @@ describe('routes', () => {
   });
 
   it('fails the synth when the JWT context is missing', () => {
-    expect(() => synth({ 'serverless-glance:jwtAudience': AUDIENCE })).toThrow(/serverless-glance:jwtIssuer/);
+    expect(() => synth({ ...JWT_CONTEXT, 'serverless-glance:jwtIssuer': undefined })).toThrow(
+      /serverless-glance:jwtIssuer/,
+    );
   });
 });
 

@@ -61,6 +61,7 @@ beforeAll(async () => {
   const app = new App({
     context: {
       'aws:cdk:bundling-stacks': [],
+      'serverless-glance:identityMode': 'jwt',
       'serverless-glance:jwtIssuer': 'https://issuer.test/',
       'serverless-glance:jwtAudience': 'glance-test',
     },
