@@ -64,6 +64,8 @@ export interface LocalIdentity {
   readonly accounts: Accounts;
   /** The accounts file, when it lives in the data dir. */
   readonly accountsFile?: string;
+  /** Stops the local Keystone early (tests of an unreachable Keystone); `stop()` is then a no-op for it. */
+  close(): Promise<void>;
 }
 
 /** The secret the authorizer reads its service credentials from (as deployed, by name). */
@@ -179,7 +181,12 @@ const startKeystone = async (
     port: options.keystonePort ?? 0,
     host: options.host ?? '127.0.0.1',
   });
-  stoppers.push(() => keystone.close());
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= keystone.close();
+    return closed;
+  };
+  stoppers.push(close);
   const service = accounts.users.find((user) => user.name === accounts.service_user.name);
   const project = accounts.projects.find((candidate) => candidate.name === accounts.service_user.project);
   if (!service || !project) throw new Error('the accounts name no usable service_user');
@@ -201,5 +208,5 @@ const startKeystone = async (
       KEYSTONE_CACHE_SECONDS: String(options.authorizerCacheSeconds),
     }),
   });
-  return { url: keystone.url, accounts, accountsFile: loaded.file };
+  return { url: keystone.url, accounts, accountsFile: loaded.file, close };
 };

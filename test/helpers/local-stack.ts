@@ -12,7 +12,8 @@
  * modules that read the configuration at load time before `startTestStack` has resolved.
  */
 
-import { type LocalStack, startLocalStack } from '#infra/local/stack';
+import type { Accounts } from '#infra/local/keystone/accounts';
+import { type IdentityMode, type LocalStack, startLocalStack } from '#infra/local/stack';
 import type { Route } from '#infra/routes';
 
 export interface ApiOptions {
@@ -49,16 +50,17 @@ export interface TestStackOptions {
   readonly routes?: readonly Route[];
   /** Loads the metadefs starter catalog, as `npm start` does. */
   readonly metadefsStarterCatalog?: boolean;
+  /** `jwt` (the default) or `keystone` (a local Keystone and the Keystone authorizer). */
+  readonly identity?: IdentityMode;
+  /** Keystone mode: users and projects (default: fresh defaults). */
+  readonly accounts?: Accounts;
+  /** Keystone mode: the authorizer's validation cache lifetime (default 300 s). */
+  readonly authorizerCacheSeconds?: number;
 }
 
 /** Starts an in-memory stack on port 0; call `stop()` in `afterAll`. */
 export const startTestStack = async (options: TestStackOptions = {}): Promise<TestStack> => {
-  const stack = await startLocalStack({
-    port: 0,
-    persist: false,
-    routes: options.routes,
-    metadefsStarterCatalog: options.metadefsStarterCatalog,
-  });
+  const stack = await startLocalStack({ port: 0, persist: false, ...options });
 
   const api: TestStack['api'] = async (method, path, { token, body, headers = {} } = {}) => {
     const sent = new Headers(headers);
