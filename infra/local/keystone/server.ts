@@ -66,6 +66,16 @@ const stableId = (kind: string, name: string) =>
   createHash('sha256').update(`${kind}:${name}`).digest('hex').slice(0, 32);
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** The implied roles `keystone-manage bootstrap` creates: admin implies member, member implies reader. */
+const IMPLIED_ROLES: Readonly<Record<string, readonly string[]>> = { admin: ['member'], member: ['reader'] };
+export const withImpliedRoles = (roles: readonly string[]): string[] => {
+  const all = [...roles];
+  for (let i = 0; i < all.length; i++) {
+    for (const implied of IMPLIED_ROLES[all[i] ?? ''] ?? []) if (!all.includes(implied)) all.push(implied);
+  }
+  return all;
+};
+
 export const startLocalKeystone = async (options: LocalKeystoneOptions): Promise<LocalKeystone> => {
   const { accounts, keys } = options;
   const host = options.host ?? '127.0.0.1';
@@ -252,7 +262,7 @@ export const startLocalKeystone = async (options: LocalKeystoneOptions): Promise
     let roles: string[] = [];
     if (scope?.project !== undefined) {
       const project = findProject(scope.project);
-      roles = user.roles[project.name] ?? [];
+      roles = withImpliedRoles(user.roles[project.name] ?? []);
       if (roles.length === 0) throw unauthorized();
       projectId = project.id;
     } else if (scope !== undefined) {
@@ -351,26 +361,30 @@ export const startLocalKeystone = async (options: LocalKeystoneOptions): Promise
     }
     if (path === '/v3/auth/domains') return send(res, 200, { domains: [], links: { self } }, method);
     if (path === '/v3/auth/system') return send(res, 200, { system: [], links: { self } }, method);
+    // Keystone's default policy: listing is for admins; reading one is for admins and its members
+    // (403 otherwise, which the openstack CLI takes as "use the given id as it is").
     if (path === '/v3/projects') {
-      const projects = domainFilter(list(visibleProjects()));
+      if (!isPrivileged(claims)) throw forbidden();
+      const projects = domainFilter(list(accounts.projects));
       return send(res, 200, { projects: projects.map(projectResource), links: { self } }, method);
     }
     let match = /^\/v3\/projects\/([^/]+)$/.exec(path);
     if (match) {
-      const project = visibleProjects().find((candidate) => candidate.id === match?.[1]);
+      const project = accounts.projects.find((candidate) => candidate.id === match?.[1]);
       if (!project) throw notFound(`Could not find project: ${match[1]}.`);
+      if (!visibleProjects().includes(project)) throw forbidden();
       return send(res, 200, { project: projectResource(project) }, method);
     }
-    const visibleUsers = () =>
-      accounts.users.filter((user) => isPrivileged(claims) || user.id === claims.userId);
     if (path === '/v3/users') {
-      const users = domainFilter(list(visibleUsers()));
+      if (!isPrivileged(claims)) throw forbidden();
+      const users = domainFilter(list(accounts.users));
       return send(res, 200, { users: users.map(userResource), links: { self } }, method);
     }
     match = /^\/v3\/users\/([^/]+)(\/projects)?$/.exec(path);
     if (match) {
-      const user = visibleUsers().find((candidate) => candidate.id === match?.[1]);
+      const user = accounts.users.find((candidate) => candidate.id === match?.[1]);
       if (!user) throw notFound(`Could not find user: ${match[1]}.`);
+      if (!isPrivileged(claims) && user.id !== claims.userId) throw forbidden();
       if (match[2]) {
         return send(
           res,

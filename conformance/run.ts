@@ -1,0 +1,156 @@
+/**
+ * `npm run conformance [-- --regex <tempest regex>] [--keep]`: OpenStack's own image API tests
+ * (Debian's tempest, `tempest.api.image.v2`, admin tests included, concurrency 2) and a scripted
+ * `openstack` CLI walk against a local stack started for the run (identity mode keystone, free
+ * ports, a temporary data dir). Every test Glance 25.1 passes (glance-25.1-passing.txt) must pass
+ * here too, except the exclusions of excluded.txt, each naming its open issue; the walk's
+ * commands must work, except those waiting for an issue. Exits 1 otherwise, 2 when the tools are
+ * missing. README "Conformance" explains the output.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalStack } from '#infra/local/stack';
+import { cliWalk, type WalkStep } from './cli-walk.ts';
+import { compare, parseExclusions, parseSubunitCsv, parseTestList, type Row } from './report.ts';
+import {
+  CONFORMANCE_DIR,
+  conformanceAccounts,
+  createWorkspace,
+  lastResultsCsv,
+  run,
+  runTempest,
+  TEMPEST_REGEX,
+} from './tempest.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    regex: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    'no-walk': { type: 'boolean', default: false },
+  },
+});
+const regex = args.regex ?? TEMPEST_REGEX;
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+const missing: string[] = [];
+for (const tool of ['tempest', 'stestr', 'subunit2csv', 'openstack']) {
+  if ((await run('bash', ['-c', `command -v ${tool}`])).code !== 0) missing.push(tool);
+}
+if (missing.length > 0) {
+  say(`conformance: ${missing.join(', ')} not found. Install the Debian packages:`);
+  say('  apt-get install tempest python3-openstackclient');
+  process.exit(2);
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'glance-conformance-'));
+const httpImage = randomBytes(64 * 1024);
+const files = createServer((req, res) => {
+  if (req.url !== '/test-image.raw') {
+    res.statusCode = 404;
+    return res.end();
+  }
+  res.setHeader('Content-Type', 'application/octet-stream');
+  res.end(httpImage);
+});
+files.listen(0, '127.0.0.1');
+await new Promise((ready) => files.once('listening', ready));
+const filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+
+// The functions' INFO lines would drown tempest's; warnings and errors still show.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+const { accounts, users } = await conformanceAccounts();
+const stack = await startLocalStack({
+  port: 0,
+  persist: false,
+  dataDir: join(dir, 'data'),
+  identity: 'keystone',
+  accounts,
+});
+const keystoneUrl = stack.keystone?.url ?? '';
+say(`conformance: API ${stack.url}, Keystone ${keystoneUrl}/v3, work dir ${dir}`);
+
+let exitCode = 0;
+try {
+  const workspace = await createWorkspace(join(dir, 'tempest'), {
+    keystoneUrl,
+    httpImage: `${filesUrl}/test-image.raw`,
+    users,
+  });
+  say(`\n== tempest run --regex '${regex}' --concurrency 2`);
+  await runTempest(workspace, regex, (line) => {
+    if (/^\{\d+\} /.test(line)) say(`  ${line}`);
+  });
+  const results = parseSubunitCsv(await lastResultsCsv(workspace));
+  const selected = new RegExp(regex);
+  const expected = parseTestList(
+    await readFile(join(CONFORMANCE_DIR, 'glance-25.1-passing.txt'), 'utf8'),
+  ).filter((id) => selected.test(id));
+  const exclusions = parseExclusions(await readFile(join(CONFORMANCE_DIR, 'excluded.txt'), 'utf8'));
+  const comparison = compare(expected, results, exclusions);
+
+  const counts = { pass: 0, fail: 0, skip: 0 };
+  for (const [id, outcome] of results)
+    if (!id.startsWith('setUpClass') && !id.startsWith('tearDownClass')) counts[outcome]++;
+  const by = (verdict: Row['verdict']) => comparison.rows.filter((row) => row.verdict === verdict);
+
+  say('\n== tests Glance 25.1 passes, here');
+  for (const row of comparison.rows) {
+    const note = row.exclusion ? `  (excluded: issue ${row.exclusion.issue}, ${row.exclusion.reason})` : '';
+    say(`  ${row.here.toUpperCase().padEnd(7)} ${row.id}${note}`);
+  }
+  if (comparison.extraPasses.length > 0) {
+    say('\n== passing here, not in the Glance list');
+    for (const id of comparison.extraPasses) say(`  PASS    ${id}`);
+  }
+  say('\n== summary');
+  say(`  here: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped (tempest ${regex})`);
+  say(
+    `  Glance 25.1 passes ${comparison.rows.length}: ${by('ok').length} pass here, ` +
+      `${by('excluded').length} excluded (open issues), ${by('regression').length} fail here`,
+  );
+  for (const row of by('regression')) say(`  FAILS HERE: ${row.id} (${row.here})`);
+  for (const row of comparison.stale) say(`  passes now, drop its exclusion: ${row.id}`);
+  if (by('regression').length > 0) exitCode = 1;
+
+  if (!args['no-walk']) {
+    say('\n== openstack CLI walk (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME only)');
+    const [owner, other] = users.filter((user) => !user.roles.includes('admin'));
+    if (!owner || !other) throw new Error('accounts.json needs two members');
+    const steps = await cliWalk({
+      dir,
+      keystoneUrl,
+      owner,
+      other,
+      onStep: (step: WalkStep) => {
+        const verdict = step.ok ? 'OK' : step.waitsFor ? 'EXPECTED FAIL' : 'FAIL';
+        const waits = step.waitsFor ? ` [waits for ${step.waitsFor}]` : '';
+        say(`  ${verdict.padEnd(13)} ${step.name}${waits}${step.detail ? `: ${step.detail}` : ''}`);
+      },
+    });
+    const working = steps.filter((step) => step.ok).length;
+    const broken = steps.filter((step) => !step.ok && !step.waitsFor);
+    say(`  walk: ${working}/${steps.length} commands work, ${broken.length} unexpected failures`);
+    for (const step of steps.filter((s) => s.ok && s.waitsFor))
+      say(`  works now, drop its expectation: ${step.name}`);
+    if (broken.length > 0) exitCode = 1;
+  }
+} catch (error) {
+  say(`conformance: ${(error as Error).stack ?? error}`);
+  exitCode = 1;
+} finally {
+  await stack.stop();
+  await new Promise((done) => files.close(done));
+  if (exitCode === 0 && !args.keep) await rm(dir, { recursive: true, force: true });
+  else say(`\nkept ${dir} (tempest log: ${join(dir, 'tempest', 'logs', 'tempest.log')})`);
+  say(`\nconformance: ${exitCode === 0 ? 'PASSED' : 'FAILED'} in ${elapsed()}`);
+}
+process.exit(exitCode);
