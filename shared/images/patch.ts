@@ -1,7 +1,7 @@
 /**
- * `PATCH /v2/images/{id}` with `application/openstack-images-v2.1-json-patch` (docs/api.md#update):
- * operations are checked and applied to an in-memory copy; any error aborts the whole request,
- * and the result is saved once by the caller.
+ * `PATCH /v2/images/{id}` (docs/api.md#update) in either of Glance's JSON-patch dialects:
+ * operations are parsed by one parser, checked and applied to an in-memory copy; any error aborts
+ * the whole request, and the result is saved once by the caller. Error messages are Glance's own.
  */
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict, Forbidden, UnsupportedMediaType } from '#shared/errors';
@@ -18,60 +18,127 @@ import {
 import type { ImageChanges } from './repository.ts';
 import { normaliseTags } from './tags.ts';
 
-export const PATCH_MEDIA_TYPE = 'application/openstack-images-v2.1-json-patch';
+/**
+ * The two media types Glance accepts, and the JSON-patch dialect of each: v2.0 is JSON Schema
+ * draft 4's (the operation is the key: `{"replace": "/name", "value": "x"}`, what tempest sends),
+ * v2.1 draft 10's, i.e. RFC 6902 (`{"op": "replace", "path": "/name", "value": "x"}`).
+ */
+export const PATCH_MEDIA_TYPES = {
+  'application/openstack-images-v2.0-json-patch': 'draft-04',
+  'application/openstack-images-v2.1-json-patch': 'draft-10',
+} as const;
+export type PatchMediaType = keyof typeof PATCH_MEDIA_TYPES;
+export type PatchDialect = (typeof PATCH_MEDIA_TYPES)[PatchMediaType];
+/** The current one, for documents and examples. */
+export const PATCH_MEDIA_TYPE: PatchMediaType = 'application/openstack-images-v2.1-json-patch';
 
-/** 415 with `Accept-Patch` unless the body is a v2.1 JSON patch. */
-export const requirePatchMediaType = (contentType: string | undefined): void => {
-  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== PATCH_MEDIA_TYPE) {
-    throw new UnsupportedMediaType(
-      `Unsupported Content-Type '${contentType ?? ''}'; use ${PATCH_MEDIA_TYPE}.`,
-      {
-        headers: { 'Accept-Patch': PATCH_MEDIA_TYPE },
-      },
-    );
-  }
+/** `Accept-Patch` lists both, sorted, as Glance does. */
+export const ACCEPT_PATCH = Object.keys(PATCH_MEDIA_TYPES).sort().join(', ');
+
+/** The dialect of the request's media type; 415 with `Accept-Patch` for any other type. */
+export const patchDialect = (contentType: string | undefined): PatchDialect => {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (Object.hasOwn(PATCH_MEDIA_TYPES, mediaType)) return PATCH_MEDIA_TYPES[mediaType as PatchMediaType];
+  throw new UnsupportedMediaType(
+    `Unsupported Content-Type '${contentType ?? ''}'; use one of: ${ACCEPT_PATCH}.`,
+    {
+      headers: { 'Accept-Patch': ACCEPT_PATCH },
+    },
+  );
 };
 
 export interface PatchOperation {
-  readonly op: 'add' | 'remove' | 'replace';
+  readonly op: Operation;
   readonly attribute: string;
   readonly value?: unknown;
 }
 
-/** RFC 6901 path of depth one: `/name`, with `~0`/`~1` escapes (400 otherwise). */
-const attributeOf = (path: unknown): string => {
-  if (typeof path !== 'string') throw new BadRequest("Each operation needs a 'path' string.");
-  if (!path.startsWith('/') || path.length === 1)
-    throw new BadRequest(`Invalid path '${path}': it must start with '/'.`);
-  const segments = path.slice(1).split('/');
-  if (segments.some((segment) => segment === ''))
-    throw new BadRequest(`Invalid path '${path}': empty segment.`);
-  if (segments.some((segment) => /~(?![01])/.test(segment))) {
-    throw new BadRequest(`Invalid path '${path}': '~' must be escaped as '~0' or '~1'.`);
-  }
-  const [first] = segments;
-  const attribute = (first ?? '').replaceAll('~1', '/').replaceAll('~0', '~');
-  if (segments.length > 1 && attribute !== 'locations') {
-    throw new BadRequest(`Invalid path '${path}': nested paths are not allowed.`);
-  }
-  return attribute;
+const OPERATIONS = ['add', 'remove', 'replace'] as const;
+type Operation = (typeof OPERATIONS)[number];
+const isOperation = (value: unknown): value is Operation => OPERATIONS.includes(value as Operation);
+
+/** How deep a path may go, per root and operation (Glance's `_path_depth_limits`); 1 otherwise. */
+const PATH_DEPTH: Readonly<Record<string, Partial<Record<Operation, number>>>> = {
+  locations: { add: 2, remove: 2, replace: 1 },
 };
 
-/** Parses the body into operations; a malformed operation is a 400. */
-export const parsePatch = (body: unknown): PatchOperation[] => {
-  if (!Array.isArray(body)) throw new BadRequest('A JSON patch must be a JSON array of operations.');
+/** Draft 10: `op` names the operation and `path` the pointer. */
+const draft10 = (raw: Record<string, unknown>): { op: Operation; pointer: unknown } => {
+  const { op } = raw;
+  const available = OPERATIONS.join(', ');
+  if (op === undefined || op === null) {
+    throw new BadRequest(
+      `Unable to find \`op\` in JSON Schema change. It must be one of the following: ${available}.`,
+    );
+  }
+  if (!isOperation(op)) {
+    throw new BadRequest(
+      `Invalid operation: \`${String(op)}\`. It must be one of the following: ${available}.`,
+    );
+  }
+  if (!Object.hasOwn(raw, 'path')) throw new BadRequest("Unable to find 'path' in JSON Schema change");
+  return { op, pointer: raw.path };
+};
+
+/** Draft 4: exactly one member named after an operation, whose value is the pointer. */
+const draft4 = (raw: Record<string, unknown>): { op: Operation; pointer: unknown } => {
+  const present = OPERATIONS.filter((op) => Object.hasOwn(raw, op));
+  if (present.length > 1) {
+    throw new BadRequest(
+      'Operation objects must contain only one member named "add", "remove", or "replace".',
+    );
+  }
+  const [op] = present;
+  if (!op) {
+    throw new BadRequest(
+      'Operation objects must contain exactly one member named "add", "remove", or "replace".',
+    );
+  }
+  return { op, pointer: raw[op] };
+};
+
+/** The JSON pointer forms Glance accepts, decoded into its segments (each trimmed, as Glance does). */
+const decodePointer = (pointer: unknown): string[] => {
+  if (typeof pointer !== 'string') throw new BadRequest('Pointer must be a string.');
+  if (!pointer.startsWith('/')) throw new BadRequest(`Pointer \`${pointer}\` does not start with "/".`);
+  if (/\/\s*?\//.test(pointer.slice(1)))
+    throw new BadRequest(`Pointer \`${pointer}\` contains adjacent "/".`);
+  if (pointer.length > 1 && pointer.endsWith('/'))
+    throw new BadRequest(`Pointer \`${pointer}\` end with "/".`);
+  if (pointer.slice(1).trim() === '/') {
+    throw new BadRequest(`Pointer \`${pointer}\` does not contains valid token.`);
+  }
+  if (/~[^01]/.test(pointer) || pointer.endsWith('~')) {
+    throw new BadRequest(`Pointer \`${pointer}\` contains "~" not part of a recognized escape sequence.`);
+  }
+  return pointer
+    .replace(/^\/+/, '')
+    .split('/')
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~').trim());
+};
+
+/**
+ * Parses the body into operations in the given dialect; a malformed operation, or one in the
+ * other dialect, is a 400 with Glance's message.
+ */
+export const parsePatch = (body: unknown, dialect: PatchDialect): PatchOperation[] => {
+  if (!Array.isArray(body)) throw new BadRequest('Request body must be a JSON array of operation objects.');
   return body.map((raw) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new BadRequest('Each patch operation must be a JSON object.');
+      throw new BadRequest('Operations must be JSON objects.');
     }
-    const { op, path } = raw as Record<string, unknown>;
-    if (op !== 'add' && op !== 'remove' && op !== 'replace') {
-      throw new BadRequest(`Operation '${String(op)}' is not supported: use add, remove or replace.`);
+    const change = raw as Record<string, unknown>;
+    const { op, pointer } = dialect === 'draft-10' ? draft10(change) : draft4(change);
+    const path = decodePointer(pointer);
+    const attribute = path[0] ?? '';
+    // A root pointer (`/`) names no attribute: Glance would take it as a property named ''.
+    if (attribute === '' || path.length !== (PATH_DEPTH[attribute]?.[op] ?? 1)) {
+      throw new BadRequest(`Invalid JSON pointer for this resource: '/${path.join('/')}'`);
     }
-    const attribute = attributeOf(path);
-    if (op !== 'remove' && !('value' in raw)) throw new BadRequest(`Operation '${op}' needs a 'value'.`);
-    return op === 'remove' ? { op, attribute } : { op, attribute, value: (raw as { value: unknown }).value };
+    if (op === 'remove') return { op, attribute };
+    if (!Object.hasOwn(change, 'value'))
+      throw new BadRequest(`Operation "${op}" requires a member named "value".`);
+    return { op, attribute, value: change.value };
   });
 };
 

@@ -235,7 +235,39 @@ describe('PATCH', () => {
       'application/json',
     );
     expectGlanceError(response, 415);
-    expect(response.headers.get('accept-patch')).toContain('openstack-images-v2.1-json-patch');
+    expect(response.headers.get('accept-patch')).toBe(
+      'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch',
+    );
+  });
+
+  it('takes the draft-4 dialect under the v2.0 media type, as tempest sends it', async () => {
+    const image = await create();
+    const response = await patch(
+      image.id,
+      [{ replace: '/name', value: 'renamed' }, { add: '/color', value: 'red' }, { remove: '/color' }],
+      owner,
+      'application/openstack-images-v2.0-json-patch',
+    );
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ name: 'renamed' });
+    expect(response.json).not.toHaveProperty('color');
+  });
+
+  it("answers an operation in the other dialect with 400 and Glance's message", async () => {
+    const image = await create();
+    const v21AsV20 = await patch(
+      image.id,
+      [{ op: 'replace', path: '/name', value: 'x' }],
+      owner,
+      'application/openstack-images-v2.0-json-patch',
+    );
+    expectGlanceError(v21AsV20, 400);
+    expect(v21AsV20.json.error.message).toBe(
+      'Operation objects must contain exactly one member named "add", "remove", or "replace".',
+    );
+    const v20AsV21 = await patch(image.id, [{ replace: '/name', value: 'x' }], owner);
+    expectGlanceError(v20AsV21, 400);
+    expect(v20AsV21.json.error.message).toMatch(/^Unable to find `op` in JSON Schema change/);
   });
 
   it('hides images from other projects (404) and forbids readers (403)', async () => {

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GlanceError } from '#shared/errors';
-import { applyPatch, PATCH_MEDIA_TYPE, parsePatch, requirePatchMediaType } from '#shared/images/patch';
+import { applyPatch, type PatchDialect, parsePatch, patchDialect } from '#shared/images/patch';
 import { admin, member, queuedImage } from '#test/helpers/images';
 
 const statusOf = (fn: () => unknown): number => {
@@ -13,51 +14,197 @@ const statusOf = (fn: () => unknown): number => {
   }
 };
 
-describe('requirePatchMediaType', () => {
-  it('accepts the v2.1 media type, with parameters', () => {
-    expect(() => requirePatchMediaType(`${PATCH_MEDIA_TYPE}; charset=UTF-8`)).not.toThrow();
+const V20 = 'application/openstack-images-v2.0-json-patch';
+const V21 = 'application/openstack-images-v2.1-json-patch';
+
+describe('patchDialect', () => {
+  it.each([
+    [V20, 'draft-04'],
+    [V21, 'draft-10'],
+    [`${V21}; charset=UTF-8`, 'draft-10'],
+    [V20.toUpperCase(), 'draft-04'],
+  ])('reads %s as %s', (type, dialect) => {
+    expect(patchDialect(type)).toBe(dialect);
   });
 
-  it.each([undefined, 'application/json', 'application/openstack-images-v2.0-json-patch'])(
-    'refuses %s with 415 and Accept-Patch',
-    (type) => {
-      try {
-        requirePatchMediaType(type);
-        expect.unreachable();
-      } catch (error) {
-        expect(error).toMatchObject({ status: 415, headers: { 'Accept-Patch': PATCH_MEDIA_TYPE } });
-      }
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'application/json',
+    'application/json-patch+json',
+    'application/openstack-images-v2.2-json-patch',
+  ])('refuses %s with 415 and an Accept-Patch listing both types', (type) => {
+    expect(() => patchDialect(type)).toThrow(
+      expect.objectContaining({
+        status: 415,
+        headers: { 'Accept-Patch': `${V20}, ${V21}` },
+      }),
+    );
+  });
 });
 
 describe('parsePatch', () => {
-  it('decodes ~0 and ~1 escapes in paths', () => {
-    expect(parsePatch([{ op: 'add', path: '/a~1b~0c', value: 'v' }])).toEqual([
-      { op: 'add', attribute: 'a/b~c', value: 'v' },
-    ]);
+  it.each<[string, PatchDialect, unknown, unknown]>([
+    [
+      'draft 10 add',
+      'draft-10',
+      [{ op: 'add', path: '/a', value: 'v' }],
+      [{ op: 'add', attribute: 'a', value: 'v' }],
+    ],
+    ['draft 10 remove', 'draft-10', [{ op: 'remove', path: '/a' }], [{ op: 'remove', attribute: 'a' }]],
+    [
+      'draft 4 replace',
+      'draft-04',
+      [{ replace: '/name', value: 'x' }],
+      [{ op: 'replace', attribute: 'name', value: 'x' }],
+    ],
+    ['draft 4 add', 'draft-04', [{ add: '/a', value: null }], [{ op: 'add', attribute: 'a', value: null }]],
+    ['draft 4 remove', 'draft-04', [{ remove: '/a' }], [{ op: 'remove', attribute: 'a' }]],
+    [
+      'escapes',
+      'draft-10',
+      [{ op: 'add', path: '/a~1b~0c', value: 'v' }],
+      [{ op: 'add', attribute: 'a/b~c', value: 'v' }],
+    ],
+    [
+      'segments trimmed',
+      'draft-10',
+      [{ op: 'add', path: '/ name ', value: 'v' }],
+      [{ op: 'add', attribute: 'name', value: 'v' }],
+    ],
+    [
+      'extra members ignored',
+      'draft-10',
+      [{ op: 'remove', path: '/a', value: 1, x: 2 }],
+      [{ op: 'remove', attribute: 'a' }],
+    ],
+    ['nothing', 'draft-04', [], []],
+  ])('reads %s', (_, dialect, body, expected) => {
+    expect(parsePatch(body, dialect)).toEqual(expected);
   });
 
-  it.each<[string, unknown]>([
-    ['an object body', { op: 'add', path: '/x', value: 'y' }],
-    ['a scalar operation', ['add']],
-    ['an unknown op', [{ op: 'copy', path: '/x', from: '/y' }]],
-    ['a path without a slash', [{ op: 'add', path: 'x', value: 'y' }]],
-    ['a root path', [{ op: 'add', path: '/', value: 'y' }]],
-    ['an empty segment', [{ op: 'add', path: '/x//y', value: 'y' }]],
-    ['a trailing slash', [{ op: 'add', path: '/x/', value: 'y' }]],
-    ['a bad escape', [{ op: 'add', path: '/a~2', value: 'y' }]],
-    ['a nested path', [{ op: 'add', path: '/a/b', value: 'y' }]],
-    ['replace without value', [{ op: 'replace', path: '/name' }]],
-  ])('refuses %s with 400', (_, body) => {
-    expect(statusOf(() => parsePatch(body))).toBe(400);
+  it.each<[string, PatchDialect, unknown, string]>([
+    [
+      'an object body',
+      'draft-10',
+      { op: 'add', path: '/x', value: 'y' },
+      'Request body must be a JSON array of operation objects.',
+    ],
+    ['a scalar operation', 'draft-04', ['add'], 'Operations must be JSON objects.'],
+    ['a null operation', 'draft-10', [null], 'Operations must be JSON objects.'],
+    [
+      'a draft 4 operation as v2.1',
+      'draft-10',
+      [{ replace: '/name', value: 'x' }],
+      'Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.',
+    ],
+    [
+      'a draft 10 operation as v2.0',
+      'draft-04',
+      [{ op: 'replace', path: '/name', value: 'x' }],
+      'Operation objects must contain exactly one member named "add", "remove", or "replace".',
+    ],
+    [
+      'two draft 4 operations in one object',
+      'draft-04',
+      [{ add: '/a', remove: '/b', value: 1 }],
+      'Operation objects must contain only one member named "add", "remove", or "replace".',
+    ],
+    [
+      'an unknown op',
+      'draft-10',
+      [{ op: 'copy', path: '/x', from: '/y' }],
+      'Invalid operation: `copy`. It must be one of the following: add, remove, replace.',
+    ],
+    ['no path', 'draft-10', [{ op: 'add', value: 'y' }], "Unable to find 'path' in JSON Schema change"],
+    ['a path that is no string', 'draft-04', [{ add: 7, value: 'y' }], 'Pointer must be a string.'],
+    [
+      'a path without a slash',
+      'draft-10',
+      [{ op: 'add', path: 'x', value: 'y' }],
+      'Pointer `x` does not start with "/".',
+    ],
+    [
+      'adjacent slashes',
+      'draft-10',
+      [{ op: 'add', path: '/x//y', value: 'y' }],
+      'Pointer `/x//y` contains adjacent "/".',
+    ],
+    ['a trailing slash', 'draft-04', [{ add: '/x/', value: 'y' }], 'Pointer `/x/` end with "/".'],
+    [
+      'a bad escape',
+      'draft-10',
+      [{ op: 'add', path: '/a~2', value: 'y' }],
+      'Pointer `/a~2` contains "~" not part of a recognized escape sequence.',
+    ],
+    [
+      'a trailing tilde',
+      'draft-04',
+      [{ add: '/a~', value: 'y' }],
+      'Pointer `/a~` contains "~" not part of a recognized escape sequence.',
+    ],
+    [
+      'a root path',
+      'draft-10',
+      [{ op: 'add', path: '/', value: 'y' }],
+      "Invalid JSON pointer for this resource: '/'",
+    ],
+    [
+      'a nested path',
+      'draft-10',
+      [{ op: 'add', path: '/a/b', value: 'y' }],
+      "Invalid JSON pointer for this resource: '/a/b'",
+    ],
+    [
+      'a nested location replace',
+      'draft-10',
+      [{ op: 'replace', path: '/locations/0', value: [] }],
+      "Invalid JSON pointer for this resource: '/locations/0'",
+    ],
+    [
+      'replace without value',
+      'draft-10',
+      [{ op: 'replace', path: '/name' }],
+      'Operation "replace" requires a member named "value".',
+    ],
+    [
+      'draft 4 add without value',
+      'draft-04',
+      [{ add: '/name' }],
+      'Operation "add" requires a member named "value".',
+    ],
+  ])("refuses %s with 400 and Glance's message", (_, dialect, body, message) => {
+    expect(() => parsePatch(body, dialect)).toThrow(expect.objectContaining({ status: 400, message }));
+  });
+
+  it('reads both dialects into the same operations', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('add', 'replace', 'remove'),
+        fc.stringMatching(/^[a-z_:~/]{1,12}$/),
+        fc.jsonValue(),
+        (op, name, value) => {
+          const path = `/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+          const v21 = op === 'remove' ? { op, path } : { op, path, value };
+          const v20 = op === 'remove' ? { [op]: path } : { [op]: path, value };
+          const read = (body: unknown, dialect: PatchDialect) => {
+            try {
+              return parsePatch([body], dialect);
+            } catch (error) {
+              return (error as Error).message;
+            }
+          };
+          expect(read(v20, 'draft-04')).toEqual(read(v21, 'draft-10'));
+        },
+      ),
+    );
   });
 });
 
 describe('applyPatch', () => {
   const image = queuedImage({ properties: { color: 'red' } });
   const apply = (operations: unknown, on = image, caller = member()) =>
-    applyPatch(on, parsePatch(operations), caller);
+    applyPatch(on, parsePatch(operations, 'draft-10'), caller);
 
   it('returns only what changes, applying operations in order', () => {
     expect(
@@ -82,7 +229,8 @@ describe('applyPatch', () => {
     ['status', 403, [{ op: 'replace', path: '/status', value: 'active' }]],
     ['id', 403, [{ op: 'replace', path: '/id', value: 'x' }]],
     ['os_hash_value', 403, [{ op: 'replace', path: '/os_hash_value', value: 'x' }]],
-    ['locations', 403, [{ op: 'add', path: '/locations', value: [] }]],
+    ['locations', 403, [{ op: 'replace', path: '/locations', value: [] }]],
+    ['a location', 403, [{ op: 'add', path: '/locations/-', value: { url: 'http://x' } }]],
     ['an os_glance property', 403, [{ op: 'add', path: '/os_glance_failure_reason', value: 'x' }]],
     ['removing a base attribute', 403, [{ op: 'remove', path: '/min_ram' }]],
     ['replacing a missing property', 409, [{ op: 'replace', path: '/nope', value: 'x' }]],
