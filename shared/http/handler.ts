@@ -3,6 +3,7 @@
  * from the authorizer claims, and Glance-shaped error responses from one middleware.
  * A handler body only parses, calls the domain and returns a `Reply`.
  */
+import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type {
@@ -74,10 +75,57 @@ const decodeBody = (event: ApiEvent): Buffer => {
 
 export interface HandlerOptions {
   /** False for the discovery documents Glance serves without a token. */
-  readonly auth?: boolean;
+  /**
+   * `'deferred'`: no caller, and a refusal of the authorizer is the handler's to answer (`$default`
+   * negotiates the API version first, as Glance does before authenticating).
+   */
+  readonly auth?: boolean | 'deferred';
 }
 
 const ANONYMOUS: Caller = { userId: '', projectId: '', roles: [], isAdmin: false };
+
+/** The form of Glance's request ids (oslo.middleware): `req-` and a lower-case UUID. */
+export const REQUEST_ID_FORM = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Glance's `x-openstack-request-id`: every response carries a fresh `req-<uuid>` (the Lambda
+ * request id when it is a UUID, so one id finds the function's logs). A caller's own id is kept
+ * as `global_request_id` only in that exact form (anything else could forge or flood log fields),
+ * as oslo.middleware does. Both go on every log line of the request, plus one access line.
+ */
+const requestIds = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> => {
+  const ids = new WeakMap<object, string>();
+  const finish = (request: middy.Request<ApiEvent, ApiResult, Error, Context>) => {
+    const id = ids.get(request.event) ?? `req-${randomUUID()}`;
+    if (request.response) {
+      request.response = {
+        ...request.response,
+        headers: { ...request.response.headers, 'x-openstack-request-id': id },
+      };
+    }
+    logger.info('request', {
+      method: request.event.requestContext?.http?.method,
+      path: request.event.rawPath,
+      status: request.response?.statusCode,
+    });
+    logger.removeKeys(['request_id', 'global_request_id']);
+  };
+  return {
+    before: (request) => {
+      const lambdaId = request.context?.awsRequestId;
+      const id = `req-${lambdaId && UUID_FORM.test(lambdaId) ? lambdaId : randomUUID()}`;
+      ids.set(request.event, id);
+      const incoming = request.event.headers?.['x-openstack-request-id'];
+      logger.appendKeys({
+        request_id: id,
+        global_request_id: incoming && REQUEST_ID_FORM.test(incoming) ? incoming : undefined,
+      });
+    },
+    after: finish,
+    onError: finish,
+  };
+};
 
 /** Maps every error to a response; unknown errors become a 500 without their details. */
 const glanceErrors = (): middy.MiddlewareObj<ApiEvent, ApiResult> => ({
@@ -97,15 +145,17 @@ const glanceErrors = (): middy.MiddlewareObj<ApiEvent, ApiResult> => ({
 export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: HandlerOptions = {}) =>
   middy<ApiEvent, ApiResult, Error, Context>()
     .use(httpHeaderNormalizer())
+    .use(requestIds())
     .use(glanceErrors())
     .handler(async (event) => {
       const { authorizer } = event.requestContext;
-      if (options.auth === false) {
+      if (options.auth === false || options.auth === 'deferred') {
         // The fallbacks behind an authorizer still answer its 401 or 503 first.
-        const refusal = refusalOf(authorizer);
+        const refusal = options.auth === false ? refusalOf(authorizer) : undefined;
         if (refusal) throw refusal;
       }
-      const caller = options.auth === false ? ANONYMOUS : callerFromAuthorizer(authorizer);
+      const caller =
+        options.auth === true || options.auth === undefined ? callerFromAuthorizer(authorizer) : ANONYMOUS;
       const request: Request = {
         event,
         caller,

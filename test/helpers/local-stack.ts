@@ -60,6 +60,8 @@ export interface TestStackOptions {
 
 /** Starts an in-memory stack on port 0; call `stop()` in `afterAll`. */
 export const startTestStack = async (options: TestStackOptions = {}): Promise<TestStack> => {
+  // One access line per request would drown the test output; warnings and errors still show.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const stack = await startLocalStack({ port: 0, persist: false, ...options });
 
   const api: TestStack['api'] = async (method, path, { token, body, headers = {} } = {}) => {
