@@ -29,6 +29,15 @@ export const CURRENT_API_VERSION = '2.17';
 export const API_VERSIONS: readonly string[] = Array.from({ length: 18 }, (_, minor) => `2.${17 - minor}`);
 
 /**
+ * Whether a path's first segment names an API version we serve (`v2`, `v2.0` ... `v2.17`). Glance
+ * answers anything else, `/v1/...` and `/v9/...` included, with 300 and the versions document.
+ */
+export const isServedVersion = (path: string): boolean => {
+  const segment = path.split('/')[1] ?? '';
+  return segment === 'v2' || API_VERSIONS.some((version) => segment === `v${version}`);
+};
+
+/**
  * The `{"versions": [...]}` document. `baseUrl` is the public endpoint (scheme, host and any stage
  * prefix); a trailing slash is tolerated, so `https://h/` and `https://h` give the same hrefs
  * (Glance strips it and always ends the href with `/v2/`).

@@ -29,7 +29,12 @@ it('bundles a real function with the local esbuild into a working ESM handler', 
 
   const { handler } = await import(pathToFileURL(bundle).href);
   const result = await handler(
-    { rawPath: '/nowhere', routeKey: '$default', headers: {}, requestContext: { http: { method: 'GET' } } },
+    {
+      rawPath: '/v2/nowhere',
+      routeKey: '$default',
+      headers: {},
+      requestContext: { http: { method: 'GET' } },
+    },
     { awsRequestId: 'test', functionName: 'NotFound' },
   );
   expect(result.statusCode).toBe(404);

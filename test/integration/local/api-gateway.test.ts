@@ -191,13 +191,22 @@ describe('JWT authorizer', () => {
 
 describe('routing', () => {
   it('sends an unknown path to the $default function: 401 without a token, else a Glance 404', async () => {
-    expect((await stack.api('GET', '/v3/nothing-here')).status).toBe(401);
-    const res = await stack.api('GET', '/v3/nothing-here', { token });
+    expect((await stack.api('GET', '/v2/nothing-here')).status).toBe(401);
+    const res = await stack.api('GET', '/v2/nothing-here', { token });
     expect(res.status).toBe(404);
     expect(res.json).toEqual({
-      error: { code: 404, title: 'Not Found', message: 'The resource could not be found: /v3/nothing-here' },
+      error: { code: 404, title: 'Not Found', message: 'The resource could not be found: /v2/nothing-here' },
     });
   });
+
+  it.each(['/v9/images', '/v1/images', '/v2.99/images', '/images', '/v3'])(
+    'answers %s (no API version we serve) with 300 and the versions document, as Glance does',
+    async (path) => {
+      const res = await stack.api('GET', path, { token });
+      expect(res.status).toBe(300);
+      expect(res.json.versions[0]).toMatchObject({ id: 'v2.17', status: 'CURRENT' });
+    },
+  );
 
   it('sends a known path with another method to the ANY route: 405 with Allow', async () => {
     const res = await stack.api('PUT', '/v2/images', { token });

@@ -188,3 +188,11 @@ describe('API behind the Keystone authorizer', () => {
     expect((await stack.api('GET', '/v2/nowhere', { token })).status).toBe(503);
   });
 });
+
+describe('version negotiation in keystone mode', () => {
+  it('answers an API version we do not serve with 300 before any token check, as Glance does', async () => {
+    const res = await stack.api('GET', '/v9/images');
+    expect(res.status).toBe(300);
+    expect(res.json.versions.map((version: { id: string }) => version.id)).toContain('v2.0');
+  });
+});

@@ -4,6 +4,7 @@ import {
   CURRENT_API_VERSION,
   ENABLED_IMPORT_METHODS,
   importInfo,
+  isServedVersion,
   versionsDocument,
 } from '#shared/discovery';
 
@@ -76,5 +77,22 @@ describe('importInfo', () => {
     const doc = importInfo(methods);
     methods.push('glance-direct');
     expect(doc['import-methods'].value).toEqual(['web-download']);
+  });
+});
+
+describe('isServedVersion', () => {
+  it.each([
+    ['/v2/images', true],
+    ['/v2', true],
+    ['/v2.0/images', true],
+    ['/v2.17/images', true],
+    ['/v2.18/images', false],
+    ['/v9/images', false],
+    ['/v1/images', false],
+    ['/V2/images', false],
+    ['/images', false],
+    ['/', false],
+  ])('%s → %s', (path, served) => {
+    expect(isServedVersion(path)).toBe(served);
   });
 });
