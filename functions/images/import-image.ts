@@ -14,7 +14,7 @@ export const handler = apiHandler(async (request) => {
     request.caller,
     request.path.image_id ?? '',
     jsonObjectBody(request),
-    request.event.requestContext.requestId,
+    request.requestId,
   );
   return reply(202);
 });

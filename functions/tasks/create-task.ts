@@ -17,7 +17,7 @@ export const handler = apiHandler(async (request) => {
     importApiDeps(),
     request.caller,
     jsonObjectBody(request),
-    request.event.requestContext.requestId,
+    request.requestId,
   );
   return reply(201, taskView(task), { Location: `/v2/tasks/${task.id}` });
 });

@@ -38,6 +38,8 @@ export interface Request {
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** Raw body bytes (empty when there is none). */
   readonly body: Buffer;
+  /** Glance's request id of this request (`req-<uuid>`), as sent in `x-openstack-request-id`. */
+  readonly requestId: string;
 }
 
 /** What a handler returns; `body` is serialized as JSON unless `rawBody` is given. */
@@ -94,8 +96,11 @@ const UUID_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * as `global_request_id` only in that exact form (anything else could forge or flood log fields),
  * as oslo.middleware does. Both go on every log line of the request, plus one access line.
  */
+/** Request ids by event, from the middleware to the handler body. */
+const requestIdsByEvent = new WeakMap<object, string>();
+
 const requestIds = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> => {
-  const ids = new WeakMap<object, string>();
+  const ids = requestIdsByEvent;
   const finish = (request: middy.Request<ApiEvent, ApiResult, Error, Context>) => {
     const id = ids.get(request.event) ?? `req-${randomUUID()}`;
     if (request.response) {
@@ -163,6 +168,7 @@ export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: Ha
         query: new URLSearchParams(event.rawQueryString ?? ''),
         headers: event.headers ?? {},
         body: decodeBody(event),
+        requestId: requestIdsByEvent.get(event) ?? `req-${randomUUID()}`,
       };
       return toResult(await fn(request));
     });

@@ -62,6 +62,9 @@ describe('glance-direct', () => {
     expect(response.text).toBe('');
     const [pending] = await imageTasks(stack, image.id);
     expect(pending).toMatchObject({ type: 'api_image_import', image_id: image.id, owner: 'p-own' });
+    // tempest checks the task carries the request id of the import response.
+    expect(response.headers.get('x-openstack-request-id')).toMatch(/^req-[0-9a-f-]{36}$/);
+    expect(pending?.request_id).toBe(response.headers.get('x-openstack-request-id'));
 
     const { task, execution } = await waitForImport(stack, image.id);
     expect(execution.status).toBe('SUCCEEDED');

@@ -49,6 +49,7 @@ const upload = async (racing: UploadContext, id: string, data: Uint8Array, kind:
     path: { image_id: id },
     query: new URLSearchParams(),
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+    requestId: 'req-00000000-0000-4000-8000-000000000000',
     body: Buffer.from(data),
   };
   return directUpload(racing, request, kind);
