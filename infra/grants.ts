@@ -39,6 +39,8 @@ export const DATA_ROUTE_GRANTS: Readonly<Record<string, readonly BucketAccess[]>
   CompleteImageStage: ['write', 'multipart'],
   /** Lists and deletes the image's objects, aborts its pending multipart upload. */
   DeleteImage: ['list', 'delete', 'multipart'],
+  /** HeadObject of a staged object the S3 trigger has not recorded yet (glance-direct). */
+  ImportImage: ['read'],
 };
 
 /** The S3 trigger: reads and deletes, nothing else (issue: "read/delete on the bucket only"). */

@@ -158,6 +158,7 @@ export const importApiDeps = /* @__PURE__ */ once(
     images: images(),
     tasks: tasks(),
     executions: stepFunctionsExecutions(new SFNClient({}), readStateMachineArn()),
+    store: objectStore(),
     limits: serviceConfig().limits,
     filter: uriFilterFromEnv(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,

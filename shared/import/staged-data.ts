@@ -1,6 +1,7 @@
-/** Whether a glance-direct import has data to import. */
+/** Whether a glance-direct import has data to import, and which. */
 import type { ImageRecord } from '#shared/images/model';
 import { isStagingKeyOf } from '#shared/storage/bucket';
+import type { ObjectStore } from '#shared/storage/object-store';
 
 /**
  * Whether a glance-direct import can start: the staged data has arrived. `uploading` also means
@@ -9,6 +10,28 @@ import { isStagingKeyOf } from '#shared/storage/bucket';
  */
 export const hasStagedData = (image: Pick<ImageRecord, 'id' | 'upload' | 'data_key'>): boolean =>
   image.upload === null && isStagingKeyOf(image.id, image.data_key);
+
+/**
+ * The staged object a glance-direct import takes, as soon as it exists: the data the S3 trigger
+ * already recorded (`data_key`), or else the object of the stage upload in flight once S3 has it.
+ * S3 is strongly consistent, so once the client's PUT (or CompleteMultipartUpload) returned,
+ * HeadObject sees the object, whether the trigger has run or not; the client cannot see that
+ * race, the image is `uploading` before and after. An object whose size is not the upload's
+ * declared size is not taken (the trigger will reject it). `fromUpload` tells the taker to record
+ * the key itself, in the same write that ends the upload.
+ */
+export const stagedData = async (
+  image: Pick<ImageRecord, 'id' | 'upload' | 'data_key'>,
+  store: Pick<ObjectStore, 'size'>,
+): Promise<{ readonly key: string; readonly fromUpload: boolean } | undefined> => {
+  if (hasStagedData(image) && image.data_key) return { key: image.data_key, fromUpload: false };
+  const { upload } = image;
+  if (upload?.kind !== 'stage' || !isStagingKeyOf(image.id, upload.key)) return undefined;
+  const size = await store.size(upload.key);
+  if (size === undefined || (upload.declared_size !== null && size !== upload.declared_size))
+    return undefined;
+  return { key: upload.key, fromUpload: true };
+};
 
 export const noStagedDataMessage = (imageId: string): string =>
   `Image ${imageId} has no staged data yet; finish the upload first.`;

@@ -11,8 +11,9 @@
  *  2. image invisible → 404
  *  3. the image owner's storage quota already used up → 413 (the quota is the owner's, so the
  *     image is loaded first; an invisible image stays 404)
- *  4. status: glance-direct needs `uploading` with its staged data arrived (no upload in flight,
- *     `data_key` a staged object of the image), web-download `queued` → 409
+ *  4. status: glance-direct needs `uploading` with its staged data in S3 (recorded by the trigger,
+ *     or the stage upload's object already there: staged-data.ts `stagedData`), web-download
+ *     `queued` → 409
  *  5. `container_format`, then `disk_format` missing → 409
  *  7. policy `modify_image` → 403 (404 when invisible)
  *  8. lock held by a live task → 409
@@ -36,12 +37,13 @@ import { ImageConflict, type ImageRepository } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { canModifyImage, canUseTasksApi, requireImagePolicy } from '#shared/policy';
 import { IMPORT_SOURCE_STATUS, isImportSource, isTerminalTaskStatus } from '#shared/status-rules';
+import type { ObjectStore } from '#shared/storage/object-store';
 import type { Executions } from '#shared/tasks/executions';
 import { TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
 import { failTask, newTaskRecord, releaseLock } from './records.ts';
-import { hasStagedData, noStagedDataMessage } from './staged-data.ts';
+import { noStagedDataMessage, stagedData } from './staged-data.ts';
 import { checkUriWithDns, type UriFilter, UriRefused } from './uri-filter.ts';
 
 export interface ImportApiDeps {
@@ -51,6 +53,8 @@ export interface ImportApiDeps {
   readonly limits: DataLimits;
   readonly filter: UriFilter;
   readonly taskTimeToLiveHours: number;
+  /** HeadObject of a staged object the S3 trigger has not recorded yet. */
+  readonly store: Pick<ObjectStore, 'size'>;
   readonly now?: () => Date;
 }
 
@@ -182,7 +186,7 @@ export const requestImport = async (
       `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
     );
   }
-  if (request.method === 'glance-direct' && !hasStagedData(image)) {
+  if (request.method === 'glance-direct' && !(await stagedData(image, deps.store))) {
     throw new Conflict(noStagedDataMessage(image.id));
   }
   if (!image.container_format) {

@@ -38,7 +38,7 @@ import { inspectImageData } from '#shared/uploads/inspect';
 import { ImportError } from './errors.ts';
 import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
 import { clip, failTask } from './records.ts';
-import { hasStagedData, noStagedDataMessage } from './staged-data.ts';
+import { noStagedDataMessage, stagedData } from './staged-data.ts';
 import { ERROR_NAMES, failedStepOf } from './state-machine.ts';
 import type { UriFilter } from './uri-filter.ts';
 import { headerTap } from './virtual-size.ts';
@@ -209,14 +209,15 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
       throw new ImportError(`Image ${image.id} is '${image.status}'; ${source.method} needs '${required}'.`);
     }
     // `uploading` also covers a presigned stage whose data has not arrived: not importable yet.
-    if (source.method === 'glance-direct' && !hasStagedData(image)) {
-      throw new ImportError(noStagedDataMessage(image.id));
-    }
+    const staged = source.method === 'glance-direct' ? await stagedData(image, deps.store) : undefined;
+    if (source.method === 'glance-direct' && !staged) throw new ImportError(noStagedDataMessage(image.id));
     await applyTrigger(deps.images, image, 'importStart', {
       actor: IMPORT_ACTOR,
       reason: `${source.method} import, task ${task.id}`,
-      // Out of the pending-upload index (gsi3) for good: no upload can be in flight any more.
-      set: { upload: null },
+      // Out of the pending-upload index (gsi3) for good: no upload can be in flight any more. A
+      // staged object the trigger has not recorded yet is recorded here, in the same conditional
+      // write; the trigger then finds it current (or, having won the race, makes this step retry).
+      set: { upload: null, ...(staged?.fromUpload ? { data_key: staged.key } : {}) },
       now: deps.now?.(),
     });
   }
