@@ -233,10 +233,11 @@ export const isImporting = (status: ImageStatus): boolean => status === importin
 export const countsTowardsQuota = (status: ImageStatus): boolean => status !== killed;
 
 /**
- * `disk_format` / `container_format` may still be replaced (Glance allows it while queued, and while
- * importing, before the import decides what the data is).
+ * `disk_format` and `container_format` may change only while `queued`, before any data arrived.
+ * Glance 25.1's domain setters also allow `importing`; here a change while importing would let
+ * data the import verified as one format end `active` declared as another, so it is refused too.
  */
-export const allowsFormatChange = (status: ImageStatus): boolean => status === queued || status === importing;
+export const allowsFormatChange = (status: ImageStatus): boolean => status === queued;
 
 /** The import methods, as far as the status rules are concerned. */
 export type ImportMethodName = 'glance-direct' | 'web-download';

@@ -264,11 +264,14 @@ describe('named status questions', () => {
     );
   });
 
-  it('allowsFormatChange: never once the image has data or is gone', () => {
+  it('allowsFormatChange: queued only, never once data is on its way (importing included), has arrived or is gone', () => {
     fc.assert(
       fc.property(imageStatus, (status) => {
+        expect(allowsFormatChange(status)).toBe(status === 'queued');
         if (allowsFormatChange(status))
-          expect(hasUsableData(status) || isGone(status) || isKilled(status)).toBe(false);
+          expect(hasUsableData(status) || isGone(status) || isKilled(status) || isImporting(status)).toBe(
+            false,
+          );
       }),
     );
   });

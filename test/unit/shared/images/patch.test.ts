@@ -261,19 +261,34 @@ describe('applyPatch', () => {
     ).toEqual({ visibility: 'public', owner: 'p-new' });
   });
 
-  it.each(['queued', 'importing'] as const)('changes formats while %s', (status) => {
-    expect(apply([{ op: 'replace', path: '/disk_format', value: 'qcow2' }], { ...image, status })).toEqual({
+  it('changes formats while queued', () => {
+    expect(
+      apply([{ op: 'replace', path: '/disk_format', value: 'qcow2' }], { ...image, status: 'queued' }),
+    ).toEqual({
       disk_format: 'qcow2',
     });
   });
 
-  it.each(['active', 'deactivated', 'saving', 'uploading', 'killed'] as const)(
+  it('lets a format be replaced by the same value in any status (nothing changes)', () => {
+    const on = { ...image, status: 'active' as const, disk_format: 'raw' as const };
+    expect(apply([{ op: 'replace', path: '/disk_format', value: 'raw' }], on)).toEqual({
+      disk_format: 'raw',
+    });
+  });
+
+  it.each(['importing', 'active', 'deactivated', 'saving', 'uploading', 'killed'] as const)(
     'refuses format changes with 403 while %s, but allows other metadata',
     (status) => {
       const on = { ...image, status };
-      expect(statusOf(() => apply([{ op: 'replace', path: '/container_format', value: 'ova' }], on))).toBe(
-        403,
-      );
+      for (const attribute of ['container_format', 'disk_format']) {
+        const value = attribute === 'disk_format' ? 'vmdk' : 'ova';
+        expect(() => apply([{ op: 'replace', path: `/${attribute}`, value }], on)).toThrow(
+          expect.objectContaining({
+            status: 403,
+            message: `Attribute ${attribute} can be only replaced for a queued image.`,
+          }),
+        );
+      }
       expect(apply([{ op: 'replace', path: '/name', value: 'ok' }], on)).toEqual({ name: 'ok' });
     },
   );
