@@ -29,7 +29,7 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
     if (!identity) {
       const validation = await keystoneClient().validate(token);
       if (validation.kind === 'unavailable') {
-        logger.error('token validation failed', { reason: validation.message });
+        logger.error('token validation failed', { reason: validation.message, detail: validation.detail });
         return allow({ outcome: 'unavailable', message: `${validation.message} Try again later.` });
       }
       if (validation.kind === 'invalid')

@@ -22,7 +22,13 @@ export interface KeystoneIdentity {
 export type Validation =
   | { readonly kind: 'valid'; readonly identity: KeystoneIdentity }
   | { readonly kind: 'invalid'; readonly message: string }
-  | { readonly kind: 'unavailable'; readonly message: string };
+  | {
+      readonly kind: 'unavailable';
+      /** For the client: says what failed, never how (no hosts, no secret names). */
+      readonly message: string;
+      /** For the logs. */
+      readonly detail?: string;
+    };
 
 /**
  * The service user's credentials, as stored in the secret: a password user scoped to a project
@@ -84,7 +90,14 @@ const TokenBody = z.object({
     .passthrough(),
 });
 
-class KeystoneUnavailable extends Error {}
+class KeystoneUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
 
 const INVALID = 'The token is invalid, has expired or has been revoked.';
 
@@ -124,7 +137,7 @@ export class KeystoneClient {
       }
       return this.outcome(answer);
     } catch (error) {
-      if (error instanceof KeystoneUnavailable) return unavailable(error.message);
+      if (error instanceof KeystoneUnavailable) return unavailable(error.message, error.detail);
       throw error;
     }
   }
@@ -188,7 +201,10 @@ export class KeystoneClient {
       credentials = ServiceCredentials.parse(await this.options.credentials({ fresh }));
     } catch (cause) {
       throw new KeystoneUnavailable(
-        `The service credentials could not be read: ${cause instanceof z.ZodError ? 'the secret does not hold valid service credentials' : (cause as Error).message}.`,
+        'The service credentials could not be read.',
+        cause instanceof z.ZodError
+          ? 'the secret does not hold valid service credentials'
+          : (cause as Error).message,
       );
     }
     const { status, headers, body } = await this.request(`${this.url}/auth/tokens?nocatalog`, {
@@ -226,7 +242,11 @@ export class KeystoneClient {
   }
 }
 
-const unavailable = (message: string): Validation => ({ kind: 'unavailable', message });
+const unavailable = (message: string, detail?: string): Validation => ({
+  kind: 'unavailable',
+  message,
+  detail,
+});
 
 const domainRef = (id: string | undefined, name: string | undefined) =>
   id !== undefined ? { id } : { name: name ?? 'Default' };
