@@ -257,6 +257,14 @@ const script = (file: string, data: Buffer): Script[] => [
         context.imageId,
         context.other.projectId,
       ]);
+      // The SDK ignores a 404 here: the membership must be seen gone, not just not refused.
+      const members: unknown[] = await openstackJson(context, context.owner, [
+        'image',
+        'member',
+        'list',
+        context.imageId,
+      ]);
+      check(members.length === 0, `${members.length} members left`);
       return undefined;
     },
   },
