@@ -102,11 +102,16 @@ export const run = (
   options: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; stdin?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      // No stdin unless some is given: a child that exits at once would make writing to it fail.
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let pending = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       stdout += text;
       if (!options.onLine) return;
@@ -115,7 +120,7 @@ export const run = (
       pending = parts.pop() ?? '';
       for (const line of parts) options.onLine(line);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     child.once('error', reject);
@@ -123,7 +128,10 @@ export const run = (
       if (pending && options.onLine) options.onLine(pending);
       resolve({ code: code ?? 1, stdout, stderr });
     });
-    child.stdin.end(options.stdin ?? '');
+    if (options.stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.stdin);
+    }
   });
 
 /** `tempest run` of the tests matching `regex`, concurrency 2; the per-test lines go to `onLine`. */
