@@ -235,7 +235,8 @@ export const countsTowardsQuota = (status: ImageStatus): boolean => status !== k
 /**
  * `disk_format` and `container_format` may change only while `queued`, before any data arrived.
  * Glance 25.1's domain setters also allow `importing`; here a change while importing would let
- * data the import verified as one format end `active` declared as another, so it is refused too.
+ * data the import verified as one format end `active` declared as another, so it is refused too
+ * (decision D10).
  */
 export const allowsFormatChange = (status: ImageStatus): boolean => status === queued;
 
