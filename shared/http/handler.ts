@@ -76,10 +76,10 @@ const decodeBody = (event: ApiEvent): Buffer => {
 };
 
 export interface HandlerOptions {
-  /** False for the discovery documents Glance serves without a token. */
   /**
-   * `'deferred'`: no caller, and a refusal of the authorizer is the handler's to answer (`$default`
-   * negotiates the API version first, as Glance does before authenticating).
+   * False for the discovery documents Glance serves without a token. `'deferred'`: no caller, and
+   * a refusal of the authorizer is the handler's to answer (`$default` negotiates the API version
+   * first, as Glance does before authenticating).
    */
   readonly auth?: boolean | 'deferred';
 }
@@ -90,15 +90,15 @@ const ANONYMOUS: Caller = { userId: '', projectId: '', roles: [], isAdmin: false
 export const REQUEST_ID_FORM = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UUID_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Request ids by event, from the middleware to the handler body. */
+const requestIdsByEvent = new WeakMap<object, string>();
+
 /**
  * Glance's `x-openstack-request-id`: every response carries a fresh `req-<uuid>` (the Lambda
  * request id when it is a UUID, so one id finds the function's logs). A caller's own id is kept
  * as `global_request_id` only in that exact form (anything else could forge or flood log fields),
  * as oslo.middleware does. Both go on every log line of the request, plus one access line.
  */
-/** Request ids by event, from the middleware to the handler body. */
-const requestIdsByEvent = new WeakMap<object, string>();
-
 const requestIds = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> => {
   const ids = requestIdsByEvent;
   const finish = (request: middy.Request<ApiEvent, ApiResult, Error, Context>) => {

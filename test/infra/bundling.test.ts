@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { afterAll, expect, it } from 'vitest';
 import { GlanceFunction } from '#infra/constructs/glance-function';
-import { notFoundEntry } from '#infra/routes';
+import { keystoneAuthorizerEntry, notFoundEntry } from '#infra/routes';
 
 const outdir = mkdtempSync(join(tmpdir(), 'glance-bundling-'));
 
@@ -53,6 +53,7 @@ it('bundles only the AWS clients a function uses', () => {
     ImportImage: 'functions/images/import-image.ts',
     PublishTransitions: 'functions/events/publish-transitions.ts',
     ShowMetadefNamespace: 'functions/metadefs/show-namespace.ts',
+    KeystoneAuthorizer: keystoneAuthorizerEntry,
   };
   const functions = Object.entries(entries).map(([id, entry]) => new GlanceFunction(stack, id, { entry }));
   const assembly = app.synth();
@@ -64,7 +65,8 @@ it('bundles only the AWS clients a function uses', () => {
     const hash = (resource?.Properties.Code?.S3Key ?? '').replace(/\.zip$/, '');
     return readFileSync(join(assembly.directory, `asset.${hash}`, 'index.mjs'), 'utf8');
   };
-  const [showImage, importImage, publish, showNamespace] = functions.map(bundleOf) as [
+  const [showImage, importImage, publish, showNamespace, authorizer] = functions.map(bundleOf) as [
+    string,
     string,
     string,
     string,
@@ -75,11 +77,15 @@ it('bundles only the AWS clients a function uses', () => {
     s3: bundle.includes('AmazonS3'),
     sfn: bundle.includes('AWSStepFunctions'),
     eventbridge: bundle.includes('AWSEvents'),
+    secretsmanager: bundle.includes('secretsmanager'),
   });
-  expect(clients(showImage)).toEqual({ dynamodb: true, s3: false, sfn: false, eventbridge: false });
-  expect(clients(importImage)).toEqual({ dynamodb: true, s3: false, sfn: true, eventbridge: false });
-  expect(clients(publish)).toEqual({ dynamodb: false, s3: false, sfn: false, eventbridge: true });
-  expect(clients(showNamespace)).toEqual({ dynamodb: true, s3: false, sfn: false, eventbridge: false });
+  const none = { dynamodb: false, s3: false, sfn: false, eventbridge: false, secretsmanager: false };
+  expect(clients(showImage)).toEqual({ ...none, dynamodb: true });
+  // HeadObject of a staged object the S3 trigger has not recorded yet (glance-direct).
+  expect(clients(importImage)).toEqual({ ...none, dynamodb: true, s3: true, sfn: true });
+  expect(clients(publish)).toEqual({ ...none, eventbridge: true });
+  expect(clients(showNamespace)).toEqual({ ...none, dynamodb: true });
+  expect(clients(authorizer)).toEqual({ ...none, secretsmanager: true });
   // The metadefs repository is in the wiring module too, and stays out of the image functions.
   const metadefsMarker = 'Metadata definition namespace';
   expect(showNamespace).toContain(metadefsMarker);

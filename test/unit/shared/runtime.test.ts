@@ -4,7 +4,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-const VARIABLES = ['TABLE_NAME', 'BUCKET_NAME', 'STATE_MACHINE_ARN', 'IMAGE_SIZE_CAP', 'UPLOAD_URL_SECONDS'];
+const VARIABLES = [
+  'TABLE_NAME',
+  'BUCKET_NAME',
+  'STATE_MACHINE_ARN',
+  'IMAGE_SIZE_CAP',
+  'UPLOAD_URL_SECONDS',
+  'KEYSTONE_URL',
+  'KEYSTONE_SERVICE_SECRET',
+  'KEYSTONE_CACHE_SECONDS',
+];
 let saved: Record<string, string | undefined>;
 
 /** A fresh copy of the module: its accessors remember what they built. */
@@ -36,6 +45,23 @@ describe('the runtime wiring', () => {
     expect(runtime.objectStore().bucket).toBe('bucket');
     expect(runtime.importStepDeps().tasks).toBe(runtime.tasks());
     expect(runtime.metadefs()).toBe(runtime.metadefs());
+    process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:import';
+    expect(runtime.importApiDeps().store).toBe(runtime.objectStore());
+  });
+
+  it('builds the Keystone client and its validation cache from the authorizer settings only', async () => {
+    delete process.env.TABLE_NAME;
+    delete process.env.BUCKET_NAME;
+    Object.assign(process.env, { KEYSTONE_URL: 'https://keystone.test/v3', KEYSTONE_SERVICE_SECRET: 's' });
+    const runtime = await freshRuntime();
+    expect(runtime.keystoneClient()).toBe(runtime.keystoneClient());
+    expect(runtime.tokenValidations()).toBe(runtime.tokenValidations());
+    expect(runtime.keystoneConfig()).toEqual({
+      url: 'https://keystone.test/v3',
+      serviceSecret: 's',
+      cacheSeconds: 300,
+      timeoutMs: 3000,
+    });
   });
 
   it.each([
@@ -43,7 +69,10 @@ describe('the runtime wiring', () => {
     ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.tasks()],
     ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.metadefs()],
     ['STATE_MACHINE_ARN', (runtime: typeof import('#shared/runtime')) => runtime.importApiDeps()],
+    ['KEYSTONE_URL', (runtime: typeof import('#shared/runtime')) => runtime.keystoneClient()],
+    ['KEYSTONE_SERVICE_SECRET', (runtime: typeof import('#shared/runtime')) => runtime.tokenValidations()],
   ])('fails the first accessor that needs a missing %s, naming it', async (name, access) => {
+    Object.assign(process.env, { KEYSTONE_URL: 'https://keystone.test/v3', KEYSTONE_SERVICE_SECRET: 's' });
     delete process.env[name];
     const runtime = await freshRuntime();
     expect(() => access(runtime)).toThrow(await missingConfigError());
