@@ -1,7 +1,7 @@
 /**
  * Reading tempest's results and comparing them with the list of tests Glance 25.1 passes
  * (glance-25.1-passing.txt) and the exclusions (excluded.txt). Pure: the conformance run
- * (run.ts) does the I/O. README "Conformance" explains the files.
+ * (run.ts) does the I/O. docs/conformance.md#the-files explains the files.
  */
 
 export type Outcome = 'pass' | 'fail' | 'skip';

@@ -5,7 +5,7 @@
  * ports, a temporary data dir). Every test Glance 25.1 passes (glance-25.1-passing.txt) must pass
  * here too, except the exclusions of excluded.txt, each naming its open issue; the walk's
  * commands must work, except those waiting for an issue. Exits 1 otherwise, 2 when the tools are
- * missing. README "Conformance" explains the output.
+ * missing. docs/conformance.md#what-it-does-conformancerunts explains the output.
  */
 
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
- * The deploy-time choice of identity mode (README "Identity"), read from CDK context and checked
- * before anything is built: a missing setting, or one still holding the placeholder cdk.json
- * ships, fails `cdk synth` with the key to set.
+ * The deploy-time choice of identity mode (docs/identity.md#choosing-the-mode-cdk-context), read
+ * from CDK context and checked before anything is built: a missing setting, or one still holding
+ * the placeholder cdk.json ships, fails `cdk synth` with the key to set.
  */
 import type { Node } from 'constructs';
 
@@ -44,7 +44,7 @@ class IdentityConfigError extends Error {}
 
 const fail = (key: string, problem: string): never => {
   throw new IdentityConfigError(
-    `CDK context "${key}" ${problem} (set it in cdk.json or with -c ${key}=...; README "Deploying to AWS").`,
+    `CDK context "${key}" ${problem} (set it in cdk.json or with -c ${key}=...; docs/identity.md#choosing-the-mode-cdk-context).`,
   );
 };
 

@@ -146,5 +146,5 @@ export const pathNeedsToken = (path: string, table: readonly Route[] = routes): 
 export const methodNotAllowedEntry = 'functions/http/method-not-allowed.ts';
 /** The function behind the `$default` route: Glance's 404 for an unknown path. */
 export const notFoundEntry = 'functions/http/not-found.ts';
-/** The Lambda authorizer of identity mode `keystone` (README "Identity"). */
+/** The Lambda authorizer of identity mode `keystone` (docs/identity.md#keystone-mode). */
 export const keystoneAuthorizerEntry = 'functions/identity/keystone-authorizer.ts';

@@ -1,5 +1,5 @@
 /**
- * Identity (decision D8), in one of two modes chosen at deploy time (README "Identity"):
+ * Identity (decision D8), in one of two modes chosen at deploy time (docs/identity.md):
  *
  * - `keystone`: the Keystone authorizer (functions/identity/keystone-authorizer.ts) validates the
  *   `X-Auth-Token` with Keystone and hands the outcome to the function in

@@ -167,7 +167,7 @@ export const uriFilterFromEnv = (): UriFilter => {
 export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN');
 
 // ---------------------------------------------------------------------------------------------
-// Identity mode `keystone` (README "Identity"): the authorizer's settings
+// Identity mode `keystone` (docs/identity.md#keystone-mode): the authorizer's settings
 
 export interface KeystoneConfig {
   /** The identity endpoint, with or without `/v3`. */

@@ -166,7 +166,7 @@ export const importApiDeps = /* @__PURE__ */ once(
 );
 
 // ---------------------------------------------------------------------------------------------
-// Identity mode `keystone`: the authorizer's (README "Identity")
+// Identity mode `keystone`: the authorizer's (docs/identity.md#keystone-mode)
 
 /** Rotated service credentials are read again after this long, or at once when Keystone refuses them. */
 const SERVICE_SECRET_MAX_AGE_SECONDS = 300;

@@ -3,7 +3,8 @@
  * API Gateway result cache): validates `X-Auth-Token` with Keystone and labels the request with
  * the outcome (shared/auth.ts `AuthorizerContext`). It never denies and never throws, so the
  * function answers a refused request with Glance's 401 or 503, never API Gateway's bare 403/500.
- * README "Identity" explains the mode; the local stack invokes this same handler.
+ * docs/identity.md#what-happens-on-a-request explains the mode; the local stack invokes this same
+ * handler.
  */
 import type {
   APIGatewayRequestAuthorizerEventV2,

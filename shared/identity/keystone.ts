@@ -2,7 +2,7 @@
  * Validating a Keystone token the way keystonemiddleware does for Glance: with a service token,
  * `GET /v3/auth/tokens` naming the token in `X-Subject-Token`. Nothing here knows about API
  * Gateway or AWS; the authorizer (functions/identity/keystone-authorizer.ts) wires it up.
- * README "Identity" has the deployment side.
+ * docs/identity.md#the-service-user-and-its-secret has the deployment side.
  */
 import { z } from 'zod';
 

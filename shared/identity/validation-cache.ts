@@ -2,7 +2,7 @@
  * Successful validations, remembered per token hash until the earlier of the cache lifetime and
  * the token's own expiry (keystonemiddleware's token cache, in the authorizer's memory). Failures
  * are never remembered: a 401 or 503 is asked again next time. A revoked token stays usable until
- * its entry lapses, at most `ttlMs` (README "Identity").
+ * its entry lapses, at most `ttlMs` (docs/identity.md#what-happens-on-a-request).
  */
 import { createHash } from 'node:crypto';
 import type { KeystoneIdentity } from './keystone.ts';

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_CONTEXT } from '#infra/identity';
+import { REPO_ROOT } from '#infra/local/lambda-runtime';
 import { ServerlessGlanceStack } from '#infra/stack';
-import cdkJson from '../../cdk.json' with { type: 'json' };
 
 const KEYSTONE = {
   [IDENTITY_CONTEXT.mode]: 'keystone',
@@ -139,6 +141,7 @@ describe('synth fails with the key to set', () => {
   });
 
   it.each(['keystone', 'jwt'])('with the placeholders cdk.json ships, in mode %s', (mode) => {
+    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8'));
     const context = { ...cdkJson.context, [IDENTITY_CONTEXT.mode]: mode };
     expect(() => synth(context)).toThrow(/is still the placeholder "https:\/\/(keystone|auth)\.example\.com/);
   });

@@ -1,7 +1,8 @@
 /**
  * The local Keystone's users and projects: `<data dir>/keystone-accounts.json`, created on first
- * start with an `admin`, a `demo` and a `glance` service user under random passwords (README
- * "Identity" documents the format). Edit it and restart to add users, projects or roles.
+ * start with an `admin`, a `demo` and a `glance` service user under random passwords
+ * (docs/identity.md#the-accounts-file documents the format). Edit it and restart to add users,
+ * projects or roles.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  * look-ups the `openstack` CLI and tempest make. Users and projects come from the accounts file
  * (accounts.ts). Tokens are ES256 JWS signed with the local key (Keystone's `jws` token provider
  * format), carrying the claims `npm run token` signs, so a token from either is accepted by both
- * identity modes. Revocations are kept in memory. README "Identity" documents what is served.
+ * identity modes. Revocations are kept in memory (docs/identity.md#what-the-local-keystone-serves).
  */
 import { createHash, createPublicKey, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -6,7 +6,7 @@ import {
   parseExclusions,
   parseSubunitCsv,
   parseTestList,
-} from '../../../conformance/report.ts';
+} from '#conformance/report';
 
 const A = 'tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_delete_image';
 const B = 'tempest.api.image.v2.test_images_member.ImagesMemberTest.test_image_share_accept';

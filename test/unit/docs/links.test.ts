@@ -79,7 +79,7 @@ const documents = [
   ...markdownFiles(join(ROOT, 'docs')),
 ];
 
-const SOURCE_FOLDERS = ['functions', 'shared', 'infra', 'bin', 'scripts', 'test'];
+const SOURCE_FOLDERS = ['functions', 'shared', 'infra', 'bin', 'scripts', 'test', 'conformance'];
 
 const sourceFiles = (directory: string): string[] =>
   existsSync(directory)
