@@ -61,26 +61,32 @@ const waitFor = async (context: Context, status: string) => {
   throw new Error(`image never became ${status}`);
 };
 
+/** `openstack image create` of `file` as raw/bare under a fresh name; waits for it to be active. */
+const createActive = async (context: Context, file: string, options: string[], prefix: string) => {
+  const image = await openstackJson(context, context.owner, [
+    'image',
+    'create',
+    ...options,
+    '--file',
+    file,
+    '--disk-format',
+    'raw',
+    '--container-format',
+    'bare',
+    `${prefix}-${randomBytes(3).toString('hex')}`,
+  ]);
+  await waitFor({ ...context, imageId: image.id }, 'active');
+  return image.id as string;
+};
+
 type Script = { name: string; waitsFor?: string; run: (context: Context) => Promise<string | undefined> };
 
 const script = (file: string, data: Buffer): Script[] => [
   {
     name: 'image create --file',
     run: async (context) => {
-      const image = await openstackJson(context, context.owner, [
-        'image',
-        'create',
-        '--file',
-        file,
-        '--disk-format',
-        'raw',
-        '--container-format',
-        'bare',
-        `walk-${randomBytes(3).toString('hex')}`,
-      ]);
-      context.imageId = image.id;
-      await waitFor(context, 'active');
-      return image.id;
+      context.imageId = await createActive(context, file, [], 'walk');
+      return context.imageId;
     },
   },
   {
@@ -186,22 +192,9 @@ const script = (file: string, data: Buffer): Script[] => [
   {
     name: 'image create --import (glance-direct)',
     run: async (context) => {
-      const image = await openstackJson(context, context.owner, [
-        'image',
-        'create',
-        '--import',
-        '--file',
-        file,
-        '--disk-format',
-        'raw',
-        '--container-format',
-        'bare',
-        `walk-import-${randomBytes(3).toString('hex')}`,
-      ]);
-      const imported = { ...context, imageId: image.id };
-      await waitFor(imported, 'active');
-      await openstack(context, context.owner, ['image', 'delete', image.id]);
-      return image.id;
+      const imageId = await createActive(context, file, ['--import'], 'walk-import');
+      await openstack(context, context.owner, ['image', 'delete', imageId]);
+      return imageId;
     },
   },
   {

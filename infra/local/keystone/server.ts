@@ -98,28 +98,20 @@ export const startLocalKeystone = async (options: LocalKeystoneOptions): Promise
   };
   const domainView = (id: string) => ({ id, name: domainById(id)?.name ?? id });
 
-  const findUser = (ref: unknown): AccountUser => {
+  /** A user or project of an auth request: by id, or by name within its domain. */
+  const findByRef = <T extends AccountUser | AccountProject>(candidates: readonly T[], ref: unknown): T => {
     const { id, name, domain } = (ref ?? {}) as { id?: unknown; name?: unknown; domain?: unknown };
-    const user =
+    const found =
       typeof id === 'string'
-        ? accounts.users.find((candidate) => candidate.id === id)
+        ? candidates.find((candidate) => candidate.id === id)
         : typeof name === 'string'
-          ? accounts.users.find((u) => u.name === name && u.domain_id === domainRef(domain).id)
+          ? candidates.find((c) => c.name === name && c.domain_id === domainRef(domain).id)
           : undefined;
-    if (!user) throw unauthorized();
-    return user;
+    if (!found) throw unauthorized();
+    return found;
   };
-  const findProject = (ref: unknown): AccountProject => {
-    const { id, name, domain } = (ref ?? {}) as { id?: unknown; name?: unknown; domain?: unknown };
-    const project =
-      typeof id === 'string'
-        ? accounts.projects.find((candidate) => candidate.id === id)
-        : typeof name === 'string'
-          ? accounts.projects.find((p) => p.name === name && p.domain_id === domainRef(domain).id)
-          : undefined;
-    if (!project) throw unauthorized();
-    return project;
-  };
+  const findUser = (ref: unknown): AccountUser => findByRef(accounts.users, ref);
+  const findProject = (ref: unknown): AccountProject => findByRef(accounts.projects, ref);
 
   const userView = (id: string) => {
     const user = accounts.users.find((candidate) => candidate.id === id);
