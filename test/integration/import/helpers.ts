@@ -49,6 +49,9 @@ export const startImportStack = async (env: Record<string, string> = {}): Promis
     }
   };
   stack.stepFunctions.configure({ retryIntervalMs: 5 });
+  // The first StartExecution synthesizes the state machine (CDK: seconds of CPU, tens on a busy
+  // machine). Done here, so no test's import request waits on it past the function's timeout.
+  await stack.stepFunctions.definition();
   // Loaded only now, after the log level is set: the runtime loads the domain and its logger.
   const { createDocumentClient, createS3Client } = await import('#shared/runtime');
   const doc = createDocumentClient(stack.dynamoEndpoint);
