@@ -58,6 +58,18 @@ describe('identity mode keystone', () => {
     });
   });
 
+  it('protects the routes of the nested stacks with the same authorizer, passed in from the stack', () => {
+    const metadefs = stack.api.nestedStacks.get('Metadefs');
+    if (!metadefs) throw new Error('no Metadefs nested stack');
+    const nested = Template.fromStack(metadefs);
+    nested.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    nested.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /v2/metadefs/namespaces',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: Match.stringLikeRegexp('HttpApiGlanceKeystone') },
+    });
+  });
+
   it('gives the authorizer its Keystone settings and read access to the service secret only', () => {
     const fn = stack.api.keystoneAuthorizer;
     expect(fn).toBeDefined();
