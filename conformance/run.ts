@@ -15,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '#infra/local/stack';
 import { cliWalk, type WalkStep } from './cli-walk.ts';
 import { compare, parseExclusions, parseSubunitCsv, parseTestList, type Row } from './report.ts';
 import {
@@ -65,8 +64,10 @@ files.listen(0, '127.0.0.1');
 await new Promise((ready) => files.once('listening', ready));
 const filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 
-// The functions' INFO lines would drown tempest's; warnings and errors still show.
+// The functions' INFO lines would drown tempest's; warnings and errors still show. Set before the
+// local stack is loaded, since what it loads creates the logger.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+const { startLocalStack } = await import('#infra/local/stack');
 const { accounts, users } = await conformanceAccounts();
 const stack = await startLocalStack({
   port: 0,

@@ -18,7 +18,6 @@ import {
 } from './keys.ts';
 import { type Accounts, defaultAccounts, loadOrCreateAccounts } from './keystone/accounts.ts';
 import { type LocalKeystone, startLocalKeystone } from './keystone/server.ts';
-import { seedLocalMetadefs } from './metadefs.ts';
 import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager.ts';
 import type { LocalStepFunctions } from './step-functions/server.ts';
 import { startUploadEvents } from './upload-events.ts';
@@ -111,7 +110,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   try {
     Object.assign(process.env, localEnvironment(emulators));
     const metadefsStarterCatalog = options.metadefsStarterCatalog
-      ? await seedLocalMetadefs(emulators)
+      ? // Loaded only when asked for: it brings the runtime and the logger, which must read the
+        // environment set above, as the handlers do at their cold start.
+        await (await import('./metadefs.ts')).seedLocalMetadefs(emulators)
       : undefined;
     const keys = await loadOrCreateKeys(dataDir);
     const identityMode = options.identity ?? 'jwt';
