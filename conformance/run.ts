@@ -75,6 +75,9 @@ const stack = await startLocalStack({
   dataDir: join(dir, 'data'),
   identity: 'keystone',
   accounts,
+  // Glance's catalog holds its metadefs files (`glance-manage db_load_metadefs`); tempest lists
+  // the resource types and needs at least one.
+  metadefsStarterCatalog: true,
 });
 const keystoneUrl = stack.keystone?.url ?? '';
 say(`conformance: API ${stack.url}, Keystone ${keystoneUrl}/v3, work dir ${dir}`);
