@@ -4,7 +4,6 @@ import { afterAll, beforeAll, expect } from 'vitest';
  * callers the metadefs policy tells apart.
  */
 import { MetadefRepository } from '#shared/metadefs/repository';
-import { createDocumentClient } from '#shared/runtime';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 
 export interface MetadefsStack extends TestStack {
@@ -23,6 +22,9 @@ export interface MetadefsStack extends TestStack {
 
 export const startMetadefsStack = async (options: { seed?: boolean } = {}): Promise<MetadefsStack> => {
   const stack = await startTestStack({ metadefsStarterCatalog: options.seed !== false });
+  // Loaded after the stack set the environment: what the runtime loads creates the logger, which
+  // takes its level then (a static import would log every request at INFO).
+  const { createDocumentClient } = await import('#shared/runtime');
   const repository = new MetadefRepository(createDocumentClient(stack.dynamoEndpoint), stack.tableName);
   return {
     ...stack,
