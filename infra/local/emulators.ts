@@ -25,6 +25,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '#shared/table';
 import { LOCAL_REGION } from './lambda-runtime.ts';
+import { addConditionalReads } from './s3-conditional-reads.ts';
 import { addMultipartCalls } from './s3-multipart.ts';
 
 export { LOCAL_REGION };
@@ -103,6 +104,7 @@ export const startEmulators = async (options: EmulatorOptions): Promise<Emulator
     configureBuckets: [{ name: options.bucketName }],
   });
   addMultipartCalls(s3);
+  addConditionalReads(s3);
   let s3Endpoint: string;
   try {
     s3Endpoint = endpointOf(host, (await s3.run()).port);

@@ -26,6 +26,7 @@ import {
 import type { PendingUpload } from '#shared/images/model';
 import { logger } from '#shared/logger';
 import { imagePrefixes, OCTET_STREAM, S3_LIMITS } from './bucket.ts';
+import { type FetchRange, type RangedReadOptions, rangedChunks, ShortRange } from './ranged-read.ts';
 
 const MiB = 1024 ** 2;
 
@@ -40,6 +41,29 @@ export const isMissingObject = (error: unknown): boolean => isS3Error(error, 'No
 /** A conditional request (`If-Match`, `If-None-Match`) whose condition did not hold. */
 export const isPreconditionFailed = (error: unknown): boolean =>
   isS3Error(error, 'PreconditionFailed', '412');
+
+/**
+ * Worth reading the same range again: anything but an S3 answer below 500 (a missing object, a
+ * failed `If-Match`, a bad range), which the next try would get again.
+ */
+const isRetryableRead = (error: unknown): boolean =>
+  !(error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 500) < 500);
+
+/** An object opened for a ranged read (`ObjectStore.openRanged`). */
+export interface RangedObject {
+  readonly size: number;
+  readonly etag: string | null;
+  /**
+   * The object's bytes in order, from ranged GETs pinned to `etag` (a newer write makes the read
+   * fail with `isPreconditionFailed`); `signal` stops it and aborts the requests in flight.
+   */
+  readonly chunks: (signal?: AbortSignal) => AsyncIterable<Uint8Array>;
+}
+
+export type RangedOpenOptions = Pick<RangedReadOptions, 'rangeBytes' | 'window' | 'attempts'> & {
+  /** Only this version: S3 answers 412 (`isPreconditionFailed`) if the object is another one. */
+  readonly ifMatch?: string;
+};
 
 export interface ObjectHead {
   readonly size: number;
@@ -91,6 +115,56 @@ export class ObjectStore {
       if (isMissingObject(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The object's size and ETag, and a reader of its bytes with several ranged GETs in flight
+   * (ranged-read.ts, docs/uploads.md#ranged-reads); undefined when there is no object. Every range
+   * is pinned to the ETag the HEAD found, so the bytes read are one version of the object.
+   */
+  async openRanged(key: string, options: RangedOpenOptions = {}): Promise<RangedObject | undefined> {
+    let head: { ContentLength?: number; ETag?: string };
+    try {
+      head = await this.s3.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: options.ifMatch }),
+      );
+    } catch (error) {
+      if (isMissingObject(error)) return undefined;
+      throw error;
+    }
+    const size = head.ContentLength ?? 0;
+    const etag = head.ETag ?? null;
+    const fetchRange: FetchRange = async (start, end, signal) => {
+      const object = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: `bytes=${start}-${end - 1}`,
+          IfMatch: etag ?? options.ifMatch,
+        }),
+        { abortSignal: signal },
+      );
+      if (!object.Body) throw new Error(`S3 returned no body for ${key}`);
+      // One buffer per range, filled as the body arrives: the range is held once, not twice.
+      const bytes = Buffer.allocUnsafe(end - start);
+      let received = 0;
+      for await (const chunk of object.Body as AsyncIterable<Uint8Array>) {
+        if (received + chunk.byteLength <= bytes.byteLength) bytes.set(chunk, received);
+        received += chunk.byteLength;
+      }
+      if (received !== bytes.byteLength) throw new ShortRange(start, bytes.byteLength, received);
+      return bytes;
+    };
+    return {
+      size,
+      etag,
+      chunks: (signal) =>
+        rangedChunks(size, fetchRange, {
+          ...options,
+          retryable: isRetryableRead,
+          ...(signal ? { signal } : {}),
+        }),
+    };
   }
 
   /**
