@@ -6,7 +6,17 @@
  * call (tests change the environment between them); the runtime wiring (shared/runtime.ts) calls
  * each once per container and keeps the answer.
  */
-import type { DataLimits } from '#shared/data/limits';
+import {
+  type DataLimits,
+  DEFAULT_VERIFY_BYTES_PER_SECOND,
+  defaultSizeCap,
+  verifiableBytes,
+} from '#shared/data/limits';
+import {
+  DEFAULT_IMAGE_FORMAT_POLICY,
+  GPT_NONFATAL_CHECKS,
+  type ImageFormatPolicy,
+} from '#shared/image-format/decision';
 import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
 import { S3_LIMITS } from '#shared/storage/bucket';
 import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
@@ -49,6 +59,25 @@ export const boundedEnv = (name: string, fallback: number, min: number, max: num
   return value;
 };
 
+/** `true` or `false` (any case); anything else is a configuration error, not a silent `false`. */
+export const flagEnv = (name: string, fallback: boolean): boolean => {
+  const value = optionalEnv(name, String(fallback)).trim().toLowerCase();
+  if (value !== 'true' && value !== 'false') {
+    throw new MissingConfigError(`environment variable ${name} must be true or false`);
+  }
+  return value === 'true';
+};
+
+/** A comma-separated list, kept as written; unset gives the default, the empty string an empty list. */
+export const namesEnv = (name: string, fallback: readonly string[]): string[] => {
+  const raw = process.env[name];
+  if (raw === undefined) return [...fallback];
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+};
+
 /**
  * A comma-separated list, lower-cased; unset gives the default, the empty string an empty list
  * (no restriction of that kind).
@@ -71,6 +100,8 @@ const portsEnv = (name: string, fallback: readonly number[]): number[] =>
     return port;
   });
 
+const MiB = 1024 ** 2;
+
 // ---------------------------------------------------------------------------------------------
 // The service
 
@@ -82,23 +113,71 @@ export interface ServiceConfig {
   /** Glance's `scrub_time`: seconds a `pending_delete` image keeps its data before the scrubber. */
   readonly scrubTimeSeconds: number;
   readonly limits: DataLimits;
+  /**
+   * Bytes per second one verification reads (docs/uploads.md#how-large-an-image-one-invocation-verifies):
+   * the size cap may not exceed what one invocation verifies at this rate.
+   */
+  readonly verifyBytesPerSecond: number;
   /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly taskTimeToLiveHours: number;
 }
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
-export const readServiceConfig = (): ServiceConfig => ({
-  tableName: requiredEnv('TABLE_NAME'),
-  bucketName: requiredEnv('BUCKET_NAME'),
-  delayedDelete: booleanEnv('DELAYED_DELETE', false),
-  scrubTimeSeconds: integerEnv('SCRUB_TIME_SECONDS', 0),
-  limits: {
-    // 100 GiB: one finaliser run (15-minute Lambda) must hash a whole image, sweeper re-drives included.
-    sizeCap: integerEnv('IMAGE_SIZE_CAP', 100 * 1024 ** 3),
-    projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
-  },
-  taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
-});
+export const readServiceConfig = (): ServiceConfig => {
+  const verifyBytesPerSecond = boundedEnv(
+    'VERIFY_BYTES_PER_SECOND',
+    DEFAULT_VERIFY_BYTES_PER_SECOND,
+    MiB,
+    10 * 1024 * MiB,
+  );
+  return {
+    tableName: requiredEnv('TABLE_NAME'),
+    bucketName: requiredEnv('BUCKET_NAME'),
+    delayedDelete: booleanEnv('DELAYED_DELETE', false),
+    scrubTimeSeconds: integerEnv('SCRUB_TIME_SECONDS', 0),
+    limits: {
+      // One 15-minute invocation (the S3 trigger, a sweeper re-drive, the import's Verify) must
+      // verify a whole image: the cap follows from the verification rate, and may not pass it.
+      sizeCap: boundedEnv(
+        'IMAGE_SIZE_CAP',
+        defaultSizeCap(verifyBytesPerSecond),
+        0,
+        verifiableBytes(verifyBytesPerSecond),
+      ),
+      projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
+    },
+    verifyBytesPerSecond,
+    taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Disk-format inspection: Glance's `[image_format]` options (docs/image-formats.md#configuration)
+
+export const readImageFormatPolicy = (): ImageFormatPolicy => {
+  const nonfatal = namesEnv(
+    'IMAGE_FORMAT_GPT_NONFATAL_CHECKS',
+    DEFAULT_IMAGE_FORMAT_POLICY.gptSafetyChecksNonfatal,
+  );
+  for (const check of nonfatal) {
+    if (!(GPT_NONFATAL_CHECKS as readonly string[]).includes(check)) {
+      throw new MissingConfigError(
+        `IMAGE_FORMAT_GPT_NONFATAL_CHECKS: '${check}' is not a GPT check (known: ${GPT_NONFATAL_CHECKS.join(', ')})`,
+      );
+    }
+  }
+  return {
+    requireImageFormatMatch: flagEnv(
+      'IMAGE_FORMAT_REQUIRE_MATCH',
+      DEFAULT_IMAGE_FORMAT_POLICY.requireImageFormatMatch,
+    ),
+    vmdkAllowedTypes: namesEnv(
+      'IMAGE_FORMAT_VMDK_ALLOWED_TYPES',
+      DEFAULT_IMAGE_FORMAT_POLICY.vmdkAllowedTypes,
+    ),
+    gptSafetyChecksNonfatal: nonfatal,
+  };
+};
 
 // ---------------------------------------------------------------------------------------------
 // The data path (decisions D2, D5, D6): every value has a safe default, and bounds
@@ -127,8 +206,6 @@ export interface UploadSettings {
    */
   readonly refinaliseAfterSeconds: number;
 }
-
-const MiB = 1024 ** 2;
 
 export const readUploadSettings = (): UploadSettings => ({
   uploadUrlSeconds: boundedEnv('UPLOAD_URL_SECONDS', 900, 1, 900),

@@ -23,6 +23,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   awsEndpoint,
+  readImageFormatPolicy,
   readKeystoneConfig,
   readServiceConfig,
   readStateMachineArn,
@@ -100,6 +101,8 @@ export const createCliDocumentClient = (endpoint = awsEndpoint('DYNAMODB')): Dyn
 export const serviceConfig = /* @__PURE__ */ once(readServiceConfig);
 /** The data path's URL lifetimes, graces and multipart sizes. */
 export const uploadSettings = /* @__PURE__ */ once(readUploadSettings);
+/** Glance's `[image_format]` options: what inspected data must be to be accepted. */
+export const imageFormatPolicy = /* @__PURE__ */ once(readImageFormatPolicy);
 
 // ---------------------------------------------------------------------------------------------
 // Clients, repositories, the store
@@ -134,6 +137,7 @@ export const uploadContext = /* @__PURE__ */ once(
     store: objectStore(),
     limits: serviceConfig().limits,
     settings: uploadSettings(),
+    formatPolicy: imageFormatPolicy(),
   }),
 );
 
@@ -144,6 +148,7 @@ export const importStepDeps = /* @__PURE__ */ once(
     tasks: tasks(),
     store: objectStore(),
     limits: serviceConfig().limits,
+    formatPolicy: imageFormatPolicy(),
     filter: uriFilterFromEnv(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),

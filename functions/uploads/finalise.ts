@@ -38,11 +38,15 @@ export interface RecordResult {
 
 const idempotencyConfig = finaliseIdempotencyConfig();
 
-const finalise = async (write: S3Write): Promise<RecordResult> => {
+/** Finalises one write; verification stops before the invocation's time runs out. */
+const finalise = async (write: S3Write, context: Context): Promise<RecordResult> => {
   const result = await finaliseUpload(
     uploadContext(),
     { key: write.key, eTag: write.eTag || undefined, size: write.size },
-    { actor: TRIGGER_ACTOR },
+    {
+      actor: TRIGGER_ACTOR,
+      budget: { remainingMs: () => context.getRemainingTimeInMillis() },
+    },
   );
   return {
     key: write.key,
@@ -52,15 +56,19 @@ const finalise = async (write: S3Write): Promise<RecordResult> => {
   };
 };
 
-/** `finalise` at most once per S3 write; built on the first invocation, with the runtime's table and client. */
-let finaliseOnce: ((write: S3Write) => Promise<RecordResult>) | undefined;
-const finaliseWrite = (write: S3Write): Promise<RecordResult> => {
+/**
+ * `finalise` at most once per S3 write (the write is the idempotency payload: Powertools takes a
+ * function whose second argument is a Lambda context as a handler);
+ * built on the first invocation, with the runtime's table and client.
+ */
+let finaliseOnce: ((write: S3Write, context: Context) => Promise<RecordResult>) | undefined;
+const finaliseWrite = (write: S3Write, context: Context): Promise<RecordResult> => {
   finaliseOnce ??= makeIdempotent(finalise, {
     persistenceStore: finalisePersistence(serviceConfig().tableName, dynamoDbClient()),
     config: idempotencyConfig,
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
   });
-  return finaliseOnce(write);
+  return finaliseOnce(write, context);
 };
 
 const writeOf = (record: S3EventRecord): S3Write => ({
@@ -85,7 +93,7 @@ export const handler = async (event: S3Event, context: Context): Promise<RecordR
       continue;
     }
     try {
-      const result = await finaliseWrite(write);
+      const result = await finaliseWrite(write, context);
       results.push(result);
       logger.debug('object finalised', { ...result });
     } catch (error) {

@@ -18,7 +18,12 @@ export const handler = async (
   const report = await sweepUploads(
     ctx,
     now,
-    context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {},
+    context
+      ? {
+          remainingMs: () => context.getRemainingTimeInMillis(),
+          bytesPerSecond: serviceConfig().verifyBytesPerSecond,
+        }
+      : { bytesPerSecond: serviceConfig().verifyBytesPerSecond },
   );
   const scrubbed = report.stopped ? [] : await scrubImages(ctx, serviceConfig().scrubTimeSeconds, now);
   return { ...report, scrubbed };

@@ -85,11 +85,14 @@ export const digestStreamParallel = async (
       size += chunk.byteLength;
       if (options.maxBytes !== undefined && size > options.maxBytes)
         throw new DataTooLarge(options.maxBytes, size);
-      md5.update(chunk);
       let offset = 0;
       while (offset < chunk.byteLength) {
         const n = Math.min(BLOCK - filled, chunk.byteLength - offset);
-        block.set(chunk.subarray(offset, offset + n), filled);
+        const slice = chunk.subarray(offset, offset + n);
+        // md5 block by block, so the worker gets each block as soon as it is ready: with large
+        // chunks (a ranged read hands out whole ranges) the two hashes then overlap.
+        md5.update(slice);
+        block.set(slice, filled);
         filled += n;
         offset += n;
         if (filled === BLOCK) {

@@ -28,6 +28,9 @@ export interface ImageFormatPolicy {
   readonly gptSafetyChecksNonfatal: readonly string[];
 }
 
+/** The GPT checks `gptSafetyChecksNonfatal` may name. */
+export const GPT_NONFATAL_CHECKS = ['mbr'] as const;
+
 export const DEFAULT_IMAGE_FORMAT_POLICY: ImageFormatPolicy = {
   requireImageFormatMatch: true,
   vmdkAllowedTypes: ['streamOptimized', 'monolithicSparse'],

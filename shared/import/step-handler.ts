@@ -3,6 +3,8 @@
  * `TransientError` (retried by the state) or `ImportError` (caught into the failure branch),
  * see errors.ts; the test-only fault hook runs at the step's start and end (faults.ts).
  */
+import type { Context } from 'aws-lambda';
+import type { TimeBudget } from '#shared/data/verify';
 import { logger } from '#shared/logger';
 import { classify } from './errors.ts';
 import { checkFault, faultsEnabled } from './faults.ts';
@@ -19,17 +21,24 @@ const imageIdOfTask = async (deps: StepDeps, state: ImportState): Promise<string
 
 /**
  * The handler of the step `name`: `run` with the function's dependencies (`deps`, the runtime
- * wiring's accessor, called on each invocation), the execution state and the execution's name.
+ * wiring's accessor, called on each invocation), the execution state, the execution's name and
+ * the invocation's time (from the Lambda context, for steps that must stop before it runs out).
  */
 export const importStep =
   <R>(
     name: string,
     deps: () => StepDeps,
-    run: (deps: StepDeps, state: ImportState, execution: string | undefined) => Promise<R>,
+    run: (
+      deps: StepDeps,
+      state: ImportState,
+      execution: string | undefined,
+      budget: TimeBudget | undefined,
+    ) => Promise<R>,
   ) =>
-  async (input: StepInput): Promise<R> => {
+  async (input: StepInput, context?: Context): Promise<R> => {
     const state = input?.state as ImportState;
     const execution = input?.execution;
+    const budget = context ? { remainingMs: () => context.getRemainingTimeInMillis() } : undefined;
     const started = Date.now();
     const wired = deps();
     // Only the fault hook needs the image before `$.mark` exists; production skips the read.
@@ -38,7 +47,7 @@ export const importStep =
       (faultsEnabled() ? await imageIdOfTask(wired, state).catch(() => undefined) : undefined);
     try {
       await checkFault(name, 'start', imageId);
-      const result = await run(wired, state, execution);
+      const result = await run(wired, state, execution, budget);
       await checkFault(name, 'end', imageId);
       logger.info('workflow step done', {
         step: name,

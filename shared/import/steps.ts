@@ -6,9 +6,11 @@
  * failure. The execution state carries only small results (keys, sizes, digests).
  */
 
-import { DataTooLarge, digestStream } from '#shared/data/digest';
+import { DataTooLarge } from '#shared/data/digest';
 import type { DataLimits } from '#shared/data/limits';
 import { allowedBytes } from '#shared/data/limits';
+import { type TimeBudget, VerificationTimedOut, verifyData } from '#shared/data/verify';
+import { decideImageData, type ImageFormatPolicy } from '#shared/image-format/decision';
 import { isUuid } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
@@ -34,14 +36,12 @@ import { imageDataKeyOf, isStagingKeyOf, stagingKeyOf } from '#shared/storage/bu
 import type { ObjectStore } from '#shared/storage/object-store';
 import { importSourceOf, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
-import { inspectImageData } from '#shared/uploads/inspect';
 import { ImportError } from './errors.ts';
 import { LOCK_PROPERTY, lockHolder, withoutLock } from './lock.ts';
 import { clip, failTask } from './records.ts';
 import { noStagedDataMessage, stagedData } from './staged-data.ts';
 import { ERROR_NAMES, failedStepOf } from './state-machine.ts';
 import type { UriFilter } from './uri-filter.ts';
-import { headerTap } from './virtual-size.ts';
 import { openDownload } from './web-download.ts';
 
 /** Who the image history names for the workflow's transitions. */
@@ -52,6 +52,8 @@ export interface StepDeps {
   readonly tasks: TaskRepository;
   readonly store: ObjectStore;
   readonly limits: DataLimits;
+  /** Glance's `[image_format]` options (docs/image-formats.md#configuration). */
+  readonly formatPolicy: ImageFormatPolicy;
   readonly filter: UriFilter;
   readonly taskTimeToLiveHours: number;
   readonly now?: () => Date;
@@ -244,29 +246,43 @@ export const fetch = async (deps: StepDeps, state: ImportState, execution?: stri
   return { key, size };
 };
 
-/** Verify: one streaming pass for size, md5 and sha512, stopped at the size cap / quota. */
+/**
+ * Verify: the verify pass (shared/data/verify.ts) over a ranged read of the fetched object: size,
+ * md5 and sha512, and the disk-format inspection of a `bare` image (docs/image-formats.md). Refused,
+ * and so failed for good: data over the size cap or quota (not even read when the object is
+ * already larger), data contradicting what the image records, data not in its declared format or
+ * unsafe, data not verified before the function's time is nearly up.
+ */
 export const verify = async (
   deps: StepDeps,
   state: ImportState,
   execution?: string,
+  budget?: TimeBudget,
 ): Promise<VerifyResult> => {
   const { image } = await requireRunning(deps, state, execution);
   const fetched = requireResult(state.fetch, 'fetched data (Fetch)');
   const maxBytes = await allowedBytes(deps.images, deps.limits, image);
-  const object = await deps.store.read(fetched.key);
+  const object = await deps.store.openRanged(fetched.key);
   if (!object) throw new ImportError(`The fetched data ${fetched.key} is missing.`);
-  const tap = headerTap(object.body);
-  let digest: Awaited<ReturnType<typeof digestStream>>;
+  const tooLarge = () =>
+    new ImportError(
+      `The image data is larger than the ${maxBytes} bytes this image may hold (size cap ${deps.limits.sizeCap} bytes, or the project's storage quota).`,
+    );
+  if (object.size > maxBytes) throw tooLarge();
+  const inspect = image.container_format === 'bare';
+  let verified: Awaited<ReturnType<typeof verifyData>>;
   try {
-    digest = await digestStream(tap.stream, { maxBytes });
+    verified = await verifyData(object.chunks, { maxBytes, expectedBytes: object.size, inspect, budget });
   } catch (error) {
-    if (error instanceof DataTooLarge) {
+    if (error instanceof DataTooLarge) throw tooLarge();
+    if (error instanceof VerificationTimedOut) {
       throw new ImportError(
-        `The image data is larger than the ${maxBytes} bytes this image may hold (size cap ${deps.limits.sizeCap} bytes, or the project's storage quota).`,
+        `The data could not be verified within the function time limit: ${error.bytes} of ${object.size} bytes read in ${Math.round(error.ms / 1000)} s.`,
       );
     }
     throw error;
   }
+  const { digest, inspection } = verified;
   const mismatch = (what: string, found: unknown, expected: unknown) =>
     new ImportError(`The data's ${what} is ${String(found)}, but the image records ${String(expected)}.`);
   if (image.size !== null && image.size !== digest.size) throw mismatch('size', digest.size, image.size);
@@ -276,10 +292,9 @@ export const verify = async (
   if (image.os_hash_value !== null && image.os_hash_value !== digest.os_hash_value) {
     throw mismatch('os_hash_value', digest.os_hash_value, image.os_hash_value);
   }
-  // The disk-format check of the upload path (docs/lifecycle.md#format-inspection): data declared qcow2 must be qcow2.
-  const inspection = inspectImageData(image, tap.header(), digest.size);
-  if (!inspection.ok) throw new ImportError(inspection.reason);
-  return { ...digest, virtual_size: inspection.virtual_size, etag: object.etag };
+  const format = inspection ? decideImageData(image, inspection, deps.formatPolicy) : undefined;
+  if (format && !format.accept) throw new ImportError(format.reason);
+  return { ...digest, virtual_size: format?.virtual_size ?? null, etag: object.etag };
 };
 
 /** Promote: the verified object to `images/<image_id>/<task_id>`, the staged one removed. */

@@ -8,7 +8,8 @@
  * Everything that can be refused is refused before the status changes (Glance restores `queued` in
  * those cases; here the image never leaves it): 415 content type, 400 bad or mismatching size
  * header, 409 status, 400 formats missing, 413 size cap / quota / body too large (naming the
- * presign endpoints), 415 data not in the declared format. The loser of two concurrent uploads gets
+ * presign endpoints), 415 data not in the declared format or unsafe (docs/image-formats.md, with
+ * the reason; Glance too leaves the image `queued`). The loser of two concurrent uploads gets
  * 410, as in Glance; so does an upload whose image was deleted meanwhile.
  */
 
@@ -22,6 +23,8 @@ import {
   PayloadTooLarge,
   UnsupportedMediaType,
 } from '#shared/errors';
+import { decideImageData } from '#shared/image-format/decision';
+import { inspectBytes } from '#shared/image-format/inspector';
 import { actorOf } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import { FAILURE_REASON_PROPERTY, type ImageRecord } from '#shared/images/model';
@@ -30,7 +33,6 @@ import { isKilled } from '#shared/status-rules';
 import { newUploadId, OCTET_STREAM, type UploadKind, uploadKey } from '#shared/storage/bucket';
 import type { UploadContext } from './context.ts';
 import { type FailureKind, finaliseUpload, isFailureKind, rejectTrigger } from './finalise.ts';
-import { INSPECT_BYTES, inspectImageData } from './inspect.ts';
 import { loadImageForUpload } from './load.ts';
 import {
   isoAfter,
@@ -70,6 +72,8 @@ const failureError = (failure: FailureKind, reason: string): GlanceError => {
       return new UnsupportedMediaType(reason);
     case 'too-large':
     case 'quota':
+    // Data too large to verify in the time there was.
+    case 'unverified':
       return new PayloadTooLarge(reason);
   }
 };
@@ -110,10 +114,11 @@ export const directUpload = async (
   }
   requireTrigger(image, startTrigger(kind));
   await requireRoomFor(ctx, image, body.byteLength);
-  const head = body.subarray(0, INSPECT_BYTES);
+  // Staged data is inspected by the import that uses it; file data here, before anything changes.
+  const inspection = inspectBytes(body);
   if (kind === 'file') {
-    const inspection = inspectImageData(image, head, body.byteLength);
-    if (!inspection.ok) throw new UnsupportedMediaType(inspection.reason);
+    const verdict = decideImageData(image, inspection, ctx.formatPolicy);
+    if (!verdict.accept) throw new UnsupportedMediaType(verdict.reason);
   }
 
   const actor = actorOf(caller);
@@ -154,7 +159,7 @@ export const directUpload = async (
     throw error;
   }
 
-  const result = await finaliseUpload(ctx, { key }, { actor, data: { digest, head } });
+  const result = await finaliseUpload(ctx, { key }, { actor, data: { digest, inspection } });
   switch (result.outcome) {
     case 'activated':
     case 'staged':

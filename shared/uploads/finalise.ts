@@ -8,19 +8,25 @@
  *    (`data_key`) is left alone (a duplicate or late event), and so are objects of an image whose
  *    import is running (the import workflow writes its own). Anything else (unknown or deleted
  *    image, stale attempt, killed image) is an orphan: deleted, nothing else changes.
- * 2. The object is read once, streaming: size, md5 and sha512 in one pass (sha512 on a second
- *    thread when there is a second CPU, shared/data/parallel-digest.ts); reading stops as soon as
- *    the data passes the declared size, the size cap or the project's remaining quota.
+ * 2. The object is read once, with several ranged GETs in flight (docs/uploads.md#ranged-reads), by
+ *    the verify pass (shared/data/verify.ts): size, md5 and sha512 (sha512 on a second thread when
+ *    there is a second CPU) and, for file data in a `bare` container, the disk-format inspection
+ *    (docs/image-formats.md). An object larger than the declared size, the size cap or the
+ *    project's remaining quota is refused without being read; reading stops if it grows past them,
+ *    and when the invocation's time is nearly up.
  * 3. One conditional write: saving → active (size, checksum, hashes, virtual_size, data_key) or
  *    uploading → uploading (size and data_key of the staged data); or → killed with the reason in
- *    `os_glance_failure_reason` and in history, and the object deleted.
+ *    `os_glance_failure_reason` and in history, and the object deleted: data over a limit, not in
+ *    its declared format or unsafe, or not verified in time.
  *
  * Duplicate and out-of-order deliveries are harmless: the decision is made on the image as it is
  * now, and every write is conditional on the status and version it was made on.
  */
 import { DataTooLarge, type Digest } from '#shared/data/digest';
 import { allowedBytes } from '#shared/data/limits';
-import { digestStreamFast } from '#shared/data/parallel-digest';
+import { type TimeBudget, VerificationTimedOut, verifyData } from '#shared/data/verify';
+import { decideImageData, type ImageFormatPolicy } from '#shared/image-format/decision';
+import type { Inspection } from '#shared/image-format/inspector';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import type { ImageChanges } from '#shared/images/repository';
@@ -30,7 +36,6 @@ import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shar
 import { parseUploadKey, type UploadKind } from '#shared/storage/bucket';
 import { isPreconditionFailed } from '#shared/storage/object-store';
 import type { UploadContext } from './context.ts';
-import { inspectImageData, keepHead } from './inspect.ts';
 
 /** The object an event (or a direct upload) is about. */
 export interface ObjectRef {
@@ -42,7 +47,7 @@ export interface ObjectRef {
 }
 
 /** Why data was refused; each maps to the HTTP code Glance gives for it on `PUT /file`. */
-export const FAILURE_KINDS = ['size-mismatch', 'too-large', 'quota', 'format'] as const;
+export const FAILURE_KINDS = ['size-mismatch', 'too-large', 'quota', 'format', 'unverified'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 /** Whether a recorded `failure` (history entry of a kill) is one of the data failures. */
 export const isFailureKind = (value: unknown): value is FailureKind =>
@@ -63,15 +68,17 @@ export type FinaliseResult =
   /** Not ours to judge (outside the key scheme, import running, object already gone). */
   | { readonly outcome: 'ignored'; readonly reason: string };
 
-/** Bytes already in memory (direct upload) instead of a read from S3. */
+/** Bytes already in memory (direct upload), hashed and inspected, instead of a read from S3. */
 export interface InMemoryData {
   readonly digest: Digest;
-  readonly head: Uint8Array;
+  readonly inspection: Inspection;
 }
 
 export interface FinaliseOptions {
   readonly actor: string;
   readonly data?: InMemoryData;
+  /** The invocation's time: reading stops (and the image is killed) before it runs out. */
+  readonly budget?: TimeBudget;
 }
 
 export const finishTrigger = (kind: UploadKind): ImageTrigger =>
@@ -104,8 +111,10 @@ const fateOf = (image: ImageRecord | undefined, key: string, kind: UploadKind): 
 
 /** What one read of the object found. */
 type Measurement =
-  | { readonly kind: 'measured'; readonly digest: Digest; readonly head: Uint8Array }
-  | { readonly kind: 'over'; readonly limit: number; readonly size: number };
+  | { readonly kind: 'measured'; readonly digest: Digest; readonly inspection: Inspection | null }
+  /** Past a limit: `size` is the object's size (`exact`) or how far the read got. */
+  | { readonly kind: 'over'; readonly size: number; readonly exact: boolean }
+  | { readonly kind: 'timed-out'; readonly read: number; readonly size: number; readonly ms: number };
 
 interface Limits {
   readonly declared: number | null;
@@ -113,24 +122,33 @@ interface Limits {
   readonly allowed: number;
 }
 
-/** Reads the object once; stops at the first of the limits it passes. Undefined: the object is gone. */
+/**
+ * Reads the object once (the verify pass over a ranged read); an object already larger than a
+ * limit is not read at all. Undefined: the object is gone.
+ */
 const measureObject = async (
   ctx: UploadContext,
   object: ObjectRef,
   limits: Limits,
+  options: { readonly inspect: boolean; readonly budget?: TimeBudget },
 ): Promise<Measurement | undefined> => {
   const maxBytes = Math.min(limits.allowed, limits.declared ?? Number.POSITIVE_INFINITY);
-  const read = await ctx.store.read(object.key, { ifMatch: object.eTag });
-  if (!read) return undefined;
-  const { stream, head } = keepHead(read.body);
+  const opened = await ctx.store.openRanged(object.key, { ifMatch: object.eTag });
+  if (!opened) return undefined;
+  if (opened.size > maxBytes) return { kind: 'over', size: opened.size, exact: true };
   try {
-    const digest = await digestStreamFast(stream, {
+    const { digest, inspection } = await verifyData(opened.chunks, {
       maxBytes,
-      expectedBytes: object.size ?? limits.declared ?? 0,
+      expectedBytes: opened.size,
+      inspect: options.inspect,
+      budget: options.budget,
     });
-    return { kind: 'measured', digest, head: head() };
+    return { kind: 'measured', digest, inspection };
   } catch (error) {
-    if (error instanceof DataTooLarge) return { kind: 'over', limit: error.limit, size: error.size };
+    if (error instanceof DataTooLarge) return { kind: 'over', size: error.size, exact: false };
+    if (error instanceof VerificationTimedOut) {
+      return { kind: 'timed-out', read: error.bytes, size: opened.size, ms: error.ms };
+    }
     throw error;
   }
 };
@@ -139,7 +157,7 @@ const SIZE_MISMATCH = 'Size mismatch:';
 const OVER_CAP = 'exceeds the image size cap';
 const OVER_QUOTA = 'exceeds the storage quota';
 const TOO_LARGE = 'Image data too large.';
-/** The start of the reason the sweeper records for data too large to hash in its time budget. */
+/** The start of the reason recorded for data that could not be read and hashed in the time there was. */
 export const UNVERIFIED = 'The data could not be verified within the function time limit';
 
 type Verdict =
@@ -149,13 +167,14 @@ type Verdict =
 const MiB = 1024 ** 2;
 const bytes = (n: number) => (n >= MiB ? `${n} bytes (${(n / MiB).toFixed(1)} MiB)` : `${n} bytes`);
 
-/** Judges measured data against the image: declared size, size cap, quota, format. */
+/** Judges measured data against the image: time, declared size, size cap, quota, format. */
 const judge = (
   image: ImageRecord,
   kind: UploadKind,
   key: string,
   data: Measurement,
   limits: Limits,
+  policy: ImageFormatPolicy,
 ): Verdict => {
   const tooBig = (size: number, exact: boolean): Verdict | undefined => {
     const received = exact ? bytes(size) : `at least ${bytes(size)}`;
@@ -182,8 +201,15 @@ const judge = (
     }
     return undefined;
   };
+  if (data.kind === 'timed-out') {
+    return {
+      accept: false,
+      failure: 'unverified',
+      reason: `${UNVERIFIED}: ${data.read} of ${data.size} bytes read in ${Math.round(data.ms / 1000)} s.`,
+    };
+  }
   if (data.kind === 'over') {
-    return tooBig(data.size, false) ?? { accept: false, failure: 'too-large', reason: TOO_LARGE };
+    return tooBig(data.size, data.exact) ?? { accept: false, failure: 'too-large', reason: TOO_LARGE };
   }
   const { digest } = data;
   const over = tooBig(digest.size, true);
@@ -195,14 +221,18 @@ const judge = (
       reason: `${SIZE_MISMATCH} ${bytes(limits.declared)} declared, ${bytes(digest.size)} received.`,
     };
   }
+  // Staged data is inspected by the import that uses it (its Verify step).
   if (kind === 'stage') return { accept: true, set: { size: digest.size, data_key: key, upload: null } };
-  const inspection = inspectImageData(image, data.head, digest.size);
-  if (!inspection.ok) return { accept: false, failure: 'format', reason: inspection.reason };
+  // Not inspected: a container other than `bare` (docs/image-formats.md#the-decision).
+  const format = data.inspection ? decideImageData(image, data.inspection, policy) : undefined;
+  if (format && !format.accept) return { accept: false, failure: 'format', reason: format.reason };
+  if (format?.warnings.length)
+    logger.info('image data accepted with warnings', { imageId: image.id, warnings: format.warnings });
   return {
     accept: true,
     set: {
       size: digest.size,
-      virtual_size: inspection.virtual_size,
+      virtual_size: format?.virtual_size ?? null,
       checksum: digest.checksum,
       os_hash_algo: digest.os_hash_algo,
       os_hash_value: digest.os_hash_value,
@@ -227,7 +257,7 @@ export const finaliseUpload = async (
   const parsed = parseUploadKey(object.key);
   if (!parsed) return { outcome: 'ignored', reason: 'key outside the data path scheme' };
   let measurement: Measurement | undefined = options.data
-    ? { kind: 'measured', digest: options.data.digest, head: options.data.head }
+    ? { kind: 'measured', digest: options.data.digest, inspection: options.data.inspection }
     : undefined;
 
   // Lost a race (deleted, swept, a PATCH): decide again on the record as it is now.
@@ -248,7 +278,10 @@ export const finaliseUpload = async (
     const limits = await limitsFor(ctx, image);
     if (!measurement) {
       try {
-        measurement = await measureObject(ctx, object, limits);
+        measurement = await measureObject(ctx, object, limits, {
+          inspect: parsed.kind === 'file' && image.container_format === 'bare',
+          budget: options.budget,
+        });
       } catch (error) {
         // Overwritten (a newer event will follow).
         if (isPreconditionFailed(error)) return { outcome: 'ignored', reason: 'superseded by a newer write' };
@@ -257,7 +290,7 @@ export const finaliseUpload = async (
       // Gone (deleted after a kill or by DELETE).
       if (!measurement) return { outcome: 'ignored', reason: 'the object no longer exists' };
     }
-    const verdict = judge(image, parsed.kind, object.key, measurement, limits);
+    const verdict = judge(image, parsed.kind, object.key, measurement, limits, ctx.formatPolicy);
 
     if (verdict.accept) {
       const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {

@@ -17,6 +17,9 @@
  * A run works within its function's time limit: it picks no new image once less than
  * `SWEEP_RESERVE_MS` remain (the next run, 5 minutes later, goes on where it stopped).
  */
+
+import { DEFAULT_VERIFY_BYTES_PER_SECOND } from '#shared/data/limits';
+import type { TimeBudget } from '#shared/data/verify';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import { ImageConflict } from '#shared/images/repository';
@@ -43,18 +46,15 @@ type Outcome = 'swept' | 'finalised' | 'killed' | 'skipped';
 export interface SweepBudget {
   /** Milliseconds left in this run (`context.getRemainingTimeInMillis`). */
   readonly remainingMs?: () => number;
-  /** Re-finalisation rate assumed when deciding whether an object can be hashed in time. */
+  /**
+   * Re-finalisation rate assumed when deciding whether an object can be hashed in time: the
+   * verification rate the size cap follows from (`VERIFY_BYTES_PER_SECOND`).
+   */
   readonly bytesPerSecond?: number;
 }
 
 /** No new image is picked with less than this left: enough to finish a sweep or a kill. */
 export const SWEEP_RESERVE_MS = 60_000;
-/**
- * The rate assumed for an inline re-finalisation: about half what the two-vCPU finaliser measures
- * (200–270 GB in 15 minutes), and still enough for an object at the default size cap (100 GiB) in
- * a fresh 15-minute run.
- */
-export const REFINALISE_BYTES_PER_SECOND = 128 * 1024 ** 2;
 
 const PAGE = 100;
 
@@ -65,10 +65,14 @@ export const sweepUploads = async (
 ): Promise<SweepReport> => {
   const report: SweepReport = { swept: [], finalised: [], killed: [], skipped: [], stopped: false };
   const remaining = budget.remainingMs ?? (() => Number.POSITIVE_INFINITY);
-  const rate = budget.bytesPerSecond ?? REFINALISE_BYTES_PER_SECOND;
+  const rate = budget.bytesPerSecond ?? DEFAULT_VERIFY_BYTES_PER_SECOND;
   /** Bytes that can be hashed in `ms` milliseconds, keeping the reserve. */
   const hashable = (ms: number) => (Math.max(0, ms - SWEEP_RESERVE_MS) / 1000) * rate;
-  const limits: HashLimits = { run: hashable(remaining()), now: () => hashable(remaining()) };
+  const limits: HashLimits = {
+    run: hashable(remaining()),
+    now: () => hashable(remaining()),
+    budget: { remainingMs: remaining },
+  };
   let startKey: Record<string, unknown> | undefined;
   pages: do {
     const page = await ctx.images.expiredUploads({ before: now.toISOString(), limit: PAGE, startKey });
@@ -93,10 +97,11 @@ export const sweepUploads = async (
   return report;
 };
 
-/** How many bytes this run could hash in all, and can hash in the time left now. */
+/** How many bytes this run could hash in all, and can hash in the time left now; the run's time. */
 interface HashLimits {
   readonly run: number;
   readonly now: () => number;
+  readonly budget: TimeBudget;
 }
 
 const sweepOne = async (ctx: UploadContext, id: string, now: Date, limits: HashLimits): Promise<Outcome> => {
@@ -112,7 +117,8 @@ const sweepOne = async (ctx: UploadContext, id: string, now: Date, limits: HashL
     // Never re-finalise inline what would not be hashed in time: the run would time out on it.
     if (object.size > limits.run) return killUnverifiable(ctx, image, upload, object.size);
     if (object.size > limits.now()) return 'skipped';
-    await finaliseUpload(ctx, { key: upload.key }, { actor: SWEEPER_ACTOR });
+    // Slower than assumed, the verification stops before the run's time is up and the image is killed.
+    await finaliseUpload(ctx, { key: upload.key }, { actor: SWEEPER_ACTOR, budget: limits.budget });
     return 'finalised';
   }
   try {

@@ -1,11 +1,13 @@
 /**
  * What an import must find before it moves anything: glance-direct needs the staged data to have
  * arrived (a presigned stage still in flight is `uploading` too), the data must match its declared
- * disk format (the check the upload path makes, docs/lifecycle.md#format-inspection), and the pending-upload index entry
- * (gsi3) never outlives the import.
+ * disk format (the inspection every path makes, docs/image-formats.md; the whole corpus on every
+ * path is in image-formats.test.ts), and the pending-upload index entry (gsi3) never outlives the
+ * import.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { imageCorpus, readImage } from '#test/helpers/image-corpus';
 import {
   createImage,
   historyOf,
@@ -22,16 +24,6 @@ import {
 } from './helpers.ts';
 
 const data = randomBytesOf(20_000);
-
-/** A qcow2 v3 header (virtual size `virtual`) followed by filler, `size` bytes in all. */
-const qcow2Bytes = (virtual: bigint, size: number) => {
-  const bytes = Buffer.from(randomBytesOf(size));
-  bytes.fill(0, 0, 512);
-  bytes.writeUInt32BE(0x514649fb, 0);
-  bytes.writeUInt32BE(3, 4);
-  bytes.writeBigUInt64BE(virtual, 24);
-  return bytes;
-};
 
 const { stack, files } = useImportStack({
   routes: { '/not-qcow2.img': serveBytes(data) },
@@ -120,8 +112,9 @@ describe('the pending-upload index', () => {
   });
 });
 
-describe('disk format check (docs/lifecycle.md#format-inspection)', () => {
-  const notQcow2 = "Image data does not match disk_format 'qcow2' (no qcow2 header).";
+describe('disk format check (docs/image-formats.md#the-decision)', () => {
+  const notQcow2 =
+    "Image disk_format 'qcow2' does not match the data, which carries no known disk format header (raw).";
 
   it('kills a glance-direct import of data declared qcow2 that is not qcow2', async () => {
     const image = await createImage(stack, { disk_format: 'qcow2' });
@@ -150,16 +143,18 @@ describe('disk format check (docs/lifecycle.md#format-inspection)', () => {
     expect(await keysUnder(stack, `staging/${image.id}/`)).toEqual([]);
   });
 
-  it('imports real qcow2 data with the virtual size of its header', async () => {
+  it('imports a real qcow2 (qemu-img) with the virtual size qemu-img reports', async () => {
+    const real = (await imageCorpus()).find((candidate) => candidate.name === 'qcow2');
+    if (!real?.qemu) throw new Error('no qcow2 in the corpus');
+    const bytes = await readImage(real);
     const image = await createImage(stack, { disk_format: 'qcow2' });
-    const bytes = qcow2Bytes(1024n ** 3n, 8_192);
     await stageDirect(stack, image.id, bytes);
     expect((await importImage(stack, image.id, { method: { name: 'glance-direct' } })).status).toBe(202);
     expect((await waitForImport(stack, image.id)).task.status).toBe('success');
     expect(await showImage(stack, image.id)).toMatchObject({
       status: 'active',
       size: bytes.byteLength,
-      virtual_size: 1024 ** 3,
+      virtual_size: real.qemu.virtualSize,
     });
   });
 });

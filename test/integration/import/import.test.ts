@@ -179,8 +179,8 @@ describe('glance-direct', () => {
 
 describe('web-download', () => {
   it('imports a URL: queued → importing → active, hashes right, staging removed', async () => {
-    // vmdk is not inspected (virtual_size null); data declared qcow2 must be qcow2 (import-checks).
-    const image = await createImage(stack, { disk_format: 'vmdk' });
+    // Inspected (docs/image-formats.md): raw data declared raw, virtual_size its byte size.
+    const image = await createImage(stack, { disk_format: 'raw' });
     const response = await importImage(stack, image.id, {
       method: { name: 'web-download', uri: files.url('/cirros.img') },
     });
@@ -191,7 +191,7 @@ describe('web-download', () => {
     expect(await showImage(stack, image.id)).toMatchObject({
       status: 'active',
       size: data.byteLength,
-      virtual_size: null,
+      virtual_size: data.byteLength,
       checksum: md5(data),
       os_hash_value: sha512(data),
     });

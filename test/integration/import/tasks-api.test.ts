@@ -354,8 +354,8 @@ describe('POST /v2/tasks (legacy import task)', () => {
     type: 'import',
     input: {
       import_from: importFrom,
-      // Not inspected: data declared qcow2 must be qcow2 (import-checks.test.ts).
-      import_from_format: 'vmdk',
+      // The data is raw: declared as anything else it would be refused (docs/image-formats.md).
+      import_from_format: 'raw',
       image_properties: { name: 'legacy', container_format: 'bare', ...properties },
     },
   });
@@ -380,7 +380,7 @@ describe('POST /v2/tasks (legacy import task)', () => {
     expect(done).toMatchObject({ status: 'success', result: { image_id: task.image_id } });
     expect(await showImage(stack, task.image_id)).toMatchObject({
       name: 'legacy',
-      disk_format: 'vmdk',
+      disk_format: 'raw',
       container_format: 'bare',
       owner: 'p-admin',
       status: 'active',

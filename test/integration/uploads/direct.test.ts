@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageCorpus, readImage } from '#test/helpers/image-corpus';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import {
   createImage,
@@ -143,19 +144,35 @@ describe('PUT /file (direct upload)', () => {
     expect((await showImage(stack, owner, image.id)).status).toBe('queued');
   });
 
-  it('refuses qcow2 data that is not qcow2 (415) and computes virtual_size from a qcow2 header', async () => {
+  it('refuses data that is not qcow2, or not safe, with 415 and the reason; takes a real qcow2 with its virtual size', async () => {
     const image = await createImage(stack, owner, { disk_format: 'qcow2' });
-    expect((await uploadDirect(stack, owner, image.id, randomData(1000))).status).toBe(415);
+    const notQcow2 = await uploadDirect(stack, owner, image.id, randomData(1000));
+    expect(notQcow2.status).toBe(415);
+    expect(notQcow2.json.error.message).toBe(
+      "Image disk_format 'qcow2' does not match the data, which carries no known disk format header (raw).",
+    );
     expect((await showImage(stack, owner, image.id)).status).toBe('queued');
 
+    // A qcow2 magic, version and size alone are not a qcow2 header (accepted before full inspection).
     const header = Buffer.alloc(1024);
     header.writeUInt32BE(0x514649fb, 0);
     header.writeUInt32BE(3, 4);
     header.writeBigUInt64BE(10n * 1024n ** 3n, 24);
-    expect((await uploadDirect(stack, owner, image.id, header)).status).toBe(204);
+    const handMade = await uploadDirect(stack, owner, image.id, header);
+    expect(handMade.status).toBe(415);
+    expect(handMade.json.error.message).toBe(
+      'Image data is qcow2 and fails its safety checks: its header length (0) is below the 104 bytes of version 3.',
+    );
+    expect((await showImage(stack, owner, image.id)).status).toBe('queued');
+
+    const real = (await imageCorpus()).find((candidate) => candidate.name === 'qcow2');
+    if (!real?.qemu) throw new Error('no qcow2 in the corpus');
+    const bytes = await readImage(real);
+    expect((await uploadDirect(stack, owner, image.id, bytes)).status).toBe(204);
     expect(await showImage(stack, owner, image.id)).toMatchObject({
-      size: 1024,
-      virtual_size: 10 * 1024 ** 3,
+      status: 'active',
+      size: bytes.byteLength,
+      virtual_size: real.qemu.virtualSize,
     });
   });
 });

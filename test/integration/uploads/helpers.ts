@@ -10,7 +10,15 @@ export type Json = any;
 
 export const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
 export const sha512 = (data: Uint8Array) => createHash('sha512').update(data).digest('hex');
-export const randomData = (size: number) => randomBytes(size);
+/**
+ * Random bytes that carry no disk format's signature: one in 65,536 random buffers would have
+ * 0x55 0xaa at byte 510 and be taken for an MBR disk (longer signatures are left to chance).
+ */
+export const randomData = (size: number) => {
+  const bytes = randomBytes(size);
+  if (size > 510) bytes[510] = 0;
+  return bytes;
+};
 
 export const s3Of = (stack: TestStack) =>
   new S3Client({

@@ -23,6 +23,11 @@ describe('digestStreamParallel', () => {
     expect(await digestStreamParallel(stream(chunks))).toEqual(await digestStream(stream(chunks)));
   });
 
+  it('gives the same digest for chunks of whole ranges (several MiB each)', async () => {
+    const chunks = Array.from({ length: 3 }, (_, i) => Buffer.alloc(2.5 * 1024 * 1024 + i, i + 1));
+    expect(await digestStreamParallel(stream(chunks))).toEqual(digestBytes(Buffer.concat(chunks)));
+  });
+
   it('stops at maxBytes like digestStream', async () => {
     const chunks = [Buffer.alloc(600_000), Buffer.alloc(600_000)];
     const error = await digestStreamParallel(stream(chunks), { maxBytes: 1_000_000 }).catch(

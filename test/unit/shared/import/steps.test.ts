@@ -13,7 +13,6 @@ import {
   worstCaseStateSeconds,
 } from '#shared/import/state-machine';
 import { failureMessage } from '#shared/import/steps';
-import { virtualSizeOf } from '#shared/import/virtual-size';
 
 describe('failure messages', () => {
   it('name the step and the cause of an ImportError', () => {
@@ -130,25 +129,5 @@ describe('fault injection', () => {
       if (saved === undefined) delete process.env.LOCAL_FAULTS;
       else process.env.LOCAL_FAULTS = saved;
     }
-  });
-});
-
-describe('virtual size', () => {
-  const qcow2 = (virtual: bigint) => {
-    const header = new Uint8Array(512);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, 0x514649fb);
-    view.setUint32(4, 3);
-    view.setBigUint64(24, virtual);
-    return header;
-  };
-  const bare = (disk_format: string) => ({ disk_format, container_format: 'bare' });
-
-  it('is the byte size for raw and the header size for qcow2, in bare containers only', () => {
-    expect(virtualSizeOf(bare('raw'), new Uint8Array(0), 1234)).toBe(1234);
-    expect(virtualSizeOf(bare('qcow2'), qcow2(10n * 1024n ** 3n), 200_000)).toBe(10 * 1024 ** 3);
-    expect(virtualSizeOf(bare('qcow2'), new Uint8Array(512), 200_000)).toBeNull();
-    expect(virtualSizeOf(bare('vmdk'), new Uint8Array(512), 10)).toBeNull();
-    expect(virtualSizeOf({ disk_format: 'raw', container_format: 'ovf' }, new Uint8Array(0), 10)).toBeNull();
   });
 });

@@ -2,9 +2,11 @@
  * A multipart upload's deadline stays strictly before the bucket's lifecycle aborts it
  * (shared/uploads/lifetime.ts), however often it is re-signed.
  */
+
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { readUploadSettings } from '#shared/config';
+import { DEFAULT_IMAGE_FORMAT_POLICY } from '#shared/image-format/decision';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import type { ImageRepository } from '#shared/images/repository';
 import { ObjectStore } from '#shared/storage/object-store';
@@ -46,6 +48,7 @@ const resignAt = async (times: readonly Date[]): Promise<string[]> => {
     ),
     limits: { sizeCap: 1024 ** 4, projectQuota: 0 },
     settings: readUploadSettings(),
+    formatPolicy: DEFAULT_IMAGE_FORMAT_POLICY,
   };
   const deadlines: string[] = [];
   for (const now of times) {

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { BadRequest } from '#shared/errors';
 import { decodeS3EventKey, parseUploadKey, S3_LIMITS, uploadIdOf, uploadKey } from '#shared/storage/bucket';
 import { MAX_DIRECT_UPLOAD_BYTES } from '#shared/uploads/direct';
-import { inspectImageData, keepHead } from '#shared/uploads/inspect';
 import {
   parseCompleteBody,
   parsePresignBody,
@@ -152,65 +151,6 @@ describe('keys', () => {
     }
     expect(uploadIdOf({ key })).toBe('u-1');
     expect(decodeS3EventKey('images/a+b%28c%29')).toBe('images/a b(c)');
-  });
-});
-
-describe('inspectImageData', () => {
-  const qcow2 = (version: number, size: bigint) => {
-    const head = Buffer.alloc(512);
-    head.writeUInt32BE(0x514649fb, 0);
-    head.writeUInt32BE(version, 4);
-    head.writeBigUInt64BE(size, 24);
-    return head;
-  };
-
-  it('gives raw its byte size and qcow2 its header size; other formats null', () => {
-    expect(inspectImageData({ disk_format: 'raw', container_format: 'bare' }, Buffer.alloc(0), 5)).toEqual({
-      ok: true,
-      virtual_size: 5,
-    });
-    expect(
-      inspectImageData({ disk_format: 'qcow2', container_format: 'bare' }, qcow2(3, 1024n), 600),
-    ).toEqual({
-      ok: true,
-      virtual_size: 1024,
-    });
-    expect(inspectImageData({ disk_format: 'vmdk', container_format: 'bare' }, Buffer.alloc(10), 10)).toEqual(
-      {
-        ok: true,
-        virtual_size: null,
-      },
-    );
-    expect(inspectImageData({ disk_format: 'raw', container_format: 'ovf' }, Buffer.alloc(10), 10)).toEqual({
-      ok: true,
-      virtual_size: null,
-    });
-  });
-
-  it('refuses qcow2 without a valid header', () => {
-    expect(
-      inspectImageData({ disk_format: 'qcow2', container_format: 'bare' }, Buffer.alloc(512), 512).ok,
-    ).toBe(false);
-    expect(inspectImageData({ disk_format: 'qcow2', container_format: 'bare' }, qcow2(9, 1n), 512).ok).toBe(
-      false,
-    );
-    expect(
-      inspectImageData({ disk_format: 'qcow2', container_format: 'bare' }, qcow2(3, 1n).subarray(0, 16), 16)
-        .ok,
-    ).toBe(false);
-  });
-
-  it('keeps the first 512 bytes of a stream while passing it through', async () => {
-    const chunks = [Buffer.alloc(300, 1), Buffer.alloc(300, 2), Buffer.alloc(10, 3)];
-    const { stream, head } = keepHead(
-      (async function* () {
-        yield* chunks;
-      })(),
-    );
-    let total = 0;
-    for await (const chunk of stream) total += chunk.byteLength;
-    expect(total).toBe(610);
-    expect(head()).toEqual(Buffer.concat([Buffer.alloc(300, 1), Buffer.alloc(212, 2)]));
   });
 });
 
