@@ -85,3 +85,8 @@ export const synthesizeImportDefinition = async (region = LOCAL_REGION): Promise
 export const STATE_ENTRIES: Readonly<Record<string, string>> = Object.fromEntries(
   [...STEPS, FAILURE_STEP].map((step) => [step.name, step.entry]),
 );
+
+/** Each state's function timeout, which its Lambda context reports as on AWS. */
+export const STATE_TIMEOUTS: Readonly<Record<string, number>> = Object.fromEntries(
+  [...STEPS, FAILURE_STEP].map((step) => [step.name, step.lambdaTimeoutSeconds]),
+);

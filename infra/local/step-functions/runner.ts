@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaRuntime } from '#infra/local/lambda-runtime';
-import { STATE_ENTRIES, synthesizeImportDefinition } from './definition.ts';
+import { STATE_ENTRIES, STATE_TIMEOUTS, synthesizeImportDefinition } from './definition.ts';
 import { type HistoryEvent, recordHistory, seconds } from './history.ts';
 
 export const LOCAL_STATE_MACHINE_NAME = 'ImportWorkflow';
@@ -64,6 +64,14 @@ export interface RunnerOptions {
   readonly entries?: Readonly<Record<string, string>>;
 }
 
+/** What a test may change for the executions it starts next. */
+export interface RunnerSettings {
+  /** Overrides every retry wait (ms). */
+  readonly retryIntervalMs?: number;
+  /** Function timeouts by state name (what each invocation's context counts down from). */
+  readonly functionTimeoutSeconds?: Readonly<Record<string, number>>;
+}
+
 /** A refusal of the Step Functions API (its `__type`), for the server to answer with. */
 export class ApiError extends Error {
   constructor(
@@ -77,8 +85,8 @@ export class ApiError extends Error {
 
 export interface ExecutionRunner {
   readonly stateMachineArn: string;
-  /** Changes the retry wait override for executions started from now on. */
-  configure(options: { retryIntervalMs?: number }): void;
+  /** Changes the retry wait and function timeout overrides for executions started from now on. */
+  configure(options: RunnerSettings): void;
   /** Starts an execution, as StartExecution does. */
   start(name: string | undefined, input: string): Promise<LocalExecution>;
   execution(nameOrArn: string): LocalExecution | undefined;
@@ -106,6 +114,7 @@ export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner =>
   const entries = options.entries ?? STATE_ENTRIES;
   const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
   let retryIntervalMs = options.retryIntervalMs;
+  let timeoutOverrides: Readonly<Record<string, number>> = {};
   let definition: Promise<StateMachineDefinition> | undefined;
   const loadDefinition = () => {
     definition ??= (options.definition ?? synthesizeImportDefinition)();
@@ -160,13 +169,17 @@ export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner =>
     const { StateMachine } = await import('aws-local-stepfunctions');
     const machine = new StateMachine(structuredClone(await loadDefinition()));
     const wait = retryIntervalMs;
+    const timeouts = { ...STATE_TIMEOUTS, ...timeoutOverrides };
     // The function's own result, for LambdaFunctionSucceeded (TaskStateExited has the merged state).
     const results = new Map<string, unknown>();
     const handlers = Object.fromEntries(
       Object.entries(entries).map(([state, entry]) => [
         state,
         async (payload: unknown) => {
-          const result = await runtime.invoke({ name: state, entry }, payload);
+          const result = await runtime.invoke(
+            { name: state, entry, timeoutSeconds: timeouts[state] },
+            payload,
+          );
           results.set(state, result);
           return result;
         },
@@ -227,6 +240,7 @@ export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner =>
     stateMachineArn,
     configure(next) {
       retryIntervalMs = next.retryIntervalMs;
+      timeoutOverrides = next.functionTimeoutSeconds ?? {};
     },
     start,
     execution: (nameOrArn) => executions.get(nameOrArn.split(':').at(-1) ?? nameOrArn),

@@ -1,6 +1,7 @@
 /**
  * The S3 trigger driven by hand (`LOCAL_FINALISER=off`): the test captures the real s3rver event
- * records and delivers them to the finalise handler as S3 would, duplicated and out of order.
+ * records and delivers them to the finalise handler as S3 would, duplicated and out of order, and
+ * with a Lambda context nearly out of time.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -32,16 +33,19 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-const context = (): Context =>
+/** A Lambda context with `remainingMs()` left (60 s: 30 s for the pass after the 30 s reserve). */
+const context = (remainingMs = () => 60_000): Context =>
   ({
     functionName: 'Finalise',
     awsRequestId: 'test',
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: remainingMs,
   }) as unknown as Context;
 
-const finalise = async (...delivered: S3EventRecord[]) => {
+const finalise = async (...delivered: S3EventRecord[]) => finaliseWithin(() => 60_000, ...delivered);
+
+const finaliseWithin = async (remainingMs: () => number, ...delivered: S3EventRecord[]) => {
   const { handler } = await import('#functions/uploads/finalise');
-  return handler({ Records: delivered } as S3Event, context());
+  return handler({ Records: delivered } as S3Event, context(remainingMs));
 };
 
 /** The event records s3rver emitted for `key`, in emission order. */
@@ -183,5 +187,46 @@ describe('orphans', () => {
       { key: imported, outcome: 'ignored', reason: 'the image is importing' },
     ]);
     expect(await objectExists(s3, stack.bucketName, imported)).toBe(true);
+  });
+});
+
+describe('out of time (docs/uploads.md#out-of-time)', () => {
+  const MiB = 1024 ** 2;
+
+  it.each([
+    ['no time left after the reserve: nothing is read', () => 30_000],
+    [
+      'a few milliseconds left: the read stops midway',
+      (() => {
+        let deadline: number | undefined;
+        return () => {
+          deadline ??= Date.now() + 30_005;
+          return deadline - Date.now();
+        };
+      })(),
+    ],
+  ])('kills the image with the reason and deletes the object: %s', async (_, remainingMs) => {
+    const image = await createImage(stack, owner);
+    const data = randomData(20 * MiB);
+    const { key } = await presignPut(image.id, data);
+    const [event] = await eventsFor(key);
+    if (!event) throw new Error('no event');
+    const [result] = await finaliseWithin(remainingMs, event);
+    expect(result).toMatchObject({ key, outcome: 'killed', status: 'killed' });
+    expect(result?.reason).toMatch(
+      new RegExp(
+        `^The data could not be verified within the function time limit: \\d+ of ${data.length} bytes read in 0 s\\.$`,
+      ),
+    );
+    expect((await historyOf(stack, owner, image.id)).at(-1)).toMatchObject({
+      from: 'saving',
+      to: 'killed',
+      trigger: 'uploadReject',
+      failure: 'unverified',
+      reason: result?.reason,
+    });
+    expect(await objectExists(s3Of(stack), stack.bucketName, key)).toBe(false);
+    // S3's retry of the same write gets the recorded result: nothing is read again.
+    expect(await finalise(event)).toEqual([result]);
   });
 });
