@@ -8,6 +8,7 @@
  * HTTP body would do), so the same pass can verify data wherever it lives. Deciding what the result
  * means for the image (declared size, quota, format rules) is the caller's business.
  */
+import { untilAborted } from '#shared/abort';
 import { FormatInspector, type Inspection } from '#shared/image-format/inspector';
 import type { Digest } from './digest.ts';
 import { digestStreamFast } from './parallel-digest.ts';
@@ -74,10 +75,6 @@ export const verifyData = async (source: ChunkSource, options: VerifyOptions = {
   const timer = Number.isFinite(available)
     ? setTimeout(() => controller.abort(timedOut()), available)
     : undefined;
-  const stopped = new Promise<never>((_, reject) =>
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
-  );
-  stopped.catch(() => {});
   const inspector = options.inspect ? new FormatInspector() : undefined;
 
   async function* chunks(): AsyncGenerator<Uint8Array> {
@@ -86,7 +83,7 @@ export const verifyData = async (source: ChunkSource, options: VerifyOptions = {
     try {
       for (;;) {
         // Out of time ends the wait for the next chunk, even from a source slow to notice the abort.
-        const next = await Promise.race([iterator.next(), stopped]);
+        const next = await untilAborted(iterator.next(), controller.signal);
         if (next.done) {
           done = true;
           return;

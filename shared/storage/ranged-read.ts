@@ -12,6 +12,7 @@
  * Independent of S3: a range is whatever `fetchRange` returns (the object store asks S3 with
  * `Range` and `If-Match`; an HTTPS source with `Range` headers would do the same).
  */
+import { untilAborted } from '#shared/abort';
 
 const MiB = 1024 ** 2;
 
@@ -66,11 +67,6 @@ export async function* rangedChunks(
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener('abort', stop, { once: true });
   const signal = controller.signal;
-  // Ends the wait for the next range at once, even if a request is slow to notice the abort.
-  const aborted = new Promise<never>((_, reject) =>
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
-  );
-  aborted.catch(() => {});
 
   const fetchOne = async (index: number): Promise<Uint8Array> => {
     const start = index * rangeBytes;
@@ -100,7 +96,8 @@ export async function* rangedChunks(
   try {
     while (next < count && queue.length < window) request();
     while (queue.length > 0) {
-      const bytes = await Promise.race([queue.shift() as Promise<Uint8Array>, aborted]);
+      // An abort ends the wait at once, even if a request is slow to notice it.
+      const bytes = await untilAborted(queue.shift() as Promise<Uint8Array>, signal);
       if (next < count) request();
       yield bytes;
     }
