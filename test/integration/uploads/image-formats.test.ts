@@ -12,6 +12,7 @@ import { type DataCase, dataCases, inBatches } from '#test/helpers/data-cases';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import {
   createImage,
+  eventually,
   type Json,
   keysUnder,
   putTo,
@@ -88,7 +89,11 @@ describe('presigned PUT (the S3 trigger)', () => {
         if (shown.status === 'active') {
           return { name: c.name, status: shown.status, size: shown.size, virtual_size: shown.virtual_size };
         }
-        expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
+        // The trigger kills the image first and then deletes the object: wait for the delete.
+        await eventually(
+          async () => (await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).length === 0,
+          30_000,
+        );
         return { name: c.name, status: shown.status, reason: shown.os_glance_failure_reason };
       });
       expect(observed).toEqual(cases.map((c) => wanted(c, 'killed')));
