@@ -62,6 +62,12 @@ export const routes: readonly Route[] = [
   r('ShowImageHistory', 'GET', '/v2/images/{image_id}/history', 'images/show-image-history'),
   r('AddImageTag', 'PUT', '/v2/images/{image_id}/tags/{tag}', 'images/add-image-tag'),
   r('DeleteImageTag', 'DELETE', '/v2/images/{image_id}/tags/{tag}', 'images/delete-image-tag'),
+  // Image sharing (docs/api.md#members).
+  r('ListImageMembers', 'GET', '/v2/images/{image_id}/members', 'images/list-image-members'),
+  r('AddImageMember', 'POST', '/v2/images/{image_id}/members', 'images/add-image-member'),
+  r('ShowImageMember', 'GET', '/v2/images/{image_id}/members/{member_id}', 'images/show-image-member'),
+  r('UpdateImageMember', 'PUT', '/v2/images/{image_id}/members/{member_id}', 'images/update-image-member'),
+  r('DeleteImageMember', 'DELETE', '/v2/images/{image_id}/members/{member_id}', 'images/delete-image-member'),
   r('DeactivateImage', 'POST', '/v2/images/{image_id}/actions/deactivate', 'images/deactivate-image'),
   r('ReactivateImage', 'POST', '/v2/images/{image_id}/actions/reactivate', 'images/reactivate-image'),
 

@@ -120,7 +120,15 @@ export interface ServiceConfig {
   readonly verifyBytesPerSecond: number;
   /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly taskTimeToLiveHours: number;
+  /** Glance's `image_member_quota`: most members one image may have (docs/api.md#members). */
+  readonly imageMemberQuota: number;
 }
+
+/**
+ * The largest `image_member_quota`: an image's members share one DynamoDB item (with 255-character
+ * ids, about 360 bytes each), which must stay well below the 400 KB item limit.
+ */
+export const MAX_IMAGE_MEMBER_QUOTA = 500;
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
 export const readServiceConfig = (): ServiceConfig => {
@@ -148,6 +156,7 @@ export const readServiceConfig = (): ServiceConfig => {
     },
     verifyBytesPerSecond,
     taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
+    imageMemberQuota: boundedEnv('IMAGE_MEMBER_QUOTA', 128, 0, MAX_IMAGE_MEMBER_QUOTA),
   };
 };
 

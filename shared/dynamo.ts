@@ -6,6 +6,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -112,6 +113,35 @@ export const getRecord = async <T>(table: Table, key: Item): Promise<T | undefin
     new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }),
   );
   return Item ? stripKeys<T>(Item) : undefined;
+};
+
+/** BatchGetItem takes at most this many keys per request. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * The items under `keys` that exist (consistent reads, any order), in BatchGetItem requests of
+ * 100 keys; keys DynamoDB leaves unprocessed are asked again after a short, growing pause.
+ */
+export const batchGetItems = async (
+  table: Table,
+  keys: readonly Item[],
+  projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> },
+): Promise<Item[]> => {
+  const found: Item[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+    let pending = keys.slice(start, start + BATCH_GET_KEYS);
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      const { Responses = {}, UnprocessedKeys = {} } = await table.doc.send(
+        new BatchGetCommand({
+          RequestItems: { [table.tableName]: { Keys: [...pending], ConsistentRead: true, ...projection } },
+        }),
+      );
+      found.push(...(Responses[table.tableName] ?? []));
+      pending = (UnprocessedKeys[table.tableName]?.Keys as Item[] | undefined) ?? [];
+    }
+  }
+  return found;
 };
 
 /**

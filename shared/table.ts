@@ -6,6 +6,13 @@
  * |-------|----------------|---------|----------------------|---------------------------------|----------------------|
  * | image | `IMAGE#<id>`   | `IMAGE` | `OWNER#<owner>`      | `VIS#<visibility>`              | `<created_at>#<id>`  |
  * | task  | `TASK#<id>`    | `TASK`  | `TASKS`              | `TASKIMAGE#<image_id>`          | `<created_at>#<id>`  |
+ * | members of an image | `MEMBERS#<image_id>` | `MEMBERS` | – | – | – |
+ * | shared-with entry   | `MEMBERS#<image_id>` | `MEMBER#<project>` | `MEMBER#<project>` | – | `<image created_at>#<image_id>` |
+ *
+ * An image's members live in one item per image (the authority: statuses, timestamps, and the
+ * member quota as `size(members)`), and one entry per member carries the gsi1 keys that list "the
+ * images shared with my project" with one Query, in the same order as the image indexes
+ * (docs/api.md#members).
  *
  * Tasks share one gsi1 partition, `TASKS`: `GET /v2/tasks` is admin-only and an admin lists every
  * project's tasks (as in Glance), which per-owner partitions could only answer with a Scan. Tasks are
@@ -50,6 +57,14 @@ export const ownerIndexKey = (owner: string) => `OWNER#${owner}`;
 export const visibilityIndexKey = (visibility: string) => `VIS#${visibility}`;
 /** The gsi1 partition holding every task (the `GET /v2/tasks` listing). */
 export const ALL_TASKS_INDEX_KEY = 'TASKS';
+/** An image's members (docs/api.md#members): the one item that holds them, and each member's index entry. */
+export const membersKey = (imageId: string) => ({ pk: `MEMBERS#${imageId}`, sk: 'MEMBERS' });
+export const memberEntryKey = (imageId: string, memberId: string) => ({
+  pk: `MEMBERS#${imageId}`,
+  sk: `MEMBER#${memberId}`,
+});
+/** The gsi1 partition of the images shared with a project (its member entries). */
+export const sharedWithIndexKey = (memberId: string) => `MEMBER#${memberId}`;
 export const taskImageIndexKey = (imageId: string) => `TASKIMAGE#${imageId}`;
 /** Index sort key: creation order with the id as tie-breaker, Glance's default list order. */
 export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;

@@ -1,6 +1,6 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
-import { loadVisibleImage } from '#shared/images/access';
+import { loadImageAccess } from '#shared/images/access';
 import { canDownloadImage, requireImagePolicy } from '#shared/policy';
 import { images, objectStore, uploadSettings } from '#shared/runtime';
 import { hasUsableData, isDeactivated } from '#shared/status-rules';
@@ -14,11 +14,11 @@ import { presignGet } from '#shared/storage/presign';
  * image's `os_hash_value`/`checksum`.
  */
 export const handler = apiHandler(async ({ caller, path }) => {
-  const image = await loadVisibleImage(images(), caller, path.image_id ?? '');
+  const { image, membership } = await loadImageAccess(images(), caller, path.image_id ?? '');
   if (!caller.isAdmin && isDeactivated(image.status)) {
     throw new Forbidden(`Image ${image.id} has been deactivated; only administrators may download it.`);
   }
-  requireImagePolicy(caller, image, canDownloadImage, 'download');
+  requireImagePolicy(caller, image, canDownloadImage, 'download', membership);
   if (!hasUsableData(image.status) || !image.data_key) return reply(204);
   const location = await presignGet(objectStore(), image.data_key, uploadSettings().downloadUrlSeconds);
   return reply(302, undefined, {

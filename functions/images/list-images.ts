@@ -1,25 +1,32 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
+import { ResponseBudget } from '#shared/http/response-budget';
 import { matchesFilters } from '#shared/images/list-query/filters';
 import { pageLinks } from '#shared/images/list-query/links';
 import { parseListImagesQuery } from '#shared/images/list-query/parse';
 import { compareImages } from '#shared/images/list-query/sort';
-import { isIndexOrder, listImages } from '#shared/images/listing';
+import { imageListingStore, isIndexOrder, listImages } from '#shared/images/listing';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';
 import { images } from '#shared/runtime';
 
-/** `GET /v2/images`: Query on the owner and visibility indexes, never a Scan. */
+/**
+ * `GET /v2/images`: Query on the owner and visibility indexes and the caller's member entries,
+ * never a Scan; a page ends early (with `next`) rather than exceed the response limit.
+ */
 export const handler = apiHandler(async ({ caller, query, event }) => {
   if (!canListImages(caller)) throw new Forbidden('You are not authorized to list images.');
   const parsed = parseListImagesQuery(query);
-  const page = await listImages(images(), caller, {
+  const budget = new ResponseBudget();
+  const page = await listImages(imageListingStore(images()), caller, {
     limit: parsed.limit,
     marker: parsed.marker,
     visibility: parsed.visibility,
+    memberStatus: parsed.memberStatus,
     indexOrder: isIndexOrder(parsed.sort),
     matches: (image) => matchesFilters(image, parsed),
     compare: (a, b) => compareImages(a, b, parsed.sort),
+    admit: (image) => budget.admit(imageView(image)),
   });
   return reply(200, {
     images: page.images.map(imageView),

@@ -37,7 +37,7 @@ export const toggleActivation = (
   id: string,
   trigger: 'deactivate' | 'reactivate',
 ): Promise<ImageRecord> =>
-  withFreshImage(repository, caller, id, (image) => {
-    requireImagePolicy(caller, image, canModifyImage, trigger);
+  withFreshImage(repository, caller, id, (image, membership) => {
+    requireImagePolicy(caller, image, canModifyImage, trigger, membership);
     return applyTrigger(repository, image, trigger, { actor: actorOf(caller) });
   });

@@ -1,14 +1,23 @@
 /**
- * `GET /v2/images` over the indexes: the caller's own images come from the owner index, public
- * (and community) ones from the visibility index, and the streams are merged. In Glance's
- * default order (created_at, then id) every stream is already sorted by its index sort key, so
- * pages are read lazily and a page costs the same with 100 or 100,000 images. Any other order
- * reads the matching streams whole and sorts in memory.
+ * `GET /v2/images` over the indexes (docs/api.md#listing-images): the caller's own images come from
+ * the owner index, public and community ones from the visibility index, the images shared with the
+ * caller's project from its member entries (docs/api.md#members), and the streams are merged. In
+ * Glance's default order (created_at, then id) every stream is already sorted by its index sort
+ * key, so pages are read lazily and a page costs the same with 100 or 100,000 images. Any other
+ * order reads the matching streams whole and sorts in memory.
+ *
+ * Which images belong to the caller's list is decided per image by the policy (`canSeeImage`)
+ * and the list scope (`inListScope`: default set, `visibility`, `member_status`), never by the
+ * stream that brought it, so an image reached twice is judged the same both times.
  */
 import type { Caller } from '#shared/auth';
 import { BadRequest } from '#shared/errors';
+import type { Membership } from '#shared/members/model';
 import { canSeeImage } from '#shared/policy';
 import { createdSortKey, ownerIndexKey, visibilityIndexKey } from '#shared/table';
+import { membershipOf } from './access.ts';
+import { inListScope, type MemberStatusFilter } from './list-query/scope.ts';
+import { drainStream, mergeStreams, type ReadPage } from './merge.ts';
 import { type ImageRecord, VISIBILITIES, type Visibility } from './model.ts';
 import type { ImageRepository } from './repository.ts';
 
@@ -17,33 +26,100 @@ export interface ListRequest {
   readonly marker?: string;
   /** `undefined`: Glance's default set; `all`: every visibility. */
   readonly visibility?: Visibility | 'all';
+  /** Which shared images of other projects a member project lists (default `accepted`). */
+  readonly memberStatus?: MemberStatusFilter;
   /** True when the order is created_at then id, both in the same direction. */
   readonly indexOrder: { readonly descending: boolean } | undefined;
   readonly matches: (image: ImageRecord) => boolean;
   readonly compare: (a: ImageRecord, b: ImageRecord) => number;
+  /**
+   * Whether one more image still fits the response (shared/http/response-budget.ts, which always
+   * admits a page's first entry); a page cut short gets a `next` marker like a full one.
+   */
+  readonly admit?: (image: ImageRecord) => boolean;
 }
 
 export interface ListResult {
   readonly images: ImageRecord[];
-  /** Id for the `next` link's marker, when the page was full. */
+  /** Id for the `next` link's marker, when the page was full or cut short by the response budget. */
   readonly nextMarker?: string;
 }
 
-interface Stream {
-  readonly index: 'gsi1' | 'gsi2';
-  readonly partition: string;
+/** An image a stream found, with the caller project's membership of it. */
+export interface Candidate {
+  readonly image: ImageRecord;
+  readonly membership: Membership;
 }
 
-const own = (caller: Caller): Stream => ({ index: 'gsi1', partition: ownerIndexKey(caller.projectId) });
+/** One page request on an index partition. */
+export interface IndexPageInput {
+  readonly descending: boolean;
+  /** Exclusive bound on the index sort key: start after this position. */
+  readonly after?: string;
+  readonly limit: number;
+  readonly startKey?: Record<string, unknown>;
+}
+
+/** What a listing reads: the storage behind `listImages`, an in-memory one in tests. */
+export interface ListingStore {
+  get(id: string): Promise<ImageRecord | undefined>;
+  /** The caller project's membership of the image (null unless it is a shared image of another project). */
+  membershipOf(caller: Caller, image: ImageRecord): Promise<Membership>;
+  /** One page of an image index partition (gsi1 by owner, gsi2 by visibility). */
+  queryIndex(
+    input: IndexPageInput & { readonly index: 'gsi1' | 'gsi2'; readonly partition: string },
+  ): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }>;
+  /**
+   * One page of the images shared with a project, in index order, with the project's membership
+   * of each; images that no longer exist are left out.
+   */
+  sharedWith(
+    project: string,
+    input: IndexPageInput,
+  ): Promise<{ candidates: Candidate[]; lastKey?: Record<string, unknown> }>;
+}
+
+/** The listing store on DynamoDB: one Query per page and stream, plus BatchGetItem for shared images. */
+export const imageListingStore = (repository: ImageRepository): ListingStore => ({
+  get: (id) => repository.get(id),
+  membershipOf: (caller, image) => membershipOf(repository.members, caller, image),
+  queryIndex: (input) => repository.queryIndex(input),
+  sharedWith: async (project, input) => {
+    const { imageIds, lastKey } = await repository.members.sharedWith(project, input);
+    const [found, statuses] = await Promise.all([
+      repository.getMany(imageIds),
+      repository.members.statusesOf(imageIds, project),
+    ]);
+    const byId = new Map(found.map((image) => [image.id, image]));
+    const candidates = imageIds.flatMap((id) => {
+      const image = byId.get(id);
+      return image ? [{ image, membership: statuses.get(id) ?? null }] : [];
+    });
+    return { candidates, ...(lastKey ? { lastKey } : {}) };
+  },
+});
+
+/** Which index partitions a stream reads. */
+export type Stream =
+  | { readonly kind: 'index'; readonly index: 'gsi1' | 'gsi2'; readonly partition: string }
+  | { readonly kind: 'sharedWith'; readonly project: string };
+
+const own = (caller: Caller): Stream => ({
+  kind: 'index',
+  index: 'gsi1',
+  partition: ownerIndexKey(caller.projectId),
+});
 const byVisibility = (visibility: Visibility): Stream => ({
+  kind: 'index',
   index: 'gsi2',
   partition: visibilityIndexKey(visibility),
 });
+const sharedWith = (caller: Caller): Stream => ({ kind: 'sharedWith', project: caller.projectId });
 
 /**
- * Which index partitions can hold what the caller may list (docs/api.md#visibility). Community images of
- * other projects appear only when asked for; shared images of other projects would need image
- * members, which are not modelled yet.
+ * Which streams can hold what the caller may list (docs/api.md#visibility). Community images of
+ * other projects appear only when asked for; shared images of other projects come from the
+ * caller project's member entries.
  */
 export const streamsFor = (caller: Caller, visibility: Visibility | 'all' | undefined): Stream[] => {
   if (caller.isAdmin) {
@@ -52,60 +128,35 @@ export const streamsFor = (caller: Caller, visibility: Visibility | 'all' | unde
     if (visibility === 'all') return VISIBILITIES.map(byVisibility);
     return [byVisibility(visibility)];
   }
-  if (visibility === undefined) return [own(caller), byVisibility('public')];
-  if (visibility === 'all') return [own(caller), byVisibility('public'), byVisibility('community')];
+  if (visibility === undefined) return [own(caller), byVisibility('public'), sharedWith(caller)];
+  if (visibility === 'all')
+    return [own(caller), byVisibility('public'), byVisibility('community'), sharedWith(caller)];
   if (visibility === 'public' || visibility === 'community') return [byVisibility(visibility)];
+  if (visibility === 'shared') return [own(caller), sharedWith(caller)];
   return [own(caller)];
 };
 
-/**
- * Reads one index partition page by page, in index order, after an optional position. The first
- * page is just big enough for the listing; later pages double, so filters that reject most
- * images cost few round trips.
- */
-class IndexCursor {
-  private buffer: ImageRecord[] = [];
-  private lastKey: Record<string, unknown> | undefined;
-  private done = false;
-
-  constructor(
-    private readonly repository: ImageRepository,
-    private readonly stream: Stream,
-    private readonly descending: boolean,
-    private readonly after: string | undefined,
-    private pageSize: number,
-  ) {}
-
-  async peek(): Promise<ImageRecord | undefined> {
-    while (this.buffer.length === 0 && !this.done) {
-      const page = await this.repository.queryIndex({
-        ...this.stream,
-        descending: this.descending,
-        after: this.after,
-        limit: this.pageSize,
-        startKey: this.lastKey,
-      });
-      this.buffer = page.images;
-      this.lastKey = page.lastKey;
-      this.pageSize = Math.min(this.pageSize * 2, 1000);
-      this.done = page.lastKey === undefined;
+const readerOf =
+  (
+    store: ListingStore,
+    stream: Stream,
+    descending: boolean,
+    after: string | undefined,
+  ): ReadPage<Candidate> =>
+  async (start, size) => {
+    const input = {
+      descending,
+      after,
+      limit: size,
+      startKey: start as Record<string, unknown> | undefined,
+    };
+    if (stream.kind === 'sharedWith') {
+      const page = await store.sharedWith(stream.project, input);
+      return { items: page.candidates, next: page.lastKey };
     }
-    return this.buffer[0];
-  }
-
-  take(): void {
-    this.buffer.shift();
-  }
-
-  async drain(): Promise<ImageRecord[]> {
-    const all: ImageRecord[] = [];
-    for (let next = await this.peek(); next; next = await this.peek()) {
-      all.push(...this.buffer);
-      this.buffer = [];
-    }
-    return all;
-  }
-}
+    const page = await store.queryIndex({ ...input, index: stream.index, partition: stream.partition });
+    return { items: page.images.map((image) => ({ image, membership: null })), next: page.lastKey };
+  };
 
 /**
  * The index order: created_at then id, both in one direction. That is exactly the order of the
@@ -121,61 +172,64 @@ export const isIndexOrder = (
   return { descending: first.dir === 'desc' };
 };
 
-const positionOf = (image: ImageRecord) => createdSortKey(image.created_at, image.id);
+const positionOf = (candidate: Candidate) => createdSortKey(candidate.image.created_at, candidate.image.id);
 
 export const listImages = async (
-  repository: ImageRepository,
+  store: ListingStore,
   caller: Caller,
   request: ListRequest,
 ): Promise<ListResult> => {
-  const marker = request.marker === undefined ? undefined : await repository.get(request.marker);
-  if (request.marker !== undefined && (!marker || !canSeeImage(caller, marker))) {
+  const marker = request.marker === undefined ? undefined : await store.get(request.marker);
+  if (
+    request.marker !== undefined &&
+    (!marker || !canSeeImage(caller, marker, await store.membershipOf(caller, marker)))
+  ) {
     throw new BadRequest(`Invalid marker. Image ${request.marker} could not be found.`);
   }
-  const visible = (image: ImageRecord) =>
-    canSeeImage(caller, image) &&
-    (request.visibility === undefined ||
-      request.visibility === 'all' ||
-      image.visibility === request.visibility) &&
-    request.matches(image);
-  const streams = streamsFor(caller, request.visibility);
   if (request.limit === 0) return { images: [] };
 
+  const scope = { visibility: request.visibility, memberStatus: request.memberStatus ?? 'accepted' };
+  const listed = ({ image, membership }: Candidate) =>
+    canSeeImage(caller, image, membership) &&
+    inListScope(image, scope, caller, membership) &&
+    request.matches(image);
+  const admit = request.admit ?? (() => true);
   const page: ImageRecord[] = [];
   const seen = new Set<string>();
-  const accept = (image: ImageRecord) => {
-    if (seen.has(image.id)) return;
-    seen.add(image.id);
-    if (visible(image)) page.push(image);
+  let cut = false;
+  /** Takes one candidate; false once the page is complete. */
+  const take = (candidate: Candidate): boolean => {
+    if (seen.has(candidate.image.id)) return true;
+    seen.add(candidate.image.id);
+    if (!listed(candidate)) return true;
+    if (!admit(candidate.image)) {
+      cut = true;
+      return false;
+    }
+    page.push(candidate.image);
+    return page.length < request.limit;
   };
 
+  const streams = streamsFor(caller, request.visibility);
   if (request.indexOrder) {
     const { descending } = request.indexOrder;
-    const after = marker ? positionOf(marker) : undefined;
-    const pageSize = Math.min(request.limit + 1, 1000);
-    const cursors = streams.map((stream) => new IndexCursor(repository, stream, descending, after, pageSize));
-    while (page.length < request.limit) {
-      let best: { cursor: IndexCursor; image: ImageRecord } | undefined;
-      for (const cursor of cursors) {
-        const head = await cursor.peek();
-        if (!head) continue;
-        const ahead = best && (positionOf(head) > positionOf(best.image) ? descending : !descending);
-        if (!best || ahead) best = { cursor, image: head };
-      }
-      if (!best) break;
-      best.cursor.take();
-      accept(best.image);
+    const after = marker ? createdSortKey(marker.created_at, marker.id) : undefined;
+    const readers = streams.map((stream) => readerOf(store, stream, descending, after));
+    for await (const candidate of mergeStreams(readers, positionOf, descending, request.limit + 1)) {
+      if (!take(candidate)) break;
     }
   } else {
     const everything = await Promise.all(
-      streams.map((stream) => new IndexCursor(repository, stream, false, undefined, 1000).drain()),
+      streams.map((stream) => drainStream(readerOf(store, stream, false, undefined))),
     );
-    for (const image of everything.flat().sort(request.compare)) {
-      if (marker && request.compare(image, marker) <= 0) continue;
-      accept(image);
-      if (page.length === request.limit) break;
+    const sorted = everything.flat().sort((a, b) => request.compare(a.image, b.image));
+    for (const candidate of sorted) {
+      if (marker && request.compare(candidate.image, marker) <= 0) continue;
+      if (!take(candidate)) break;
     }
   }
   const last = page.at(-1);
-  return page.length === request.limit && last ? { images: page, nextMarker: last.id } : { images: page };
+  return (page.length === request.limit || cut) && last
+    ? { images: page, nextMarker: last.id }
+    : { images: page };
 };

@@ -7,6 +7,7 @@
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  batchGetItems,
   bumpVersion,
   conditionalUpdate,
   expectStatusAndVersion,
@@ -18,6 +19,7 @@ import {
   UpdateBuilder,
 } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
+import { MemberRepository } from '#shared/members/repository';
 import {
   clearsSizeOnEntry,
   type ImageDecision,
@@ -91,9 +93,12 @@ export interface DuePage {
 
 export class ImageRepository {
   private readonly table: Table;
+  /** The images' members (docs/api.md#members), in the same table. */
+  readonly members: MemberRepository;
 
   constructor(doc: DynamoDBDocumentClient, tableName: string) {
     this.table = { doc, tableName };
+    this.members = new MemberRepository(doc, tableName);
   }
 
   /** Creates a new image; an id that was ever used (even deleted) is a 409 (docs/lifecycle.md#image-statuses). */
@@ -108,6 +113,12 @@ export class ImageRepository {
   /** The stored record, deleted ones included (callers decide what is visible). */
   async get(id: string): Promise<ImageRecord | undefined> {
     return getRecord<ImageRecord>(this.table, imageKey(id));
+  }
+
+  /** The stored records of the ids that exist (deleted ones included), in no particular order. */
+  async getMany(ids: readonly string[]): Promise<ImageRecord[]> {
+    const items = await batchGetItems(this.table, ids.map(imageKey));
+    return items.map((item) => stripKeys<ImageRecord>(item));
   }
 
   /**

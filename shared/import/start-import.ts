@@ -30,7 +30,7 @@ import type { DataLimits } from '#shared/data/limits';
 import { projectUsage } from '#shared/data/limits';
 import { ENABLED_IMPORT_METHODS, type ImportMethod } from '#shared/discovery';
 import { BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge } from '#shared/errors';
-import { loadVisibleImage } from '#shared/images/access';
+import { loadImageAccess } from '#shared/images/access';
 import { imageFromCreateBody } from '#shared/images/create';
 import { DISK_FORMATS, type ImageRecord } from '#shared/images/model';
 import { ImageConflict, type ImageRepository } from '#shared/images/repository';
@@ -169,7 +169,7 @@ export const requestImport = async (
   const now = deps.now?.() ?? new Date();
   const request = parseImportBody(body);
 
-  const image = await loadVisibleImage(deps.images, caller, imageId);
+  const { image, membership } = await loadImageAccess(deps.images, caller, imageId);
 
   // The quota is the image owner's (an admin importing into another project uses that project's).
   if (
@@ -195,7 +195,7 @@ export const requestImport = async (
   if (!image.disk_format)
     throw new Conflict(`Image ${image.id} has no disk_format; set it before importing.`);
 
-  requireImagePolicy(caller, image, canModifyImage, 'import data into');
+  requireImagePolicy(caller, image, canModifyImage, 'import data into', membership);
 
   const lock = await lockState(deps.tasks, image, now);
   if (lock.kind === 'live') {

@@ -23,6 +23,7 @@
  * deployment configuration, not the base schema.
  */
 import { CONTAINER_FORMATS, DISK_FORMATS } from '#shared/images/model';
+import { MEMBER_STATUSES } from '#shared/members/model';
 
 /** JSON values, for the documents' types. */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -45,7 +46,7 @@ export const IMAGE_STATUS_ENUM = [
 export const VISIBILITY_ENUM = ['community', 'public', 'private', 'shared'] as const;
 
 /** Member statuses (docs/api.md#members). */
-export const MEMBER_STATUS_ENUM = ['pending', 'accepted', 'rejected'] as const;
+export const MEMBER_STATUS_ENUM = MEMBER_STATUSES;
 
 /** Task statuses (docs/lifecycle.md#task-statuses). */
 export const TASK_STATUS_ENUM = ['pending', 'processing', 'success', 'failure'] as const;

@@ -2,7 +2,7 @@
 import type { Caller } from '#shared/auth';
 import { ENABLED_IMPORT_METHODS } from '#shared/discovery';
 import { NotFound } from '#shared/errors';
-import { loadVisibleImage } from '#shared/images/access';
+import { loadImageAccess } from '#shared/images/access';
 import type { ImageRecord } from '#shared/images/model';
 import type { ImageRepository } from '#shared/images/repository';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
@@ -18,8 +18,9 @@ export const loadImageForUpload = async (
   imageId: string,
   kind: UploadKind,
 ): Promise<ImageRecord> => {
-  const image = await loadVisibleImage(images, caller, imageId);
-  requireImagePolicy(caller, image, canModifyImage, kind === 'file' ? 'upload data to' : 'stage data for');
+  const { image, membership } = await loadImageAccess(images, caller, imageId);
+  const action = kind === 'file' ? 'upload data to' : 'stage data for';
+  requireImagePolicy(caller, image, canModifyImage, action, membership);
   if (kind === 'stage' && !ENABLED_IMPORT_METHODS.includes('glance-direct')) {
     throw new NotFound('The glance-direct import method is not enabled.');
   }

@@ -3,10 +3,11 @@
  * public and community images, accepted members, and the `visibility` filter's rules. Pure.
  */
 import type { ImageRecord } from '#shared/images/model';
+import { MEMBER_STATUSES, type Membership } from '#shared/members/model';
 
-export const MEMBER_STATUS_FILTERS = ['pending', 'accepted', 'rejected', 'all'] as const;
+/** `member_status`: one member status, or `all`. */
+export const MEMBER_STATUS_FILTERS = [...MEMBER_STATUSES, 'all'] as const;
 export type MemberStatusFilter = (typeof MEMBER_STATUS_FILTERS)[number];
-export type MemberStatus = Exclude<MemberStatusFilter, 'all'>;
 
 export const VISIBILITY_FILTERS = ['public', 'private', 'shared', 'community', 'all'] as const;
 export type VisibilityFilter = (typeof VISIBILITY_FILTERS)[number];
@@ -33,7 +34,7 @@ export const inListScope = (
   image: Pick<ImageRecord, 'owner' | 'visibility'>,
   query: { readonly visibility?: VisibilityFilter; readonly memberStatus: MemberStatusFilter },
   caller: ListCaller,
-  membership?: MemberStatus | null,
+  membership?: Membership,
 ): boolean => {
   const owned = image.owner !== null && image.owner === caller.projectId;
   if (!caller.isAdmin) {
