@@ -7,7 +7,8 @@
  *   non-negative integer (default 25, capped at 1000); every violation is a 400.
  * - The default order (`created_at`) is the index order, so pages are read lazily from the
  *   all-tasks partition; any other key reads the partition and sorts in memory.
- * - Expired tasks drop out; `next` is given when a page is full.
+ * - Expired tasks drop out; `next` is given when a page is full, or cut short by the response
+ *   budget (`admit`, docs/api.md#response-size).
  */
 import { BadRequest } from '#shared/errors';
 import { isUuid } from '#shared/images/access';
@@ -99,11 +100,15 @@ const compare = (a: TaskRecord, b: TaskRecord, query: ListTasksQuery): number =>
   return 0;
 };
 
-/** One page of tasks for an admin (the only caller the policy lets through). */
+/**
+ * One page of tasks for an admin (the only caller the policy lets through). `admit` says whether
+ * one more task still fits the response (it always admits the first).
+ */
 export const listTasks = async (
   repository: TaskRepository,
   query: ListTasksQuery,
   now = new Date(),
+  admit: (task: TaskRecord) => boolean = () => true,
 ): Promise<TaskPage> => {
   let markerTask: TaskRecord | undefined;
   if (query.marker !== undefined) {
@@ -126,6 +131,7 @@ export const listTasks = async (
       });
       for (const task of batch.tasks) {
         if (!matches(task, query, now)) continue;
+        if (!admit(task)) return cutShort(page);
         page.push(task);
         if (page.length === query.limit) return { tasks: page, nextMarker: task.id };
       }
@@ -143,9 +149,18 @@ export const listTasks = async (
   } while (startKey);
   all.sort((a, b) => compare(a, b, query));
   const start = markerTask ? all.findIndex((task) => compare(task, markerTask, query) > 0) : 0;
-  const tasks = start < 0 ? [] : all.slice(start, start + query.limit);
-  const last = tasks.at(-1);
-  return tasks.length === query.limit && last ? { tasks, nextMarker: last.id } : { tasks };
+  for (const task of start < 0 ? [] : all.slice(start, start + query.limit)) {
+    if (!admit(task)) return cutShort(page);
+    page.push(task);
+  }
+  const last = page.at(-1);
+  return page.length === query.limit && last ? { tasks: page, nextMarker: last.id } : { tasks: page };
+};
+
+/** A page the response budget ended early: `next` continues after its last task. */
+const cutShort = (page: TaskRecord[]): TaskPage => {
+  const last = page.at(-1);
+  return last ? { tasks: page, nextMarker: last.id } : { tasks: page };
 };
 
 /** `first` and `next` links: the original query without (then with) the marker, as Glance. */
