@@ -14,6 +14,7 @@ import type { Caller } from '#shared/auth';
 import { BadRequest } from '#shared/errors';
 import type { Membership } from '#shared/members/model';
 import { canSeeImage } from '#shared/policy';
+import { isGone } from '#shared/status-rules';
 import { createdSortKey, ownerIndexKey, visibilityIndexKey } from '#shared/table';
 import { membershipOf } from './access.ts';
 import { inListScope, type MemberStatusFilter } from './list-query/scope.ts';
@@ -189,7 +190,9 @@ export const listImages = async (
   if (request.limit === 0) return { images: [] };
 
   const scope = { visibility: request.visibility, memberStatus: request.memberStatus ?? 'accepted' };
+  // Gone images are in no image index, but member entries may still point at them.
   const listed = ({ image, membership }: Candidate) =>
+    !isGone(image.status) &&
     canSeeImage(caller, image, membership) &&
     inListScope(image, scope, caller, membership) &&
     request.matches(image);
