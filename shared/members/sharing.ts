@@ -131,7 +131,7 @@ export const setMemberStatus = async (
     caller,
     access.image,
     canSetMemberStatus,
-    'change member statuses of',
+    'accept or reject a membership of',
     access.membership,
   );
   const wanted = requireMemberStatus(status);
