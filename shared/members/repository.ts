@@ -52,6 +52,8 @@ export interface SharedPage {
 
 /** Attempts of an add that keeps losing races on the member item (each loser re-reads it). */
 const ADD_ATTEMPTS = 5;
+/** Deletes in flight at once when an image's members are removed. */
+const DELETES_AT_ONCE = 25;
 
 /**
  * The key of a member in the map: its id behind a prefix, so that no member id (`__proto__`
@@ -149,25 +151,15 @@ export class MemberRepository {
       entry: randomBytes(9).toString('base64url'),
     };
     const added: AddOutcome = { kind: 'added', member: recordOf(image.id, memberId, stored) };
-    // The entry first: a member must never exist without it.
-    await this.table.doc.send(
-      new PutCommand({
-        TableName: this.table.tableName,
-        Item: {
-          ...memberEntryKey(image.id, memberId),
-          [TABLE_KEYS.gsi1.partition]: sharedWithIndexKey(memberId),
-          [TABLE_KEYS.gsi1.sort]: createdSortKey(image.created_at, image.id),
-          image_id: image.id,
-          member_id: memberId,
-          entry: stored.entry,
-        },
-      }),
-    );
+    let entryWritten = false;
     for (let attempt = 1; ; attempt++) {
       const members = await this.memberMap(image.id);
       const count = members ? Object.keys(members).length : 0;
       if (count >= quota) return { kind: 'full', count };
       if (storedIn(members, memberId)) return { kind: 'exists' };
+      // The entry before the member: a member must never exist without it.
+      if (!entryWritten) await this.putEntry(image, memberId, stored.entry);
+      entryWritten = true;
       try {
         if (members) await this.putMember(image.id, memberId, stored, quota);
         else
@@ -256,11 +248,13 @@ export class MemberRepository {
           ExclusiveStartKey: startKey,
         }),
       );
-      await Promise.all(
-        Items.map((key) =>
-          this.table.doc.send(new DeleteCommand({ TableName: this.table.tableName, Key: key })),
-        ),
-      );
+      for (let start = 0; start < Items.length; start += DELETES_AT_ONCE) {
+        await Promise.all(
+          Items.slice(start, start + DELETES_AT_ONCE).map((key) =>
+            this.table.doc.send(new DeleteCommand({ TableName: this.table.tableName, Key: key })),
+          ),
+        );
+      }
       startKey = LastEvaluatedKey;
     } while (startKey);
   }
@@ -312,6 +306,27 @@ export class MemberRepository {
           '#member': slot(memberId),
         },
         ExpressionAttributeValues: { ':member': stored, ':quota': quota },
+      }),
+    );
+  }
+
+  /** The member's index entry, carrying the token of the member about to be written. */
+  private async putEntry(
+    image: { readonly id: string; readonly created_at: string },
+    memberId: string,
+    token: string,
+  ): Promise<void> {
+    await this.table.doc.send(
+      new PutCommand({
+        TableName: this.table.tableName,
+        Item: {
+          ...memberEntryKey(image.id, memberId),
+          [TABLE_KEYS.gsi1.partition]: sharedWithIndexKey(memberId),
+          [TABLE_KEYS.gsi1.sort]: createdSortKey(image.created_at, image.id),
+          image_id: image.id,
+          member_id: memberId,
+          entry: token,
+        },
       }),
     );
   }
