@@ -1,7 +1,8 @@
 /**
  * Lifecycle-core benchmark: API creates/s and shows/s through the local API Gateway adapter
  * next to raw dynalite PutItem/s and GetItem/s with the same SDK client, in the same process
- * and run; list latency with 100 vs 10,000 images; and a CPU profile of the create path.
+ * and run; list latency with 100 vs 10,000 images, and for a project that 100 vs 2,000 images
+ * are shared with; and a CPU profile of the create path.
  */
 import { Agent, request } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -189,6 +190,50 @@ export const runApiBench = async (): Promise<{ rows: BenchRow[]; profile: string
       { metric: 'list latency, 100 images (limit 25)', value: small, unit: 'ms' },
       { metric: 'list latency, 10,000 images (limit 25)', value: large, unit: 'ms' },
       { metric: 'list latency 10,000 / 100', value: large / small, unit: 'ratio', target: '<= 1.3' },
+    );
+
+    // The same for images shared with a project (accepted members): its default list merges its
+    // member entries with the owner and public indexes, and must not grow with their number.
+    const shareWith = async (consumer: string, count: number) => {
+      const owner = { ...caller, projectId: `sharer-${consumer}` };
+      for (let i = 0; i < count; i += 50) {
+        await Promise.all(
+          Array.from({ length: Math.min(50, count - i) }, async () => {
+            const image = newImage({ name: 'shared' }, owner);
+            await images.create(image);
+            await images.members.add(image, consumer, 128);
+            await images.members.setStatus(image.id, consumer, 'accepted');
+          }),
+        );
+      }
+    };
+    await shareWith('consumer-small', 100);
+    await shareWith('consumer-large', 2_000);
+    const sharedSmallToken = await stack.signToken({ project: 'consumer-small', roles: ['reader'] });
+    const sharedLargeToken = await stack.signToken({ project: 'consumer-large', roles: ['reader'] });
+    const sharedSmall: number[] = [];
+    const sharedLarge: number[] = [];
+    for (let i = 0; i < 210; i++) {
+      const smallMs = await listOnce(sharedSmallToken);
+      const largeMs = await listOnce(sharedLargeToken);
+      if (i >= 10) {
+        sharedSmall.push(smallMs);
+        sharedLarge.push(largeMs);
+      }
+    }
+    rows.push(
+      { metric: 'list latency, 100 images shared with the project', value: median(sharedSmall), unit: 'ms' },
+      {
+        metric: 'list latency, 2,000 images shared with the project',
+        value: median(sharedLarge),
+        unit: 'ms',
+      },
+      {
+        metric: 'shared list latency 2,000 / 100',
+        value: median(sharedLarge) / median(sharedSmall),
+        unit: 'ratio',
+        target: '<= 1.3',
+      },
     );
 
     // Where the time goes on the create path: a CPU profile, self time grouped by package/file.
