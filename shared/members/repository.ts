@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems, type Item, putNew, queryPage, type Table } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
+import { retryOnConflict } from '#shared/retry';
 import { createdSortKey, memberEntryKey, membersKey, sharedWithIndexKey, TABLE_KEYS } from '#shared/table';
 import type { MemberRecord, MemberStatus, Membership } from './model.ts';
 
@@ -37,6 +38,9 @@ interface StoredMember {
   /** The token of this member's index entry. */
   readonly entry: string;
 }
+
+/** An add lost its condition to a concurrent change of the member item (409 if it keeps losing). */
+export class MembersChanged extends RecordConflict<undefined> {}
 
 /** What adding a member gave. */
 export type AddOutcome =
@@ -50,8 +54,6 @@ export interface SharedPage {
   readonly lastKey?: Record<string, unknown>;
 }
 
-/** Attempts of an add that keeps losing races on the member item (each loser re-reads it). */
-const ADD_ATTEMPTS = 5;
 /** Deletes in flight at once when an image's members are removed. */
 const DELETES_AT_ONCE = 25;
 
@@ -150,9 +152,9 @@ export class MemberRepository {
       updated_at: at,
       entry: randomBytes(9).toString('base64url'),
     };
-    const added: AddOutcome = { kind: 'added', member: recordOf(image.id, memberId, stored) };
     let entryWritten = false;
-    for (let attempt = 1; ; attempt++) {
+    // A lost condition is decided again on the member item as it is now (shared/retry.ts).
+    return retryOnConflict(async () => {
       const members = await this.memberMap(image.id);
       const count = members ? Object.keys(members).length : 0;
       if (count >= quota) return { kind: 'full', count };
@@ -160,20 +162,25 @@ export class MemberRepository {
       // The entry before the member: a member must never exist without it.
       if (!entryWritten) await this.putEntry(image, memberId, stored.entry);
       entryWritten = true;
+      const changed = (cause: unknown) =>
+        new MembersChanged(
+          `The members of image ${image.id} changed meanwhile; try again.`,
+          undefined,
+          cause,
+        );
       try {
         if (members) await this.putMember(image.id, memberId, stored, quota);
         else
           await putNew(
             this.table,
             { ...membersKey(image.id), image_id: image.id, members: { [slot(memberId)]: stored } },
-            (cause) => new RecordConflict('The member item was created concurrently.', undefined, cause),
+            changed,
           );
-        return added;
       } catch (error) {
-        const lost = isConditionFailure(error) || error instanceof RecordConflict;
-        if (!lost || attempt >= ADD_ATTEMPTS) throw error;
+        throw isConditionFailure(error) ? changed(error) : error;
       }
-    }
+      return { kind: 'added', member: recordOf(image.id, memberId, stored) };
+    });
   }
 
   /**

@@ -77,6 +77,16 @@ describe('MemberRepository on dynalite', () => {
     );
   });
 
+  it('lets 40 concurrent adds of different projects to a new image all land under a large quota', async () => {
+    const image = queuedImage();
+    const projects = Array.from({ length: 40 }, (_, i) => `p-many-${i}`);
+    const outcomes = await Promise.all(projects.map((project) => members().add(image, project, 128)));
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(projects.map(() => 'added'));
+    expect((await members().list(image.id)).map((member) => member.member_id).sort()).toEqual(
+      projects.sort(),
+    );
+  });
+
   it('answers exists and full as Glance orders them: the quota first', async () => {
     const image = queuedImage();
     expect((await members().add(image, 'p0', 2)).kind).toBe('added');
