@@ -114,6 +114,18 @@ export const addMember = async (
 };
 
 /**
+ * Why the caller may not change a member's status, in Glance's words and then ours: the caller can
+ * see the image and the member (steps 1 to 4 passed), so it is either the owner project, which never
+ * answers for its consumers, or a member project without the `member` role.
+ */
+const statusRefusal = (caller: Caller, image: VisibleImage['image'], memberId: string): string =>
+  `Not allowed to update members for image ${image.id}: ${
+    image.owner === caller.projectId
+      ? `only project ${memberId} itself or an admin can accept, reject or reset its membership, not the image's owner.`
+      : `changing the membership of project ${memberId} needs the member role in that project.`
+  }`;
+
+/**
  * `PUT /v2/images/{image_id}/members/{member_id}`: only the member project itself (or an admin)
  * accepts or rejects; the status value is checked last, as in Glance.
  */
@@ -127,13 +139,9 @@ export const setMemberStatus = async (
   const access = await loadImageAccess(repository, caller, imageId);
   requireShared(access, 'update');
   const member = await loadMember(repository, caller, access, memberId);
-  requireImagePolicy(
-    caller,
-    access.image,
-    canSetMemberStatus,
-    'accept or reject a membership of',
-    access.membership,
-  );
+  if (!canSetMemberStatus(caller, access.image, access.membership)) {
+    throw new Forbidden(statusRefusal(caller, access.image, memberId));
+  }
   const wanted = requireMemberStatus(status);
   const now = new Date();
   if (!(await repository.members.setStatus(access.image.id, memberId, wanted, now))) {

@@ -60,6 +60,18 @@ const listIds = async (token: string, query = ''): Promise<string[]> => {
   expect(response.status).toBe(200);
   return response.json.images.map((image: Json) => image.id);
 };
+/** The member item as stored: the answer to "was anything written?". */
+const stored = async (id: string) =>
+  (
+    await documentClient().send(
+      new QueryCommand({
+        TableName: process.env.TABLE_NAME,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': membersKey(id).pk },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
 const expectError = (response: { status: number; json: Json }, status: number, message?: RegExp) => {
   expect(response.status).toBe(status);
   expect(response.json).toMatchObject({ error: { code: status, message: expect.any(String) } });
@@ -166,7 +178,16 @@ describe('sharing an image with another project', () => {
     const id = await create();
     await addMember(id, 'p-b');
     await addMember(id, 'p-c');
-    expectError(await setStatus(id, 'p-b', 'accepted', a), 403);
+    expectError(
+      await setStatus(id, 'p-b', 'accepted', a),
+      403,
+      /^Not allowed to update members for image .*: only project p-b itself or an admin .*not the image's owner\.$/,
+    );
+    expectError(
+      await setStatus(id, 'p-b', 'accepted', bReader),
+      403,
+      /needs the member role in that project/,
+    );
     expectError(await setStatus(id, 'p-c', 'accepted', b), 404);
     expect((await setStatus(id, 'p-c', 'accepted', admin)).json.status).toBe('accepted');
     expect((await showMember(id, 'p-b', a)).json.status).toBe('pending');
@@ -228,6 +249,125 @@ describe('sharing an image with another project', () => {
   });
 });
 
+describe("bad input on the member routes: Glance's codes and error shape, nothing written", () => {
+  it.each([
+    ['an array', ['accepted']],
+    ['a string', 'accepted'],
+    ['null', null],
+    ['malformed JSON', '{"status": '],
+    ['an empty body', ''],
+  ])('refuses %s as a status body with 400', async (_, body) => {
+    const id = await create();
+    await addMember(id, 'p-b');
+    const before = await stored(id);
+    const answer = await stack.api('PUT', `/v2/images/${id}/members/p-b`, {
+      token: b,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    expectError(answer, 400);
+    expect(await stored(id)).toEqual(before);
+  });
+
+  it.each([
+    'ACCEPTED',
+    'Accepted',
+    ' accepted',
+    'all',
+    'deleted',
+    '',
+    null,
+    true,
+    ['accepted'],
+    { status: 'accepted' },
+  ])('refuses the status %j with 400, the member stays pending', async (status) => {
+    const id = await create();
+    await addMember(id, 'p-b');
+    const before = await stored(id);
+    expectError(
+      await setStatus(id, 'p-b', status, b),
+      400,
+      /^Incorrect request: Status must be "pending", "accepted" or "rejected"\.$/,
+    );
+    expect(await stored(id)).toEqual(before);
+    expect((await showMember(id, 'p-b', a)).json.status).toBe('pending');
+  });
+
+  it('checks the body first, the status value last, as Glance', async () => {
+    const id = await create();
+    await addMember(id, 'p-b');
+    const unknownImage = crypto.randomUUID();
+    // No status at all: 400 before the image is even looked up.
+    expectError(
+      await stack.api('PUT', `/v2/images/${unknownImage}/members/p-b`, { token: b, body: {} }),
+      400,
+      /Status not specified/,
+    );
+    // A status, however bad: the image, the member and the policy come first.
+    expectError(await setStatus(unknownImage, 'p-b', 'bogus', b), 404);
+    expectError(
+      await setStatus(id, 'p-nobody', 'bogus', admin),
+      404,
+      /p-nobody not found in the member list/,
+    );
+    expectError(await setStatus(id, 'p-b', 'bogus', a), 403);
+    expectError(await setStatus(id, 'p-b', 'bogus', bReader), 403);
+    const privateId = await create(a, { visibility: 'private' });
+    expectError(await setStatus(privateId, 'p-b', 'bogus', a), 403, /Only shared images have members/);
+  });
+
+  it.each([
+    ['an unknown member', 'p-nobody'],
+    ['a member id past 255 characters', 'x'.repeat(256)],
+    ['a member id with a space', 'p%20b'],
+    ['a member id with a slash', 'p%2Fb'],
+  ])('answers 404 for %s on show, status and remove', async (_, member) => {
+    const id = await create();
+    await addMember(id, 'p-b');
+    const before = await stored(id);
+    for (const token of [a, admin]) {
+      expectError(await showMember(id, member, token), 404);
+      expectError(await setStatus(id, member, 'accepted', token === a ? admin : token), 404);
+      expectError(await removeMember(id, member, token), 404);
+    }
+    expect(await stored(id)).toEqual(before);
+  });
+
+  it.each([
+    ['an unknown image', () => crypto.randomUUID()],
+    ['a malformed image id', () => 'not-an-image-id'],
+    [
+      'a deleted image',
+      async () => {
+        const id = await create();
+        expect((await stack.api('DELETE', `/v2/images/${id}`, { token: a })).status).toBe(204);
+        return id;
+      },
+    ],
+    ["another project's shared image", () => create(c)],
+  ])('answers 404 on every member route for %s', async (_, image) => {
+    const id = await image();
+    expectError(await addMember(id, 'p-b'), 404, /No image found/);
+    expectError(await listMembers(id, a), 404, /No image found/);
+    expectError(await showMember(id, 'p-b', a), 404, /No image found/);
+    expectError(await setStatus(id, 'p-b', 'accepted', a), 404, /No image found/);
+    expectError(await removeMember(id, 'p-b'), 404, /No image found/);
+    expect(await stored(id)).toEqual([]);
+  });
+
+  it('writes nothing for a refused add: bad bodies, non-shared images, readers, strangers', async () => {
+    const shared = await create();
+    const privateId = await create(a, { visibility: 'private' });
+    expectError(await addMember(shared, ''), 400);
+    expectError(await addMember(shared, 'p-b', aReader), 403);
+    expectError(await addMember(shared, 'p-b', stranger), 404);
+    expectError(await addMember(privateId, 'p-b'), 403, /Only shared images have members/);
+    expect(await stored(shared)).toEqual([]);
+    expect(await stored(privateId)).toEqual([]);
+    expect(await listIds(b, '?member_status=all&visibility=all&limit=1000')).not.toContain(shared);
+  });
+});
+
 describe('members exist only on shared images', () => {
   it.each(['private', 'public', 'community'])('refuses the member API on a %s image', async (visibility) => {
     const id = await create(visibility === 'public' ? admin : a, { visibility, owner: 'p-a' });
@@ -265,15 +405,7 @@ describe('members exist only on shared images', () => {
     await addMember(id, 'p-c');
     await setStatus(id, 'p-b', 'accepted', b);
     expect((await stack.api('DELETE', `/v2/images/${id}`, { token: a })).status).toBe(204);
-    const { Items = [] } = await documentClient().send(
-      new QueryCommand({
-        TableName: process.env.TABLE_NAME,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': membersKey(id).pk },
-        ConsistentRead: true,
-      }),
-    );
-    expect(Items).toEqual([]);
+    expect(await stored(id)).toEqual([]);
     expectError(await listMembers(id, a), 404);
     expect(await listIds(b, '?member_status=all')).not.toContain(id);
   });
