@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_IMAGE_MEMBER_QUOTA } from '#shared/config';
 import { reply, toResult } from '#shared/http/handler';
 import {
   encodedSize,
@@ -8,7 +9,9 @@ import {
   ResponseBudget,
   withinBudget,
 } from '#shared/http/response-budget';
-import { imageView } from '#shared/images/view';
+import { historyView, imageView } from '#shared/images/view';
+import { MEMBER_ID_PATTERN } from '#shared/members/model';
+import { membersView } from '#shared/members/view';
 import { queuedImage } from '#test/helpers/images';
 
 /** The bytes Lambda counts: the serialized payload-v2 result, body string included. */
@@ -115,5 +118,37 @@ describe('the budget against the limit', () => {
     expect(Math.max(LIST_ENTRIES_BUDGET, largest) + envelope).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
     // Even base64-encoded, a page would fit.
     expect((LIST_ENTRIES_BUDGET * 4) / 3 + envelope).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
+  });
+
+  // The two lists without paging must fit one response on their own, whatever they hold.
+  it('fits the largest member list in one response: the quota at its maximum, ids that escape worst', () => {
+    // `"` and `\` are allowed in member ids and take four bytes each as they travel.
+    const id = `"\\`.repeat(128).slice(0, 255);
+    expect(id).toMatch(MEMBER_ID_PATTERN);
+    const at = new Date().toISOString();
+    const members = Array.from({ length: MAX_IMAGE_MEMBER_QUOTA }, (_, i) => ({
+      image_id: queuedImage().id,
+      member_id: `${i}${id}`.slice(0, 255),
+      status: 'rejected' as const,
+      created_at: at,
+      updated_at: at,
+    }));
+    expect(resultBytes(membersView(members))).toBeLessThan(LIST_ENTRIES_BUDGET);
+  });
+
+  it('fits an image history in one response: it lives in the image item, at most 400 KB', () => {
+    const entry = {
+      from: 'queued' as const,
+      to: 'killed' as const,
+      trigger: 'uploadFail',
+      actor: 'system:sweeper',
+      at: new Date().toISOString(),
+      reason: '\u0001'.repeat(1024),
+    };
+    const history = Array.from({ length: 400 }, () => entry);
+    const image = queuedImage({ history });
+    // More history than one DynamoDB item can hold, all of it escaping at 7 bytes a byte.
+    expect(history.length * entry.reason.length).toBeGreaterThanOrEqual(400 * 1024);
+    expect(resultBytes(historyView(image))).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
   });
 });
