@@ -79,6 +79,10 @@ const stack = await startLocalStack({
   // the resource types and needs at least one.
   metadefsStarterCatalog: true,
 });
+// The first import synthesizes the state machine (CDK, in this process: tens of seconds of CPU on a
+// busy machine), which stalls every request in flight past the functions' timeouts (500s in
+// tempest's upload and import tests). Done before tempest starts.
+await stack.stepFunctions.definition();
 const keystoneUrl = stack.keystone?.url ?? '';
 say(`conformance: API ${stack.url}, Keystone ${keystoneUrl}/v3, work dir ${dir}`);
 
