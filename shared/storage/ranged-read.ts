@@ -32,6 +32,12 @@ export interface RangedReadOptions {
   readonly retryable?: (error: unknown) => boolean;
   /** Stops the read: in-flight requests are aborted and the stream throws the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Takes back a chunk the consumer is done with: called once the consumer asks for the next one,
+   * and for a range refused as short. A `fetchRange` that fills buffers it reuses gets them back
+   * here; the chunks are then the consumer's only until it asks for the next.
+   */
+  readonly recycle?: (chunk: Uint8Array) => void;
 }
 
 /** A range came back with another length than asked for (a truncated body). */
@@ -75,7 +81,10 @@ export async function* rangedChunks(
       try {
         signal.throwIfAborted();
         const bytes = await fetchRange(start, end, signal);
-        if (bytes.byteLength !== end - start) throw new ShortRange(start, end - start, bytes.byteLength);
+        if (bytes.byteLength !== end - start) {
+          options.recycle?.(bytes);
+          throw new ShortRange(start, end - start, bytes.byteLength);
+        }
         return bytes;
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
@@ -100,6 +109,8 @@ export async function* rangedChunks(
       const bytes = await untilAborted(queue.shift() as Promise<Uint8Array>, signal);
       if (next < count) request();
       yield bytes;
+      // The consumer asked for the next chunk: this one is no longer its.
+      options.recycle?.(bytes);
     }
   } finally {
     options.signal?.removeEventListener('abort', stop);

@@ -165,6 +165,37 @@ describe('rangedChunks', () => {
     expect(peak).toBeLessThan(96 * MiB);
   });
 
+  it('hands each chunk back to `recycle` once the consumer asks for the next, and a short range too', async () => {
+    const data = bytesOf(95);
+    const { fetchRange } = source(data, (start) => (start % 20) / 10);
+    const recycled: Uint8Array[] = [];
+    const held: Uint8Array[] = [];
+    for await (const chunk of rangedChunks(95, fetchRange, {
+      rangeBytes: 10,
+      window: 3,
+      recycle: (chunk) => recycled.push(chunk),
+    })) {
+      // The chunk in hand has not been taken back; every one before it has, in order.
+      expect(recycled).not.toContain(chunk);
+      expect(recycled).toEqual(held);
+      held.push(chunk);
+    }
+    expect(recycled).toEqual(held);
+    expect(Buffer.concat(held).equals(Buffer.from(data))).toBe(true);
+
+    const short: Uint8Array[] = [];
+    let first = true;
+    const shortOnce: FetchRange = async (start, end) => {
+      if (start === 10 && first) {
+        first = false;
+        return data.slice(start, end - 1);
+      }
+      return data.slice(start, end);
+    };
+    await collect(rangedChunks(30, shortOnce, { rangeBytes: 10, recycle: (chunk) => short.push(chunk) }));
+    expect(short[0]?.byteLength).toBe(9);
+  });
+
   it('refuses a size or options that make no sense', async () => {
     const { fetchRange } = source(new Uint8Array(0));
     await expect(collect(rangedChunks(-1, fetchRange))).rejects.toThrow(RangeError);
