@@ -26,7 +26,13 @@ import {
 import type { PendingUpload } from '#shared/images/model';
 import { logger } from '#shared/logger';
 import { imagePrefixes, OCTET_STREAM, S3_LIMITS } from './bucket.ts';
-import { type FetchRange, type RangedReadOptions, rangedChunks, ShortRange } from './ranged-read.ts';
+import {
+  type FetchRange,
+  RANGED_READ,
+  type RangedReadOptions,
+  rangedChunks,
+  ShortRange,
+} from './ranged-read.ts';
 
 const MiB = 1024 ** 2;
 
@@ -63,6 +69,14 @@ export interface RangedObject {
 export type RangedOpenOptions = Pick<RangedReadOptions, 'rangeBytes' | 'window' | 'attempts'> & {
   /** Only this version: S3 answers 412 (`isPreconditionFailed`) if the object is another one. */
   readonly ifMatch?: string;
+  /**
+   * Fill the same window + 1 range buffers over and over: a chunk is the consumer's only until it
+   * asks for the next one, so only for a consumer done with each chunk by then (the verify pass
+   * hashes or copies it). A fresh buffer per range would put the whole object through the
+   * allocator, and every range kept for a while (the window) makes V8 run full collections over
+   * the whole heap; reused buffers cost none (docs/uploads.md#ranged-reads).
+   */
+  readonly reuseBuffers?: boolean;
 };
 
 export interface ObjectHead {
@@ -134,7 +148,9 @@ export class ObjectStore {
     }
     const size = head.ContentLength ?? 0;
     const etag = head.ETag ?? null;
-    const fetchRange: FetchRange = async (start, end, signal) => {
+    const rangeBytes = options.rangeBytes ?? RANGED_READ.rangeBytes;
+    /** Fetches a range into `bytes` (one buffer per range, filled as the body arrives: held once, not twice). */
+    const fetchInto = async (start: number, end: number, signal: AbortSignal, bytes: Buffer) => {
       const object = await this.s3.send(
         new GetObjectCommand({
           Bucket: this.bucket,
@@ -145,8 +161,6 @@ export class ObjectStore {
         { abortSignal: signal },
       );
       if (!object.Body) throw new Error(`S3 returned no body for ${key}`);
-      // One buffer per range, filled as the body arrives: the range is held once, not twice.
-      const bytes = Buffer.allocUnsafe(end - start);
       let received = 0;
       for await (const chunk of object.Body as AsyncIterable<Uint8Array>) {
         if (received + chunk.byteLength <= bytes.byteLength) bytes.set(chunk, received);
@@ -155,15 +169,31 @@ export class ObjectStore {
       if (received !== bytes.byteLength) throw new ShortRange(start, bytes.byteLength, received);
       return bytes;
     };
+    const fresh: FetchRange = (start, end, signal) =>
+      fetchInto(start, end, signal, Buffer.allocUnsafe(end - start));
     return {
       size,
       etag,
-      chunks: (signal) =>
-        rangedChunks(size, fetchRange, {
-          ...options,
-          retryable: isRetryableRead,
-          ...(signal ? { signal } : {}),
-        }),
+      chunks: (signal) => {
+        const read = { ...options, retryable: isRetryableRead, ...(signal ? { signal } : {}) };
+        if (!options.reuseBuffers) return rangedChunks(size, fresh, read);
+        // At most window + 1 range buffers, filled again and again: see `reuseBuffers`.
+        const free: ArrayBuffer[] = [];
+        const reused: FetchRange = async (start, end, signal) => {
+          const buffer = free.pop() ?? Buffer.allocUnsafeSlow(rangeBytes).buffer;
+          try {
+            return await fetchInto(start, end, signal, Buffer.from(buffer, 0, end - start));
+          } catch (error) {
+            free.push(buffer);
+            throw error;
+          }
+        };
+        const recycle = (chunk: Uint8Array) => {
+          if (chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength === rangeBytes)
+            free.push(chunk.buffer);
+        };
+        return rangedChunks(size, reused, { ...read, recycle });
+      },
     };
   }
 

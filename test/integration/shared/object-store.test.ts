@@ -1,12 +1,14 @@
 /**
  * The object store's ranged read against s3rver (with the local stack's `If-Match` support,
  * infra/local/s3-conditional-reads.ts, which makes it answer as S3 does): ranges reassembled in
- * order, pinned to one version of the object, missing and empty objects.
+ * order, pinned to one version of the object, missing and empty objects; range buffers reused
+ * under a consumer done with each chunk before the next (the verify pass).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '#infra/local/emulators';
+import { verifyData } from '#shared/data/verify';
 import { createS3Client } from '#shared/runtime';
 import { isPreconditionFailed, ObjectStore } from '#shared/storage/object-store';
 
@@ -73,6 +75,42 @@ describe('ObjectStore.openRanged', () => {
     const read = await readAll(object.chunks());
     expect(read.count).toBe(Math.ceil(data.byteLength / (64 * 1024)));
     expect(read.bytes.equals(data)).toBe(true);
+  });
+
+  it('with reuseBuffers fills at most window + 1 buffers over and over, the bytes still whole and in order', async () => {
+    const data = randomBytes(1_000_003);
+    await put('images/a/reused', data);
+    const object = await opened('images/a/reused', { rangeBytes: 64 * 1024, window: 4, reuseBuffers: true });
+    const copies: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const chunk of object.chunks()) {
+      buffers.add(chunk.buffer);
+      copies.push(Buffer.from(chunk));
+    }
+    expect(copies).toHaveLength(Math.ceil(data.byteLength / (64 * 1024)));
+    expect(Buffer.concat(copies).equals(data)).toBe(true);
+    expect(buffers.size).toBeLessThanOrEqual(4 + 1);
+    // Without it, every range is a buffer of its own that the consumer may keep.
+    const kept = await readAll(
+      (await opened('images/a/reused', { rangeBytes: 64 * 1024, window: 4 })).chunks(),
+    );
+    expect(kept.bytes.equals(data)).toBe(true);
+  });
+
+  it('with reuseBuffers gives the verify pass the digests of the whole object', async () => {
+    const data = randomBytes(20 * 1024 ** 2 + 5);
+    await put('images/a/verified', data);
+    const object = await opened('images/a/verified', {
+      rangeBytes: 1024 ** 2,
+      window: 3,
+      reuseBuffers: true,
+    });
+    const { digest } = await verifyData(object.chunks, { expectedBytes: object.size });
+    expect(digest).toMatchObject({
+      size: data.byteLength,
+      checksum: createHash('md5').update(data).digest('hex'),
+      os_hash_value: createHash('sha512').update(data).digest('hex'),
+    });
   });
 
   it('is undefined for a missing object, empty for an empty one, 412 for another version', async () => {
