@@ -13,7 +13,11 @@ import { FormatInspector, type Inspection } from '#shared/image-format/inspector
 import type { Digest } from './digest.ts';
 import { digestStreamFast } from './parallel-digest.ts';
 
-/** The data to verify: opened with a signal that stops the read (and the requests behind it). */
+/**
+ * The data to verify: opened with a signal that stops the read (and the requests behind it). The
+ * pass hashes, inspects or copies each chunk before it asks for the next, so a source may fill the
+ * same buffers again (`reuseBuffers` of `ObjectStore.openRanged`).
+ */
 export type ChunkSource = (signal: AbortSignal) => AsyncIterable<Uint8Array>;
 
 /** The time an invocation has left: a Lambda context's `getRemainingTimeInMillis`. */

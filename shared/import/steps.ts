@@ -262,7 +262,8 @@ export const verify = async (
   const { image } = await requireRunning(deps, state, execution);
   const fetched = requireResult(state.fetch, 'fetched data (Fetch)');
   const maxBytes = await allowedBytes(deps.images, deps.limits, image);
-  const object = await deps.store.openRanged(fetched.key);
+  // The verify pass is done with each chunk before it asks for the next.
+  const object = await deps.store.openRanged(fetched.key, { reuseBuffers: true });
   if (!object) throw new ImportError(`The fetched data ${fetched.key} is missing.`);
   const tooLarge = () =>
     new ImportError(
