@@ -62,6 +62,7 @@ export interface RangedObject {
   /**
    * The object's bytes in order, from ranged GETs pinned to `etag` (a newer write makes the read
    * fail with `isPreconditionFailed`); `signal` stops it and aborts the requests in flight.
+   * Opened with `reuseBuffers`, a chunk is the consumer's only until it asks for the next.
    */
   readonly chunks: (signal?: AbortSignal) => AsyncIterable<Uint8Array>;
 }
