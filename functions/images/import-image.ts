@@ -1,4 +1,5 @@
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
+import { IMPORT_BODY_LIMITS } from '#shared/http/json-body';
 import { requestImport } from '#shared/import/start-import';
 import { importApiDeps } from '#shared/runtime';
 
@@ -13,7 +14,7 @@ export const handler = apiHandler(async (request) => {
     importApiDeps(),
     request.caller,
     request.path.image_id ?? '',
-    jsonObjectBody(request),
+    jsonObjectBody(request, IMPORT_BODY_LIMITS),
     request.requestId,
   );
   return reply(202);

@@ -1,5 +1,6 @@
 import { Forbidden } from '#shared/errors';
 import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
+import { IMPORT_BODY_LIMITS } from '#shared/http/json-body';
 import { createImportTask } from '#shared/import/start-import';
 import { canUseTasksApi } from '#shared/policy';
 import { importApiDeps } from '#shared/runtime';
@@ -16,7 +17,7 @@ export const handler = apiHandler(async (request) => {
   const task = await createImportTask(
     importApiDeps(),
     request.caller,
-    jsonObjectBody(request),
+    jsonObjectBody(request, IMPORT_BODY_LIMITS),
     request.requestId,
   );
   return reply(201, taskView(task), { Location: `/v2/tasks/${task.id}` });

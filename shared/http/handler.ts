@@ -17,6 +17,7 @@ import type {
 import { type AuthorizerContext, type Caller, callerFromAuthorizer, refusalOf } from '#shared/auth';
 import { BadRequest, type GlanceError, InternalError, isGlanceError } from '#shared/errors';
 import { logger } from '#shared/logger';
+import { BODY_LIMITS, type JsonLimits, parseJsonWithin } from './json-body.ts';
 
 /** A payload v2 event from either authorizer (identity mode `jwt` or `keystone`); shared/auth.ts reads it. */
 export type ApiEvent = APIGatewayProxyEventV2WithRequestContext<
@@ -175,26 +176,22 @@ export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: Ha
 
 /**
  * Parses a JSON body that must be an object: Glance answers 400 for malformed JSON and for
- * arrays or scalars where an object is expected.
+ * arrays or scalars where an object is expected. Limits as for `jsonBody`.
  */
-export const jsonObjectBody = (request: Request): Record<string, unknown> => {
-  const value = jsonBody(request);
+export const jsonObjectBody = (request: Request, limits?: JsonLimits): Record<string, unknown> => {
+  const value = jsonBody(request, limits);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new BadRequest('The request body must be a JSON object.');
   }
   return value as Record<string, unknown>;
 };
 
-/** Parses any JSON body; malformed JSON is a 400. */
-export const jsonBody = (request: Request): unknown => {
-  const text = request.body.toString('utf8');
-  if (text.trim() === '') throw new BadRequest('The request body is empty; JSON was expected.');
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new BadRequest('Malformed JSON in request body.', { cause });
-  }
-};
+/**
+ * Parses any JSON body; malformed JSON, or a body over its limits (every body: `BODY_LIMITS`),
+ * is a 400. The limits are checked on the raw text, before it is parsed.
+ */
+export const jsonBody = (request: Request, limits: JsonLimits = BODY_LIMITS): unknown =>
+  parseJsonWithin(request.body, limits);
 
 /** The public base URL the client used (API Gateway sets `x-forwarded-proto`; locally it is http). */
 export const baseUrlOf = (request: Request): string => {
