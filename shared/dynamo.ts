@@ -103,16 +103,73 @@ const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([
   ...[TABLE_KEYS.gsi1, TABLE_KEYS.gsi2, TABLE_KEYS.gsi3].flatMap((index) => [index.partition, index.sort]),
 ]);
 
+/**
+ * How one attribute of a record is stored, when storing it as it is would be unsafe. A name a
+ * client chooses must never become a key of a DynamoDB map: the SDK's marshaller takes an object
+ * with an own `constructor` member for a class instance and refuses it, and a member named
+ * `__proto__` is dropped on the way (by the marshaller and by the local emulator), so such maps
+ * are stored in a form whose keys are all ours (docs/architecture.md#data-model).
+ */
+export interface AttributeCodec {
+  encode(value: unknown): unknown;
+  decode(stored: unknown): unknown;
+}
+
+/**
+ * A map whose keys a client names, with string values (image properties): stored as a list of
+ * `[name, value]` pairs, read back into a plain object whose members are all own data properties
+ * (`Object.fromEntries`). A map stored by an earlier version reads as it is.
+ */
+export const namedPairs: AttributeCodec = {
+  encode: (value) => Object.entries(value as Record<string, unknown>),
+  decode: (stored) => (Array.isArray(stored) ? Object.fromEntries(stored) : (stored ?? {})),
+};
+
+/**
+ * Any JSON value a client shapes (task `input` and `result`): stored as its JSON text, so neither
+ * its member names nor its depth reach DynamoDB. `null` stays `null`; a map stored by an earlier
+ * version reads as it is.
+ */
+export const jsonText: AttributeCodec = {
+  encode: (value) => (value === null || value === undefined ? value : JSON.stringify(value)),
+  decode: (stored) => (typeof stored === 'string' ? JSON.parse(stored) : (stored ?? null)),
+};
+
+/** The codec of each attribute that has one; every other attribute is stored as it is. */
+export type Codecs = Readonly<Record<string, AttributeCodec>>;
+
+/** The stored form of one attribute's value. */
+export const encodeAttribute = (codecs: Codecs, attribute: string, value: unknown): unknown =>
+  Object.hasOwn(codecs, attribute) && value !== undefined
+    ? (codecs[attribute] as AttributeCodec).encode(value)
+    : value;
+
+/** A record's attributes in their stored form, for a new item. */
+export const encodeRecord = (record: object, codecs: Codecs): Item =>
+  Object.fromEntries(
+    Object.entries(record).map(([attribute, value]) => [
+      attribute,
+      encodeAttribute(codecs, attribute, value),
+    ]),
+  );
+
 /** The record stored in an item: the table and index keys are storage, not part of it. */
-export const stripKeys = <T>(item: Item): T =>
-  Object.fromEntries(Object.entries(item).filter(([attribute]) => !KEY_ATTRIBUTES.has(attribute))) as T;
+export const stripKeys = <T>(item: Item, codecs: Codecs = {}): T =>
+  Object.fromEntries(
+    Object.entries(item)
+      .filter(([attribute]) => !KEY_ATTRIBUTES.has(attribute))
+      .map(([attribute, stored]) => [
+        attribute,
+        Object.hasOwn(codecs, attribute) ? (codecs[attribute] as AttributeCodec).decode(stored) : stored,
+      ]),
+  ) as T;
 
 /** The record under `key` as stored now (a consistent read), or `undefined`. */
-export const getRecord = async <T>(table: Table, key: Item): Promise<T | undefined> => {
+export const getRecord = async <T>(table: Table, key: Item, codecs: Codecs = {}): Promise<T | undefined> => {
   const { Item } = await table.doc.send(
     new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }),
   );
-  return Item ? stripKeys<T>(Item) : undefined;
+  return Item ? stripKeys<T>(Item, codecs) : undefined;
 };
 
 /** BatchGetItem takes at most this many keys per request. */

@@ -6,7 +6,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { type TransitionEvent, transitionEvents } from '#shared/events';
+import { type ChangedItem, type TransitionEvent, transitionEvents } from '#shared/events';
 import { logger } from '#shared/logger';
 import { eventBridgeClient } from '#shared/runtime';
 
@@ -25,15 +25,21 @@ const publish = async (events: readonly TransitionEvent[]): Promise<void> => {
 };
 
 type AttributeMap = Parameters<typeof unmarshall>[0];
+type StreamRecord = DynamoDBStreamEvent['Records'][number];
+
+/**
+ * A stream record's items as plain objects. Client-chosen names never appear as map keys in an
+ * item (shared/dynamo.ts), so unmarshalling any image or task is safe.
+ */
+export const changeOf = (record: StreamRecord): ChangedItem => ({
+  old: record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as AttributeMap) : undefined,
+  new: record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as AttributeMap) : undefined,
+});
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   for (const record of event.Records) {
-    const change = {
-      old: record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as AttributeMap) : undefined,
-      new: record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as AttributeMap) : undefined,
-    };
     try {
-      await publish(transitionEvents(change));
+      await publish(transitionEvents(changeOf(record)));
     } catch (error) {
       logger.error('publishing transition events failed', { error: error as Error });
       // Records are in order per item: retry from the first one not published.

@@ -181,7 +181,8 @@ export const applyPatch = (
   caller: Caller,
 ): ImageChanges | undefined => {
   const base: Partial<Pick<ImageRecord, ClientAttribute>> = {};
-  const properties = { ...image.properties };
+  // A Map: a property may be named `__proto__`, which an assignment to an object would not store.
+  const properties = new Map(Object.entries(image.properties));
   let propertiesChanged = false;
 
   for (const { op, attribute, value } of operations) {
@@ -195,16 +196,17 @@ export const applyPatch = (
       });
       continue;
     }
-    const exists = Object.hasOwn(properties, attribute);
+    const exists = properties.has(attribute);
     if (op === 'remove' || op === 'replace') {
       if (!exists) throw new Conflict(`Property ${attribute} does not exist.`);
     }
-    if (op === 'remove') delete properties[attribute];
-    else properties[attribute] = validateImageValue(attribute, value) as string;
+    if (op === 'remove') properties.delete(attribute);
+    else properties.set(attribute, validateImageValue(attribute, value) as string);
     propertiesChanged = true;
   }
 
-  if (propertiesChanged) checkPropertyQuota(properties);
-  const changes: ImageChanges = { ...base, ...(propertiesChanged ? { properties } : {}) };
+  const changed = propertiesChanged ? { properties: Object.fromEntries(properties) } : {};
+  if (changed.properties) checkPropertyQuota(changed.properties);
+  const changes: ImageChanges = { ...base, ...changed };
   return Object.keys(changes).length === 0 ? undefined : changes;
 };

@@ -9,9 +9,13 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import {
   batchGetItems,
   bumpVersion,
+  type Codecs,
   conditionalUpdate,
+  encodeAttribute,
+  encodeRecord,
   expectStatusAndVersion,
   getRecord,
+  namedPairs,
   putNew,
   queryPage,
   stripKeys,
@@ -57,6 +61,9 @@ export interface TransitionOptions {
   readonly removeProperties?: readonly string[];
   readonly now?: Date;
 }
+
+/** Property names are the client's: stored as pairs, never as DynamoDB map keys (shared/dynamo.ts). */
+const IMAGE_CODECS: Codecs = { properties: namedPairs };
 
 const indexKeys = (image: Pick<ImageRecord, 'id' | 'owner' | 'visibility' | 'created_at'>) => ({
   [TABLE_KEYS.gsi1.partition]: ownerIndexKey(image.owner ?? ''),
@@ -105,14 +112,14 @@ export class ImageRepository {
   async create(image: ImageRecord): Promise<void> {
     await putNew(
       this.table,
-      { ...imageKey(image.id), ...indexKeys(image), ...image },
+      { ...imageKey(image.id), ...indexKeys(image), ...encodeRecord(image, IMAGE_CODECS) },
       (cause) => new ImageConflict(`Image with identifier ${image.id} already exists!`, undefined, cause),
     );
   }
 
   /** The stored record, deleted ones included (callers decide what is visible). */
   async get(id: string): Promise<ImageRecord | undefined> {
-    return getRecord<ImageRecord>(this.table, imageKey(id));
+    return getRecord<ImageRecord>(this.table, imageKey(id), IMAGE_CODECS);
   }
 
   /** The stored records of the ids that exist (deleted ones included), in no particular order. */
@@ -168,7 +175,9 @@ export class ImageRepository {
     for (const [attribute, value] of Object.entries(changes)) {
       if (attribute !== 'properties') update.set(attribute, value);
     }
-    if (changes.properties || options.removeProperties?.length) update.set('properties', properties);
+    if (changes.properties || options.removeProperties?.length) {
+      update.set('properties', encodeAttribute(IMAGE_CODECS, 'properties', properties));
+    }
     update.setExpression(
       `${update.name('history')} = list_append(${update.name('history')}, ${update.value([entry])})`,
     );
@@ -215,7 +224,9 @@ export class ImageRepository {
     const update = new UpdateBuilder();
     expectStatusAndVersion(update, image.status, image.version);
     bumpVersion(update, image, now);
-    for (const [attribute, value] of Object.entries(changes)) update.set(attribute, value);
+    for (const [attribute, value] of Object.entries(changes)) {
+      update.set(attribute, encodeAttribute(IMAGE_CODECS, attribute, value));
+    }
     if (changes.upload !== undefined) setUploadIndex(update, image.id, changes.upload);
     if (changes.owner !== undefined || changes.visibility !== undefined) {
       for (const [key, value] of Object.entries(indexKeys(next))) update.set(key, value);
@@ -235,7 +246,10 @@ export class ImageRepository {
     startKey?: Record<string, unknown>;
   }): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }> {
     const { items, lastKey } = await queryPage(this.table, input);
-    return { images: items.map((item) => stripKeys<ImageRecord>(item)), ...(lastKey ? { lastKey } : {}) };
+    return {
+      images: items.map((item) => stripKeys<ImageRecord>(item, IMAGE_CODECS)),
+      ...(lastKey ? { lastKey } : {}),
+    };
   }
 
   /**

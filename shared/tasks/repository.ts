@@ -7,10 +7,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   bumpVersion,
+  type Codecs,
   conditionalUpdate,
+  encodeAttribute,
+  encodeRecord,
   expectStatusAndVersion,
   getRecord,
   type Item,
+  jsonText,
   putNew,
   queryPage,
   stripKeys,
@@ -32,6 +36,9 @@ export interface TaskTransitionOptions {
   readonly timeToLiveHours: number;
   readonly now?: Date;
 }
+
+/** `input` and `result` are shaped by clients: stored as JSON text (shared/dynamo.ts). */
+const TASK_CODECS: Codecs = { input: jsonText, result: jsonText };
 
 const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): Item => ({
   [TABLE_KEYS.gsi1.partition]: ALL_TASKS_INDEX_KEY,
@@ -58,13 +65,13 @@ export class TaskRepository {
   async create(task: TaskRecord): Promise<void> {
     await putNew(
       this.table,
-      { ...taskKey(task.id), ...indexKeys(task), ...task },
+      { ...taskKey(task.id), ...indexKeys(task), ...encodeRecord(task, TASK_CODECS) },
       (cause) => new TaskConflict(`Task ${task.id} already exists.`, undefined, cause),
     );
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    return getRecord<TaskRecord>(this.table, taskKey(id));
+    return getRecord<TaskRecord>(this.table, taskKey(id), TASK_CODECS);
   }
 
   /**
@@ -127,7 +134,10 @@ export class TaskRepository {
     input: { descending: boolean; after?: string; limit: number; startKey?: Record<string, unknown> },
   ): Promise<{ tasks: TaskRecord[]; lastKey?: Record<string, unknown> }> {
     const { items, lastKey } = await queryPage(this.table, { ...input, index, partition });
-    return { tasks: items.map((item) => stripKeys<TaskRecord>(item)), ...(lastKey ? { lastKey } : {}) };
+    return {
+      tasks: items.map((item) => stripKeys<TaskRecord>(item, TASK_CODECS)),
+      ...(lastKey ? { lastKey } : {}),
+    };
   }
 
   private async write(
@@ -145,7 +155,9 @@ export class TaskRepository {
     const update = new UpdateBuilder();
     expectStatusAndVersion(update, expectedStatus, task.version);
     bumpVersion(update, task, now);
-    for (const [attribute, value] of Object.entries(changes)) update.set(attribute, value);
+    for (const [attribute, value] of Object.entries(changes)) {
+      update.set(attribute, encodeAttribute(TASK_CODECS, attribute, value));
+    }
     await conditionalUpdate(
       this.table,
       taskKey(task.id),

@@ -1,7 +1,10 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageConflict } from '#shared/images/repository';
 import { decideImage } from '#shared/status-rules';
+import { imageKey } from '#shared/table';
 import { type DynamoFixture, startDynamo } from '#test/helpers/dynamo';
+import { objectOf, PROTOTYPE_NAMES } from '#test/helpers/hostile';
 import { queuedImage } from '#test/helpers/images';
 
 let db: DynamoFixture;
@@ -116,5 +119,52 @@ describe('ImageRepository on dynalite', () => {
       limit: 10,
     });
     expect(after.images).toEqual([]);
+  });
+});
+
+describe('property names chosen by clients', () => {
+  const owner = 'p-hostile-names';
+  const properties = objectOf(PROTOTYPE_NAMES.map((name) => [name, `value of ${name}`]));
+
+  it('round-trips every prototype-ish name through create, get, update, transition and the index', async () => {
+    const image = queuedImage({ owner, properties });
+    await db.images.create(image);
+    expect((await db.images.get(image.id))?.properties).toEqual(properties);
+
+    const changed = objectOf([...Object.entries(properties), ['constructor', 'changed']]);
+    const updated = await db.images.update(image, { properties: changed });
+    expect(Object.entries((await db.images.get(image.id))?.properties ?? {})).toEqual(
+      Object.entries(changed),
+    );
+
+    const saving = await db.images.transition(updated, decideImage(updated, 'uploadStart'), {
+      actor: 'test',
+    });
+    await db.images.transition(saving, decideImage(saving, 'uploadReject'), {
+      actor: 'test',
+      reason: 'Size mismatch.',
+      removeProperties: ['__proto__'],
+    });
+    const killed = await db.images.get(image.id);
+    const { __proto__: _dropped, ...kept } = changed;
+    expect(Object.keys(killed?.properties ?? {})).not.toContain('__proto__');
+    expect(killed?.properties).toEqual({ ...kept, os_glance_failure_reason: 'Size mismatch.' });
+
+    const listed = await db.images.queryIndex({
+      index: 'gsi1',
+      partition: `OWNER#${owner}`,
+      descending: true,
+      limit: 10,
+    });
+    expect(listed.images.map((found) => found.properties)).toEqual([killed?.properties]);
+  });
+
+  it('never stores a client-chosen name as a DynamoDB map key', async () => {
+    const image = queuedImage({ owner, properties });
+    await db.images.create(image);
+    const { Item } = await db.doc.send(
+      new GetCommand({ TableName: db.emulators.tableName, Key: imageKey(image.id), ConsistentRead: true }),
+    );
+    expect(Item?.properties).toEqual(Object.entries(properties));
   });
 });

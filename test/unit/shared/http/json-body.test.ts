@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequest } from '#shared/errors';
 import { BODY_LIMITS, IMPORT_BODY_LIMITS, nestingDepth, parseJsonWithin } from '#shared/http/json-body';
+import { deepArray, deepObject } from '#test/helpers/hostile';
 
 /** The depth of a parsed value, the obvious recursive way (only for shallow test values). */
 const depthOf = (value: unknown): number => {
@@ -9,9 +10,6 @@ const depthOf = (value: unknown): number => {
   const children = Array.isArray(value) ? value : Object.values(value);
   return 1 + Math.max(0, ...children.map(depthOf));
 };
-
-const deepArray = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
-const deepObject = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
 
 describe('nestingDepth', () => {
   it.each([
