@@ -24,6 +24,7 @@ import {
 } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
 import { MemberRepository } from '#shared/members/repository';
+import { redactUrls } from '#shared/redact';
 import {
   clearsSizeOnEntry,
   type ImageDecision,
@@ -51,7 +52,10 @@ export type ImageChanges = Partial<Omit<ImageRecord, 'id' | 'status' | 'version'
 
 export interface TransitionOptions {
   readonly actor: string;
-  /** Why; for a kill it is also kept in the image's `os_glance_failure_reason` (decision D1). */
+  /**
+   * Why, kept whole in the history entry; for a kill it is also shown in the image's
+   * `os_glance_failure_reason` (decision D1), with every URL's userinfo, query and fragment removed.
+   */
   readonly reason?: string;
   /** For a kill: what was wrong with the data, recorded in the history entry. */
   readonly failure?: string;
@@ -161,7 +165,9 @@ export class ImageRepository {
         ? {
             properties: {
               ...options.set?.properties,
-              [FAILURE_REASON_PROPERTY]: options.reason ?? 'Killed.',
+              // Shown to everyone who can see the image: URLs without their secrets. The
+              // history entry keeps the whole reason for the owner (shared/redact.ts).
+              [FAILURE_REASON_PROPERTY]: redactUrls(options.reason ?? 'Killed.'),
             },
           }
         : {}),
