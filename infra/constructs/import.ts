@@ -48,7 +48,7 @@ const DATA = prefixPattern(DATA_PREFIX);
  * shared/import/state-machine.ts, one Lambda function per state.
  *
  *   Mark → Fetch → Verify → Promote → Activate → Complete
- *   each step: Retry (Lambda service errors, TransientError, States.Timeout for short steps)
+ *   each step: Retry (Lambda service errors, TransientError, timeouts for short steps)
  *              Catch States.ALL (ResultPath $.error) → FailImport → ImportFailed (Fail)
  *
  * An EventBridge rule sends FAILED / TIMED_OUT / ABORTED executions to a cleanup function, so

@@ -29,7 +29,10 @@ export interface LocalFunction {
   readonly name: string;
   /** Entry file relative to the runtime's root; it exports `handler`. */
   readonly entry: string;
-  /** `getRemainingTimeInMillis` counts down from this; default 900 s, Lambda's maximum. */
+  /**
+   * `getRemainingTimeInMillis` counts down from this, and an invocation that enforces its
+   * timeout fails once it has passed; default 900 s, Lambda's maximum.
+   */
   readonly timeoutSeconds?: number;
   /** `memoryLimitInMB`; default 128. */
   readonly memoryMb?: number;
@@ -60,11 +63,32 @@ export const lambdaContext = (fn: Omit<LocalFunction, 'entry'>): Context => {
 /** JSON in, JSON out, as an invocation payload travels (`undefined` becomes `null`). */
 const throughJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
 
+/**
+ * What Lambda reports when a function runs out of time: the error type `Sandbox.Timedout`, which
+ * Step Functions matches in Retry and Catch.
+ */
+export class FunctionTimedOut extends Error {
+  constructor(awsRequestId: string, timeoutSeconds: number) {
+    super(`RequestId: ${awsRequestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+    this.name = 'Sandbox.Timedout';
+  }
+}
+
+export interface InvokeOptions {
+  /**
+   * Fail the invocation with `FunctionTimedOut` once the function's timeout has passed, as
+   * Lambda does. The handler cannot be frozen in-process: it is abandoned, and its result, if
+   * any, is ignored. The Step Functions runner turns this on; the API adapter does not (API
+   * Gateway answers a timed-out integration with its own 503, not a Glance error).
+   */
+  readonly enforceTimeout?: boolean;
+}
+
 export interface LambdaRuntime {
   /** The handler of an entry, loaded once. */
   handler(entry: string): Promise<LambdaHandler>;
   /** Invokes the function with `event`; resolves with its result, rejects with what it threw. */
-  invoke(fn: LocalFunction, event: unknown): Promise<unknown>;
+  invoke(fn: LocalFunction, event: unknown, options?: InvokeOptions): Promise<unknown>;
 }
 
 /** A runtime loading entries relative to `root` (the repository root by default). */
@@ -84,9 +108,26 @@ export const lambdaRuntime = (root = REPO_ROOT): LambdaRuntime => {
   };
   return {
     handler,
-    async invoke(fn, event) {
+    async invoke(fn, event, options = {}) {
       const run = await handler(fn.entry);
-      return throughJson(await run(throughJson(event) as never, lambdaContext(fn)));
+      const context = lambdaContext(fn);
+      const running = Promise.resolve(run(throughJson(event) as never, context));
+      if (!options.enforceTimeout) return throughJson(await running);
+      const timeoutSeconds = fn.timeoutSeconds ?? 900;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, fail) => {
+        timer = setTimeout(
+          () => fail(new FunctionTimedOut(context.awsRequestId, timeoutSeconds)),
+          timeoutSeconds * 1000,
+        );
+      });
+      // An abandoned handler that fails later must not become an unhandled rejection.
+      running.catch(() => {});
+      try {
+        return throughJson(await Promise.race([running, timedOut]));
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 };

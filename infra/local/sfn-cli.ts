@@ -90,6 +90,7 @@ const printer = () => {
     }
     const d =
       details.lambdaFunctionFailedEventDetails ??
+      details.lambdaFunctionTimedOutEventDetails ??
       details.executionFailedEventDetails ??
       details.executionAbortedEventDetails ??
       details.executionTimedOutEventDetails;

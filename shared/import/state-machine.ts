@@ -57,9 +57,17 @@ const transientRetry = (maxAttempts: number): RetryPolicy => ({
   backoffRate: 2,
   maxDelaySeconds: 30,
 });
+/**
+ * What a step that ran out of time fails with: a function that reaches its own timeout fails
+ * with `Sandbox.Timedout` (reported as `Lambda.Unknown` by older runtimes, with out-of-memory
+ * deaths); `States.Timeout` only if the state's own, longer timeout fires first. The local runner
+ * raises `Sandbox.Timedout` as Lambda does (infra/local/lambda-runtime.ts).
+ */
+export const FUNCTION_TIMEOUT_ERRORS = ['Sandbox.Timedout', 'Lambda.Unknown', 'States.Timeout'] as const;
+
 /** A step that timed out is run again once: every step is idempotent. */
 const timeoutRetry: RetryPolicy = {
-  errors: ['States.Timeout'],
+  errors: FUNCTION_TIMEOUT_ERRORS,
   intervalSeconds: 1,
   maxAttempts: 1,
   backoffRate: 1,

@@ -397,7 +397,9 @@ export const failureMessage = (step: string | undefined, error: ImportState['err
   const cause = causeText(error?.Cause);
   if (name === ERROR_NAMES.permanent) return clip(`${where}: ${cause}`);
   if (name === ERROR_NAMES.transient) return clip(`${where}: ${cause} (still failing after retries)`);
-  if (name === 'States.Timeout') return clip(`${where}: the step did not finish in time (States.Timeout).`);
+  if (name === 'States.Timeout' || name === 'Sandbox.Timedout') {
+    return clip(`${where}: the step did not finish in time (${name}).`);
+  }
   return clip(`${where}: ${name}${cause ? `: ${cause}` : ''}`);
 };
 

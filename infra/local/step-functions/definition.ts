@@ -8,7 +8,12 @@
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { ImportWorkflow } from '#infra/constructs/import';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localFunctionArn } from '#infra/local/lambda-runtime';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_REGION,
+  type LocalFunction,
+  localFunctionArn,
+} from '#infra/local/lambda-runtime';
 import { FAILURE_STEP, STEPS } from '#shared/import/state-machine';
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
@@ -81,12 +86,10 @@ export const synthesizeImportDefinition = async (region = LOCAL_REGION): Promise
   return definitionFromTemplate(template, importFunctionIds(stack, workflow), region);
 };
 
-/** Handler entry of every Lambda state, by state name. */
-export const STATE_ENTRIES: Readonly<Record<string, string>> = Object.fromEntries(
-  [...STEPS, FAILURE_STEP].map((step) => [step.name, step.entry]),
-);
-
-/** Each state's function timeout, which its Lambda context reports as on AWS. */
-export const STATE_TIMEOUTS: Readonly<Record<string, number>> = Object.fromEntries(
-  [...STEPS, FAILURE_STEP].map((step) => [step.name, step.lambdaTimeoutSeconds]),
+/** The function of every Lambda state, by state name: its entry, timeout and memory. */
+export const STATE_FUNCTIONS: Readonly<Record<string, Omit<LocalFunction, 'name'>>> = Object.fromEntries(
+  [...STEPS, FAILURE_STEP].map((step) => [
+    step.name,
+    { entry: step.entry, timeoutSeconds: step.lambdaTimeoutSeconds, memoryMb: step.memoryMb },
+  ]),
 );

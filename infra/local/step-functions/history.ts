@@ -81,9 +81,17 @@ export const recordHistory = async (
       scheduled(event.timestamp, event.state);
     } else if (type === 'StateFailed' && event.state.type === 'Task') {
       attemptFailed = true;
-      push('LambdaFunctionFailed', event.timestamp, {
-        lambdaFunctionFailedEventDetails: { error: event.Error, cause: stringify(event.Cause) },
-      });
+      // The state's own timeout ends the attempt as timed out; a function's own timeout
+      // (`Sandbox.Timedout`) is a failure of the function, as on AWS.
+      if (event.Error === 'States.Timeout') {
+        push('LambdaFunctionTimedOut', event.timestamp, {
+          lambdaFunctionTimedOutEventDetails: { error: event.Error, cause: stringify(event.Cause) },
+        });
+      } else {
+        push('LambdaFunctionFailed', event.timestamp, {
+          lambdaFunctionFailedEventDetails: { error: event.Error, cause: stringify(event.Cause) },
+        });
+      }
     } else if (type === 'StateExited') {
       if (event.state.type === 'Task' && !attemptFailed) {
         push('LambdaFunctionSucceeded', event.timestamp, {

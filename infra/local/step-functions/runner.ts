@@ -2,14 +2,20 @@
  * Executions of the import state machine on one machine: aws-local-stepfunctions runs the
  * synthesized definition (definition.ts), every Lambda task state mapped by name to its handler,
  * invoked through the local Lambda runtime, so a thrown error's `name` is the error type that Retry
- * and Catch match. History is recorded while an execution runs (history.ts). When an execution ends
- * FAILED, TIMED_OUT or ABORTED, `onExecutionEnded` gets the EventBridge "Execution Status Change"
- * detail, as the rule delivers it on AWS.
+ * and Catch match, and a function that outlives its timeout fails with `Sandbox.Timedout`. History
+ * is recorded while an execution runs (history.ts). When an execution ends FAILED, TIMED_OUT or
+ * ABORTED, `onExecutionEnded` gets the EventBridge "Execution Status Change" detail, as the rule
+ * delivers it on AWS.
  */
 import { randomUUID } from 'node:crypto';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaRuntime } from '#infra/local/lambda-runtime';
-import { STATE_ENTRIES, STATE_TIMEOUTS, synthesizeImportDefinition } from './definition.ts';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_REGION,
+  type LocalFunction,
+  lambdaRuntime,
+} from '#infra/local/lambda-runtime';
+import { STATE_FUNCTIONS, synthesizeImportDefinition } from './definition.ts';
 import { type HistoryEvent, recordHistory, seconds } from './history.ts';
 
 export const LOCAL_STATE_MACHINE_NAME = 'ImportWorkflow';
@@ -60,15 +66,21 @@ export interface RunnerOptions {
   readonly retryIntervalMs?: number;
   /** Defaults to the synthesized import state machine. */
   readonly definition?: () => Promise<StateMachineDefinition>;
-  /** Handler entries by state name; defaults to the import's. */
-  readonly entries?: Readonly<Record<string, string>>;
+  /**
+   * The function of each Lambda state (entry, timeout, memory); defaults to the import's. Each
+   * invocation fails with `Sandbox.Timedout` once the function's timeout has passed, as on AWS.
+   */
+  readonly functions?: Readonly<Record<string, Omit<LocalFunction, 'name'>>>;
 }
 
 /** What a test may change for the executions it starts next. */
 export interface RunnerSettings {
   /** Overrides every retry wait (ms). */
   readonly retryIntervalMs?: number;
-  /** Function timeouts by state name (what each invocation's context counts down from). */
+  /**
+   * Function timeouts by state name, in place of the function's own: what the context counts
+   * down from and when the invocation fails with `Sandbox.Timedout`.
+   */
   readonly functionTimeoutSeconds?: Readonly<Record<string, number>>;
 }
 
@@ -111,7 +123,7 @@ const statusOf = (error: Error): ExecutionStatus =>
 
 export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner => {
   const runtime = lambdaRuntime(options.root);
-  const entries = options.entries ?? STATE_ENTRIES;
+  const functions = options.functions ?? STATE_FUNCTIONS;
   const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
   let retryIntervalMs = options.retryIntervalMs;
   let timeoutOverrides: Readonly<Record<string, number>> = {};
@@ -169,16 +181,18 @@ export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner =>
     const { StateMachine } = await import('aws-local-stepfunctions');
     const machine = new StateMachine(structuredClone(await loadDefinition()));
     const wait = retryIntervalMs;
-    const timeouts = { ...STATE_TIMEOUTS, ...timeoutOverrides };
+    // Overrides are read once: an execution keeps the timeouts it started with.
+    const timeouts = timeoutOverrides;
     // The function's own result, for LambdaFunctionSucceeded (TaskStateExited has the merged state).
     const results = new Map<string, unknown>();
     const handlers = Object.fromEntries(
-      Object.entries(entries).map(([state, entry]) => [
+      Object.entries(functions).map(([state, fn]) => [
         state,
         async (payload: unknown) => {
           const result = await runtime.invoke(
-            { name: state, entry, timeoutSeconds: timeouts[state] },
+            { name: state, ...fn, timeoutSeconds: timeouts[state] ?? fn.timeoutSeconds },
             payload,
+            { enforceTimeout: true },
           );
           results.set(state, result);
           return result;

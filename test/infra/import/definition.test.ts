@@ -24,6 +24,7 @@ import {
   EXECUTION_ENDED_ENTRY,
   EXECUTION_TIMEOUT_SECONDS,
   FAILURE_STEP,
+  FUNCTION_TIMEOUT_ERRORS,
   failedStepOf,
   STEP_NAMES,
   STEPS,
@@ -137,8 +138,11 @@ describe('the synthesized definition', () => {
       );
       expect(retried).not.toContain('States.ALL');
       expect(retried).not.toContain('ImportError');
-      // Short, idempotent steps try again after a timeout; data steps (up to 15 min) do not.
-      expect(retried.includes('States.Timeout')).toBe(step.lambdaTimeoutSeconds < 900);
+      // Short, idempotent steps try again after a timeout, as AWS reports it (a function's own
+      // timeout is Sandbox.Timedout); data steps (up to 15 min) do not.
+      for (const error of FUNCTION_TIMEOUT_ERRORS) {
+        expect(retried.includes(error)).toBe(step.lambdaTimeoutSeconds < 900);
+      }
     },
   );
 
@@ -147,7 +151,7 @@ describe('the synthesized definition', () => {
     expect(fail.Next).toBe('ImportFailed');
     expect(fail.Catch).toBeUndefined();
     expect(fail.Retry?.flatMap((retry) => retry.ErrorEquals)).toEqual(
-      expect.arrayContaining(['TransientError', 'Lambda.ServiceException', 'States.Timeout']),
+      expect.arrayContaining(['TransientError', 'Lambda.ServiceException', ...FUNCTION_TIMEOUT_ERRORS]),
     );
     expect(definition.States.ImportFailed).toMatchObject({
       Type: 'Fail',
@@ -330,6 +334,21 @@ describe('run in aws-local-stepfunctions with stub handlers', () => {
     expect(failedStepOf(failureInput?.state ?? {})).toBe('Promote');
     expect(result.status).toBe('FAILED');
     expect(result.status === 'FAILED' && result.error.message).toContain('Import failed at step Promote');
+  });
+
+  it('retries a short step that timed out (Sandbox.Timedout) once, then catches it', async () => {
+    const timedOut = () => {
+      const error = new Error('Task timed out after 30.00 seconds');
+      error.name = 'Sandbox.Timedout';
+      throw error;
+    };
+    let attempts = 0;
+    const once = await run({ Activate: () => (attempts++ === 0 ? timedOut() : { ok: 'Activate' }) });
+    expect(once.calls.filter((name) => name === 'Activate')).toHaveLength(2);
+    expect(once.result.status).toBe('SUCCEEDED');
+    const always = await run({ Activate: timedOut });
+    expect(always.calls.filter((name) => name === 'Activate')).toHaveLength(2);
+    expect(always.calls.at(-1)).toBe('FailImport');
   });
 
   it('gives up retrying a TransientError after its attempts and fails the import', async () => {

@@ -39,6 +39,12 @@ describe('failure messages', () => {
     expect(failureMessage('Fetch', { Error: 'States.Timeout', Cause: '' })).toBe(
       'Import failed at step Fetch: the step did not finish in time (States.Timeout).',
     );
+    expect(
+      failureMessage('Verify', {
+        Error: 'Sandbox.Timedout',
+        Cause: '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after 900.00 seconds"}',
+      }),
+    ).toBe('Import failed at step Verify: the step did not finish in time (Sandbox.Timedout).');
     expect(failureMessage('Mark', { Error: 'Lambda.ServiceException', Cause: 'boom' })).toBe(
       'Import failed at step Mark: Lambda.ServiceException: boom',
     );
