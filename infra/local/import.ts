@@ -7,8 +7,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXECUTION_ENDED_ENTRY } from '#shared/import/state-machine';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaRuntime } from './lambda-runtime.ts';
-import type { ExecutionStatusChangeDetail } from './step-functions/runner.ts';
+import type { ExecutionStatusChangeDetail, RecoveryReport } from './step-functions/runner.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions/server.ts';
+import { ExecutionStore } from './step-functions/store.ts';
 
 /** Where `npm start` tells `npm run sfn` how to reach its Step Functions endpoint. */
 export const endpointsFile = (dataDir: string): string => join(dataDir, 'step-functions.json');
@@ -24,6 +25,11 @@ export interface EndpointsFile {
  * imports from a file server on 127.0.0.1 work. The deployed stack has no exception.
  */
 export const LOCAL_ALLOWED_NETWORKS = '127.0.0.0/8,::1/128';
+
+export interface LocalImport extends LocalStepFunctions {
+  /** What the restart found in the data directory's executions (docs/local-development.md#durable-executions). */
+  readonly recovery: RecoveryReport;
+}
 
 /** The EventBridge event the execution-ended rule delivers, built from the local detail. */
 const executionEndedEvent = (detail: ExecutionStatusChangeDetail) => ({
@@ -44,14 +50,17 @@ const executionEndedEvent = (detail: ExecutionStatusChangeDetail) => ({
  * exceptions for a local file server (`IMPORT_ALLOWED_PORTS=` any port,
  * `IMPORT_ALLOWED_NETWORKS=127.0.0.0/8,::1/128`). Failed, timed-out and aborted executions go to
  * functions/import/execution-ended.ts, as the EventBridge rule sends them on AWS. With a data
- * directory, the endpoint is written to `<dataDir>/step-functions.json` for `npm run sfn`.
+ * directory, executions are kept in it and taken back on the next start (executions that were
+ * running are failed through the failure branch), and the endpoint is written to
+ * `<dataDir>/step-functions.json` for `npm run sfn`.
  */
 export const startLocalImport = async (
   options: { dataDir?: string; root?: string } = {},
-): Promise<LocalStepFunctions> => {
+): Promise<LocalImport> => {
   const runtime = lambdaRuntime(options.root);
   const stepFunctions = await startLocalStepFunctions({
     root: options.root,
+    ...(options.dataDir ? { store: ExecutionStore.in(options.dataDir) } : {}),
     onExecutionEnded: (detail) =>
       runtime.invoke({ name: 'ExecutionEnded', entry: EXECUTION_ENDED_ENTRY }, executionEndedEvent(detail)),
   });
@@ -68,8 +77,11 @@ export const startLocalImport = async (
     };
     await writeFile(file, `${JSON.stringify(endpoints, null, 2)}\n`);
   }
+  // After the environment is set: the failure branch and the cleanup reach the emulators.
+  const recovery = await stepFunctions.recover();
   return {
     ...stepFunctions,
+    recovery,
     async close() {
       if (file) await rm(file, { force: true });
       await stepFunctions.close();

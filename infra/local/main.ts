@@ -52,6 +52,14 @@ Upload a big image:   npx serverless-glance upload <image-id> <file> --url ${sta
 Re-drive an import:   npm run sfn -- start --input '{"task_id":"<task id>"}'
 Load metadefs files:  npx serverless-glance metadefs load <dir> --endpoint ${stack.dynamoEndpoint} --table ${stack.tableName}`);
 
+const { failed, reported } = stack.stepFunctions.recovery;
+if (failed.length > 0 || reported.length > 0) {
+  console.log(`
+Import executions left by the last run (docs/local-development.md#durable-executions):
+  ${failed.length} were running and are being failed through the failure branch
+  ${reported.length} ended without their cleanup and are being cleaned up`);
+}
+
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;

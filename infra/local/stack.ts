@@ -7,7 +7,7 @@ import { keystoneAuthorizerEntry, type Route } from '#infra/routes';
 import type { LoadReport } from '#shared/metadefs/loader';
 import { type LocalAuthorizer, startApiGateway } from './api-gateway.ts';
 import { localEnvironment, type ObjectCreatedListener, startEmulators } from './emulators.ts';
-import { startLocalImport } from './import.ts';
+import { type LocalImport, startLocalImport } from './import.ts';
 import {
   defaultDataDir,
   type LocalKeys,
@@ -19,7 +19,6 @@ import {
 import { type Accounts, defaultAccounts, loadOrCreateAccounts } from './keystone/accounts.ts';
 import { type LocalKeystone, startLocalKeystone } from './keystone/server.ts';
 import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager.ts';
-import type { LocalStepFunctions } from './step-functions/server.ts';
 import { startUploadEvents } from './upload-events.ts';
 
 export interface LocalStackOptions {
@@ -85,8 +84,8 @@ export interface LocalStack {
   signToken(options: TokenOptions): Promise<string>;
   /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
   onObjectCreated(listener: ObjectCreatedListener): () => void;
-  /** The import's local Step Functions (infra/local/step-functions/). */
-  readonly stepFunctions: LocalStepFunctions;
+  /** The import's local Step Functions (infra/local/step-functions/), with what its restart recovered. */
+  readonly stepFunctions: LocalImport;
   /** What the metadefs starter catalog load wrote; undefined when it did not run. */
   readonly metadefsStarterCatalog?: LoadReport;
   stop(): Promise<void>;

@@ -34,10 +34,18 @@ export const stringify = (value: unknown): string => {
   return JSON.stringify(value);
 };
 
+export interface RecordOptions {
+  /** The execution resumes after a restart: its history already starts with ExecutionStarted. */
+  readonly skipStart?: boolean;
+  /** Called with each event as it is appended (the local store writes it to disk). */
+  readonly onEvent?: (event: HistoryEvent) => void;
+}
+
 /**
  * Appends every event of `eventLogs` to `events` until the execution ends, and records how it ended
  * in `end`. `lambdaResults` holds each task's own result (the state's output is the merged state);
- * `stopReason` is what StopExecution gave, for an aborted execution.
+ * `stopReason` is what StopExecution gave, for an aborted execution. Event ids continue from the
+ * events already there.
  */
 export const recordHistory = async (
   eventLogs: AsyncIterable<EventLog>,
@@ -46,15 +54,19 @@ export const recordHistory = async (
   lambdaResults: ReadonlyMap<string, unknown>,
   stopReason: () => { error?: string; cause?: string },
   roleArn: string,
+  options: RecordOptions = {},
 ): Promise<void> => {
-  const push = (type: string, timestamp: number, details: Record<string, unknown> = {}) =>
-    events.push({
+  const push = (type: string, timestamp: number, details: Record<string, unknown> = {}) => {
+    const event: HistoryEvent = {
       id: events.length + 1,
       previousEventId: events.length,
       timestamp: seconds(timestamp),
       type,
       ...details,
-    });
+    };
+    events.push(event);
+    options.onEvent?.(event);
+  };
   const scheduled = (timestamp: number, state: { name: string; input: unknown }) =>
     push('LambdaFunctionScheduled', timestamp, {
       lambdaFunctionScheduledEventDetails: {
@@ -67,6 +79,7 @@ export const recordHistory = async (
   for await (const event of eventLogs) {
     const type = event.type;
     if (type === 'ExecutionStarted') {
+      if (options.skipStart) continue;
       push('ExecutionStarted', event.timestamp, {
         executionStartedEventDetails: { input: stringify(event.input), roleArn },
       });
