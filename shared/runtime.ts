@@ -36,7 +36,7 @@ import { KeystoneClient } from '#shared/identity/keystone';
 import { ValidationCache } from '#shared/identity/validation-cache';
 import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
-import type { StepDeps } from '#shared/import/steps';
+import type { FailureDeps, StepDeps } from '#shared/import/steps';
 import { MetadefRepository } from '#shared/metadefs/repository';
 import { ObjectStore } from '#shared/storage/object-store';
 import { stepFunctionsExecutions } from '#shared/tasks/executions';
@@ -150,6 +150,16 @@ export const importStepDeps = /* @__PURE__ */ once(
     limits: serviceConfig().limits,
     formatPolicy: imageFormatPolicy(),
     filter: uriFilterFromEnv(),
+    taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
+  }),
+);
+
+/** The failure branch's cleanup, for the sweeper's tasks whose execution never started. */
+export const importFailureDeps = /* @__PURE__ */ once(
+  (): FailureDeps => ({
+    images: images(),
+    tasks: tasks(),
+    store: objectStore(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),
 );

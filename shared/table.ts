@@ -19,7 +19,9 @@
  * created once per import, far below a partition's write limit.
  *
  * Images with an upload in flight also carry `gsi3pk` = `UPLOAD`, `gsi3sk` = `<deadline>#<id>`
- * (sparse index for the upload sweeper). Idempotency records of the S3 trigger live under
+ * (sparse index for the upload sweeper); `pending` tasks carry `gsi3pk` = `PENDING_TASK`,
+ * `gsi3sk` = `<created_at>#<id>` (for the sweep of tasks whose execution never started).
+ * Idempotency records of the S3 trigger live under
  * `pk` = `IDEMPOTENCY#finalise` (shared/uploads/idempotency.ts) and are in no index.
  *
  * Deleted images drop their index keys, so the indexes only hold what a listing can show.
@@ -74,6 +76,11 @@ export const TTL_ATTRIBUTE = 'ttl';
 export const PENDING_UPLOAD_PARTITION = 'UPLOAD';
 /** gsi3 partition of `pending_delete` images waiting for the scrubber (sort key: when deleted). */
 export const PENDING_SCRUB_PARTITION = 'SCRUB';
+/**
+ * gsi3 partition of `pending` tasks (sort key: when created): a task leaves it when its execution
+ * takes it, so the sweeper finds tasks whose execution never started (docs/import-workflow.md#imports-that-never-started).
+ */
+export const PENDING_TASK_PARTITION = 'PENDING_TASK';
 /** gsi3 sort key: a time (the upload deadline, or the delete time; ISO, sorts as time) with the id as tie-breaker. */
 export const uploadDeadlineSortKey = (deadline: string, id: string) => `${deadline}#${id}`;
 

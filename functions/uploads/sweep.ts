@@ -1,18 +1,20 @@
 /**
  * Scheduled janitor, an EventBridge rule every 5 minutes on AWS, a timer in the local stack
- * (infra/local/upload-events.ts): the upload sweeper (decision D2, shared/uploads/sweep.ts), then the
- * scrubber of delayed deletes (T20, shared/uploads/scrub.ts). The run's time limit comes from the
- * Lambda context; without one (a test calling it directly) it is unlimited.
+ * (infra/local/upload-events.ts): the upload sweeper (decision D2, shared/uploads/sweep.ts), then
+ * the import tasks whose execution never started (shared/import/unstarted.ts), then the scrubber
+ * of delayed deletes (T20, shared/uploads/scrub.ts). The run's time limit comes from the Lambda
+ * context; without one (a test calling it directly) it is unlimited.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { serviceConfig, uploadContext } from '#shared/runtime';
+import { failUnstartedTasks } from '#shared/import/unstarted';
+import { importFailureDeps, serviceConfig, uploadContext } from '#shared/runtime';
 import { scrubImages } from '#shared/uploads/scrub';
-import { type SweepReport, sweepUploads } from '#shared/uploads/sweep';
+import { SWEEP_RESERVE_MS, type SweepReport, sweepUploads } from '#shared/uploads/sweep';
 
 export const handler = async (
   event?: Partial<ScheduledEvent>,
   context?: Context,
-): Promise<SweepReport & { scrubbed: string[] }> => {
+): Promise<SweepReport & { unstarted: string[]; scrubbed: string[] }> => {
   const now = event?.time ? new Date(Math.max(Date.parse(event.time), Date.now())) : new Date();
   const ctx = uploadContext();
   const report = await sweepUploads(
@@ -25,6 +27,9 @@ export const handler = async (
         }
       : { bytesPerSecond: serviceConfig().verifyBytesPerSecond },
   );
-  const scrubbed = report.stopped ? [] : await scrubImages(ctx, serviceConfig().scrubTimeSeconds, now);
-  return { ...report, scrubbed };
+  if (report.stopped) return { ...report, unstarted: [], scrubbed: [] };
+  const hasTime = () => !context || context.getRemainingTimeInMillis() >= SWEEP_RESERVE_MS;
+  const unstarted = await failUnstartedTasks(importFailureDeps(), now, hasTime);
+  const scrubbed = hasTime() ? await scrubImages(ctx, serviceConfig().scrubTimeSeconds, now) : [];
+  return { ...report, unstarted, scrubbed };
 };

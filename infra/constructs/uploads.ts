@@ -28,8 +28,9 @@ export interface UploadsProps {
  *   maximum) bounds what one invocation can read, at a few hundred MB/s, to some hundreds of GiB.
  *   It may only read and delete objects.
  *   S3 invokes it asynchronously: two retries, events kept for 6 hours.
- * - `Sweeper`, every 5 minutes (EventBridge): uploads whose deadline passed go back to queued, and
- *   objects the trigger never finalised are finalised.
+ * - `Sweeper`, every 5 minutes (EventBridge): uploads whose deadline passed go back to queued,
+ *   objects the trigger never finalised are finalised, and import tasks whose execution never
+ *   started are failed (docs/import-workflow.md#imports-that-never-started).
  */
 export class Uploads extends Construct {
   readonly finalise: GlanceFunction;

@@ -42,6 +42,7 @@ import type { ObjectStore } from '#shared/storage/object-store';
 import type { Executions } from '#shared/tasks/executions';
 import { TASK_TYPES, type TaskRecord } from '#shared/tasks/model';
 import type { TaskRepository } from '#shared/tasks/repository';
+import { checkFault } from './faults.ts';
 import { LOCK_PROPERTY, lockState, withLock } from './lock.ts';
 import { failTask, newTaskRecord, releaseLock } from './records.ts';
 import { noStagedDataMessage, stagedData } from './staged-data.ts';
@@ -114,6 +115,8 @@ const refusedUri = async (filter: UriFilter, uri: unknown): Promise<void> => {
 
 /** Starts the execution; if it cannot be started, the task fails and the lock is released. */
 const startOrAbandon = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> => {
+  // Tests stall here to stop the API between the pending task and its execution (docs/testing.md#fault-injection).
+  await checkFault('StartExecution', 'start', task.image_id ?? undefined);
   try {
     await deps.executions.start(task.id);
   } catch (cause) {

@@ -209,6 +209,15 @@ export const EXECUTION_TIMEOUT_SECONDS =
   Math.ceil([...STEPS, FAILURE_STEP].reduce((sum, step) => sum + worstCaseStateSeconds(step), 0) / 60) * 60 +
   300;
 
+/**
+ * How long a task may stay `pending` (docs/import-workflow.md#imports-that-never-started): its execution's first
+ * state, Mark, moves it to `processing` or, failing, into the failure branch; once the slowest
+ * Mark (every retry, each up to its state timeout) and five minutes more have passed, a task still
+ * `pending` has no execution that will ever take it, and the sweeper fails it.
+ */
+export const UNSTARTED_TASK_SECONDS =
+  Math.ceil((worstCaseStateSeconds(STEPS[0] as StepSpec) + 300) / 60) * 60;
+
 /** The step that failed: the first one whose result is missing from the execution state. */
 export const failedStepOf = (state: Record<string, unknown>): StepName | undefined =>
   STEPS.find((step) => state[step.resultKey] === undefined)?.name as StepName | undefined;

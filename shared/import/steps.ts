@@ -61,6 +61,9 @@ export interface StepDeps {
   readonly copy?: { readonly singleCopyLimit?: number; readonly partSize?: number };
 }
 
+/** What the failure branch needs: no URI filter, no data limits (the sweeper calls it too). */
+export type FailureDeps = Pick<StepDeps, 'images' | 'tasks' | 'store' | 'taskTimeToLiveHours' | 'now'>;
+
 export interface MarkResult {
   readonly image_id: string;
   readonly method: 'glance-direct' | 'web-download';
@@ -409,7 +412,7 @@ export const failureMessage = (step: string | undefined, error: ImportState['err
  * goes in the same write; an image the import never reached (still uploading/queued) only gets
  * its lock back, keeping its data. Returns the image as it was and whether it was killed.
  */
-const failImage = async (deps: StepDeps, imageId: string, taskId: string, message: string) => {
+const failImage = async (deps: FailureDeps, imageId: string, taskId: string, message: string) => {
   const first = await deps.images.get(imageId);
   return retryOnConflict<{ before: ImageRecord | undefined; killed: boolean }, ImageConflict>(
     async (previous) => {
@@ -440,7 +443,7 @@ const failImage = async (deps: StepDeps, imageId: string, taskId: string, messag
  * that already finished it changes nothing (and never touches data an active image uses).
  */
 export const failImport = async (
-  deps: StepDeps,
+  deps: FailureDeps,
   state: ImportState,
   explicit: { readonly message?: string; readonly execution?: string } = {},
 ): Promise<FailureResult> => {

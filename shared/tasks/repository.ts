@@ -4,7 +4,7 @@
  * `attribute_not_exists`, every status change and every touch on the status and version that
  * were read. A lost race throws `TaskConflict` carrying the current record.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   bumpVersion,
   type Codecs,
@@ -22,8 +22,15 @@ import {
   UpdateBuilder,
 } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
-import { isTerminalTaskStatus, type TaskDecision } from '#shared/status-rules';
-import { ALL_TASKS_INDEX_KEY, createdSortKey, TABLE_KEYS, taskImageIndexKey, taskKey } from '#shared/table';
+import { isTaskPending, isTerminalTaskStatus, type TaskDecision } from '#shared/status-rules';
+import {
+  ALL_TASKS_INDEX_KEY,
+  createdSortKey,
+  PENDING_TASK_PARTITION,
+  TABLE_KEYS,
+  taskImageIndexKey,
+  taskKey,
+} from '#shared/table';
 import type { TaskRecord } from './model.ts';
 
 /** A conditional write lost: the task changed since it was read. Carries what it is now. */
@@ -39,6 +46,18 @@ export interface TaskTransitionOptions {
 
 /** `input` and `result` are shaped by clients: stored as JSON text (shared/dynamo.ts). */
 const TASK_CODECS: Codecs = { input: jsonText, result: jsonText };
+
+/**
+ * Invariant: a task is in gsi3 (partition `PENDING_TASK`) exactly while it is `pending`, so the
+ * sweeper finds those whose execution never took them with one Query, never a Scan.
+ */
+const pendingIndexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'status'>): Item =>
+  isTaskPending(task.status)
+    ? {
+        [TABLE_KEYS.gsi3.partition]: PENDING_TASK_PARTITION,
+        [TABLE_KEYS.gsi3.sort]: createdSortKey(task.created_at, task.id),
+      }
+    : {};
 
 const indexKeys = (task: Pick<TaskRecord, 'id' | 'created_at' | 'image_id'>): Item => ({
   [TABLE_KEYS.gsi1.partition]: ALL_TASKS_INDEX_KEY,
@@ -65,7 +84,12 @@ export class TaskRepository {
   async create(task: TaskRecord): Promise<void> {
     await putNew(
       this.table,
-      { ...taskKey(task.id), ...indexKeys(task), ...encodeRecord(task, TASK_CODECS) },
+      {
+        ...taskKey(task.id),
+        ...indexKeys(task),
+        ...pendingIndexKeys(task),
+        ...encodeRecord(task, TASK_CODECS),
+      },
       (cause) => new TaskConflict(`Task ${task.id} already exists.`, undefined, cause),
     );
   }
@@ -110,6 +134,32 @@ export class TaskRepository {
     startKey?: Record<string, unknown>;
   }): Promise<{ tasks: TaskRecord[]; lastKey?: Record<string, unknown> }> {
     return this.query('gsi1', ALL_TASKS_INDEX_KEY, input);
+  }
+
+  /**
+   * One page of ids of tasks still `pending` that were created before `before` (ISO time), oldest
+   * first: a Query on the sparse gsi3 partition `PENDING_TASK`, never a Scan.
+   */
+  async pendingSince(input: {
+    before: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    const keys = TABLE_KEYS.gsi3;
+    const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: keys.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :before',
+        ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
+        ExpressionAttributeValues: { ':pk': PENDING_TASK_PARTITION, ':before': input.before },
+        ScanIndexForward: true,
+        Limit: input.limit,
+        ExclusiveStartKey: input.startKey,
+      }),
+    );
+    const ids = Items.map((item) => String(item[TABLE_KEYS.partition]).replace(/^TASK#/, ''));
+    return { ids, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
   }
 
   /** Every task of an image, oldest first. */
@@ -157,6 +207,9 @@ export class TaskRepository {
     bumpVersion(update, task, now);
     for (const [attribute, value] of Object.entries(changes)) {
       update.set(attribute, encodeAttribute(TASK_CODECS, attribute, value));
+    }
+    if (changes.status !== undefined && isTaskPending(expectedStatus) && !isTaskPending(changes.status)) {
+      update.remove(update.name(TABLE_KEYS.gsi3.partition)).remove(update.name(TABLE_KEYS.gsi3.sort));
     }
     await conditionalUpdate(
       this.table,

@@ -26,10 +26,14 @@ let stallingUrl: string;
 let hits = 0;
 const children: ChildProcessWithoutNullStreams[] = [];
 
-/** `npm start`'s program on a free port and the test's data directory; resolves once it listens. */
-const startService = (): Promise<Running> =>
+/**
+ * `npm start`'s program on a free port and the test's data directory; resolves once it listens.
+ * `stallImage`: that image's import stops between its pending task and StartExecution.
+ */
+const startService = (stallImage?: string): Promise<Running> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+    const preload = stallImage ? ['--import', './test/helpers/fixtures/stall-start-execution.ts'] : [];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...preload, 'infra/local/main.ts'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
@@ -37,6 +41,7 @@ const startService = (): Promise<Running> =>
         GLANCE_DATA_DIR: dataDir,
         POWERTOOLS_LOG_LEVEL: 'ERROR',
         SWEEP_INTERVAL_SECONDS: '0',
+        ...(stallImage ? { LOCAL_FAULTS: '1', STALL_START_EXECUTION_IMAGE: stallImage } : {}),
       },
     });
     children.push(child);
@@ -159,4 +164,95 @@ it('fails every import that a kill -9 interrupted when the service starts again'
   expect(images.filter((image) => ['importing', 'uploading', 'saving'].includes(image.status))).toEqual([]);
   expect(images.filter((image) => image.os_glance_import_task)).toEqual([]);
   await killed(current.child);
+});
+
+it('fails an import whose execution a kill -9 stopped from starting, once its deadline passed', {
+  timeout: 240_000,
+}, async () => {
+  const token = await signToken(await loadOrCreateKeys(dataDir), {
+    project: 'p-unstarted',
+    roles: ['member', 'reader'],
+  });
+  const call = async (base: string, method: string, path: string, body?: unknown, signal?: AbortSignal) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  };
+
+  // The image exists before the service that will crash starts: the stall is keyed by its id.
+  const setup = await startService();
+  const created = await call(setup.url, 'POST', '/v2/images', {
+    name: 'never-started',
+    disk_format: 'raw',
+    container_format: 'bare',
+  });
+  expect(created.status).toBe(201);
+  const imageId = created.json.id as string;
+  await killed(setup.child);
+
+  const crashing = await startService(imageId);
+  const request = call(crashing.url, 'POST', `/v2/images/${imageId}/import`, {
+    method: { name: 'web-download', uri: stallingUrl },
+  }).catch((error: unknown) => error);
+  // The lock is taken and the task written; StartExecution is what the API is doing when it dies.
+  let tasks: { id: string; status: string }[] = [];
+  for (let i = 0; i < 300 && tasks.length === 0; i++) {
+    tasks = (await call(crashing.url, 'GET', `/v2/images/${imageId}/tasks`)).json.tasks;
+    if (tasks.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(tasks).toMatchObject([{ status: 'pending' }]);
+  const taskId = tasks[0]?.id as string;
+  await killed(crashing.child);
+  expect(await request).toBeInstanceOf(Error);
+
+  // What `npm start` runs, in this process so the test can run the sweeper at a later time.
+  process.env.SWEEP_INTERVAL_SECONDS = '0';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  const { startLocalStack } = await import('#infra/local/stack');
+  const stack = await startLocalStack({ port: 0, persist: true, dataDir });
+  try {
+    expect(stack.stepFunctions.recovery.failed).toEqual([]);
+    const task = async () =>
+      (
+        (await call(stack.url, 'GET', `/v2/images/${imageId}/tasks`)).json.tasks as {
+          id: string;
+          status: string;
+        }[]
+      ).find((one) => one.id === taskId);
+    const image = async () => (await call(stack.url, 'GET', `/v2/images/${imageId}`)).json;
+    // No execution exists for it: nothing but the sweeper will ever end it.
+    expect((await task())?.status).toBe('pending');
+    expect((await image()).os_glance_import_task).toBe(taskId);
+
+    const { UNSTARTED_TASK_SECONDS } = await import('#shared/import/state-machine');
+    const { handler: sweep } = await import('#functions/uploads/sweep');
+    const at = (seconds: number) => ({ time: new Date(Date.now() + seconds * 1000).toISOString() });
+    expect((await sweep(at(UNSTARTED_TASK_SECONDS - 60))).unstarted).toEqual([]);
+    expect((await sweep(at(UNSTARTED_TASK_SECONDS + 60))).unstarted).toEqual([taskId]);
+
+    expect(await task()).toMatchObject({
+      status: 'failure',
+      message: expect.stringMatching(/never started/),
+    });
+    expect(await image()).toMatchObject({ status: 'queued' });
+    expect((await image()).os_glance_import_task).toBeUndefined();
+    // Nothing of this project is left pending, processing, uploading, importing or locked.
+    const all = (await call(stack.url, 'GET', '/v2/images')).json.images as {
+      status: string;
+      os_glance_import_task?: string;
+    }[];
+    expect(all.filter((one) => ['importing', 'uploading', 'saving'].includes(one.status))).toEqual([]);
+    expect(all.filter((one) => one.os_glance_import_task)).toEqual([]);
+    const listed = (await call(stack.url, 'GET', `/v2/images/${imageId}/tasks`)).json.tasks as {
+      status: string;
+    }[];
+    expect(listed.filter((one) => ['pending', 'processing'].includes(one.status))).toEqual([]);
+  } finally {
+    await stack.stop();
+  }
 });

@@ -55,3 +55,35 @@ describe('TaskRepository on dynalite', () => {
     expect(JSON.stringify(listed[0]?.input)).toBe(JSON.stringify(input));
   });
 });
+
+describe('the pending-task index', () => {
+  it('holds a task exactly while it is pending, oldest first', async () => {
+    const tasks = new TaskRepository(db.doc, db.emulators.tableName);
+    const make = (at: string) =>
+      newTaskRecord({
+        id: randomUUID(),
+        type: 'api_image_import',
+        input: {},
+        owner: 'p',
+        imageId: randomUUID(),
+        userId: 'u',
+        requestId: undefined,
+        now: new Date(at),
+      });
+    const older = make('2031-01-01T00:00:00.000Z');
+    const newer = make('2031-01-01T00:10:00.000Z');
+    await tasks.create(newer);
+    await tasks.create(older);
+    const pending = async (before: string) => (await tasks.pendingSince({ before, limit: 10 })).ids;
+    expect(await pending('2031-01-01T00:05:00.000Z')).toEqual([older.id]);
+    expect(await pending('2031-01-02T00:00:00.000Z')).toEqual([older.id, newer.id]);
+    await tasks.touch(older);
+    expect(await pending('2031-01-02T00:00:00.000Z')).toEqual([older.id, newer.id]);
+    const touched = await tasks.get(older.id);
+    if (!touched) throw new Error('no task');
+    await tasks.transition(touched, decideTask(touched, 'start'), { timeToLiveHours: 1 });
+    expect(await pending('2031-01-02T00:00:00.000Z')).toEqual([newer.id]);
+    await tasks.transition(newer, decideTask(newer, 'fail'), { timeToLiveHours: 1 });
+    expect(await pending('2031-01-02T00:00:00.000Z')).toEqual([]);
+  });
+});
