@@ -169,6 +169,8 @@ it('fails every import that a kill -9 interrupted when the service starts again'
 it('fails an import whose execution a kill -9 stopped from starting, once its deadline passed', {
   timeout: 240_000,
 }, async () => {
+  // A service the previous test left running (it failed half-way) would hold the data directory.
+  for (const child of children) await killed(child);
   const token = await signToken(await loadOrCreateKeys(dataDir), {
     project: 'p-unstarted',
     roles: ['member', 'reader'],
