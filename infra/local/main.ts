@@ -23,6 +23,9 @@ const stack = await startLocalStack({
   keystonePort: Number(process.env.KEYSTONE_PORT || 5000),
 });
 const seeded = stack.metadefsStarterCatalog?.created ?? [];
+// The state machine is synthesized now (CDK: seconds of CPU), not by the first StartExecution,
+// whose import request would otherwise wait on it, past its function's timeout on a busy machine.
+await stack.stepFunctions.definition();
 
 const keystoneBanner = () => {
   const { keystone } = stack;
