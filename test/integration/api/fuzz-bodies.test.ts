@@ -268,7 +268,9 @@ const invoke = async (handler: string, routeKey: string, path: string, attempt: 
   return result;
 };
 
-describe('never a 5xx, whatever the body', () => {
+// 150 bodies per route through the real middleware and emulators: seconds when idle, past a
+// minute on a busy machine.
+describe('never a 5xx, whatever the body', { timeout: 240_000 }, () => {
   const runs = { numRuns: 150 };
 
   it('POST /v2/images', async () => {
