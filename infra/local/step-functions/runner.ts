@@ -199,10 +199,11 @@ export const executionRunner = (options: RunnerOptions = {}): ExecutionRunner =>
     runInput: unknown,
     resumed: boolean,
   ) => {
-    const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(structuredClone(machineDefinition));
+    // Read before the first await: an execution keeps the overrides it started with.
     const wait = retryIntervalMs;
     const timeouts = timeoutOverrides;
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(structuredClone(machineDefinition));
     // The function's own result, for LambdaFunctionSucceeded (TaskStateExited has the merged state).
     const results = new Map<string, unknown>();
     const handlers = Object.fromEntries(

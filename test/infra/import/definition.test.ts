@@ -15,6 +15,7 @@ import { REPO_ROOT } from '#infra/constructs/glance-function';
 import {
   definitionFromTemplate,
   importFunctionIds,
+  STATE_FUNCTIONS,
   synthesizeImportDefinition,
 } from '#infra/local/step-functions/definition';
 import { IMPORT_STARTING_ROUTES, routes } from '#infra/routes';
@@ -176,13 +177,16 @@ describe('the synthesized definition', () => {
 });
 
 describe('in the stack', () => {
-  it('is a Standard state machine whose role may invoke exactly the workflow functions', () => {
+  it('is a Standard state machine whose role may invoke exactly the workflow functions, as the local runner runs them', () => {
     const [machine] = ofType('AWS::StepFunctions::StateMachine');
     expect(machine?.Properties.StateMachineType).toBe('STANDARD');
     const functions = [...STEPS, FAILURE_STEP].map((step) => stack.importWorkflow.functions.get(step.name));
-    for (const fn of functions) {
+    // The local runner gives each state the timeout and memory deployed here.
+    for (const step of [...STEPS, FAILURE_STEP]) {
+      const fn = stack.importWorkflow.functions.get(step.name);
       expect(resources[logicalId(fn?.node.defaultChild as CfnElement)]?.Properties).toMatchObject({
-        Timeout: expect.any(Number),
+        Timeout: STATE_FUNCTIONS[step.name]?.timeoutSeconds,
+        MemorySize: STATE_FUNCTIONS[step.name]?.memoryMb,
       });
     }
     const roleId = logicalId(stack.importWorkflow.stateMachine.role.node.defaultChild as CfnElement);

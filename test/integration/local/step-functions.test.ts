@@ -1,5 +1,6 @@
 /**
- * The local Step Functions runner as AWS runs the synthesized definition: a function that outlives
+ * The local Step Functions runner as AWS runs the synthesized definition: each state's function has
+ * the timeout and memory it is deployed with (or a test's shorter timeout), and a function that outlives
  * its timeout fails with `Sandbox.Timedout` (Lambda's error type), which the definition retries for
  * short steps and catches into FailImport for every step; executions kept in a store survive a
  * crash of the process (docs/local-development.md#durable-executions).
@@ -8,6 +9,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_FUNCTIONS } from '#infra/local/step-functions/definition';
 import {
   type ExecutionRunner,
   type ExecutionStatusChangeDetail,
@@ -16,32 +18,33 @@ import {
   type RunnerOptions,
 } from '#infra/local/step-functions/runner';
 import { ExecutionStore } from '#infra/local/step-functions/store';
-import { FAILURE_STATE, STEP_NAMES } from '#shared/import/state-machine';
-import { delays, errors, invocations } from '#test/helpers/fixtures/step';
+import { FAILURE_STATE, STEP_NAMES, STEPS } from '#shared/import/state-machine';
+import { contexts, delays, errors, invocations } from '#test/helpers/fixtures/step';
 
 const FIXTURE = 'test/helpers/fixtures/step.ts';
+/** Mark and Fetch, cut short so a test can outlive them. */
+const SHORT_TIMEOUTS = { Mark: 0.3, Fetch: 0.3 };
 let runner: ExecutionRunner;
 
-/** Every state runs the fixture; Mark and Fetch time out after `shortTimeout` seconds. */
-const fixtureRunner = (shortTimeout: number, extra: RunnerOptions = {}) =>
+/** Every state runs the fixture, with its own function's timeout and memory. */
+const fixtureRunner = (extra: RunnerOptions = {}) =>
   executionRunner({
     retryIntervalMs: 1,
     functions: Object.fromEntries(
-      [...STEP_NAMES, FAILURE_STATE].map((name) => [
-        name,
-        { entry: FIXTURE, timeoutSeconds: name === 'Mark' || name === 'Fetch' ? shortTimeout : 30 },
-      ]),
+      Object.entries(STATE_FUNCTIONS).map(([name, fn]) => [name, { ...fn, entry: FIXTURE }]),
     ),
     ...extra,
   });
 
 beforeAll(async () => {
-  runner = fixtureRunner(0.3);
+  runner = fixtureRunner();
   await runner.definition();
 }, 60_000);
 afterEach(() => {
+  runner.configure({ retryIntervalMs: 1 });
   delays.clear();
   errors.clear();
+  contexts.clear();
   invocations.length = 0;
 });
 
@@ -51,15 +54,31 @@ const failures = (events: readonly { type: string; [key: string]: unknown }[]) =
     .map((event) => (event.lambdaFunctionFailedEventDetails as { error: string }).error);
 
 describe('function timeouts in the local runner', () => {
-  it('lets a function that finishes in time succeed', async () => {
-    delays.set('Mark', 100);
+  it('gives each state the timeout and memory its function is deployed with', async () => {
     const execution = await runner.start('in-time', '{"task_id": "t"}');
     await runner.waitFor(execution.name);
     expect(execution.status).toBe('SUCCEEDED');
     expect(invocations).toEqual([...STEP_NAMES]);
+    for (const step of STEPS) {
+      const context = contexts.get(step.name);
+      expect(context?.memoryMb).toBe(step.memoryMb);
+      expect(context?.remainingMs).toBeLessThanOrEqual(step.lambdaTimeoutSeconds * 1000);
+      expect(context?.remainingMs).toBeGreaterThan((step.lambdaTimeoutSeconds - 5) * 1000);
+    }
+  });
+
+  it('lets a function with a shortened timeout that finishes in time succeed', async () => {
+    runner.configure({ retryIntervalMs: 1, functionTimeoutSeconds: SHORT_TIMEOUTS });
+    delays.set('Mark', 100);
+    const execution = await runner.start('short-in-time', '{"task_id": "t"}');
+    await runner.waitFor(execution.name);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(contexts.get('Mark')?.remainingMs).toBeLessThanOrEqual(300);
+    expect(contexts.get('Verify')?.remainingMs).toBeGreaterThan(300);
   });
 
   it('fails a short step with Sandbox.Timedout, retries it once, then catches it into FailImport', async () => {
+    runner.configure({ retryIntervalMs: 1, functionTimeoutSeconds: SHORT_TIMEOUTS });
     delays.set('Mark', 2_000);
     const execution = await runner.start('mark-times-out', '{"task_id": "t"}');
     await runner.waitFor(execution.name);
@@ -74,12 +93,24 @@ describe('function timeouts in the local runner', () => {
   });
 
   it('catches a data step that timed out at once (no retry for 15-minute steps)', async () => {
+    runner.configure({ retryIntervalMs: 1, functionTimeoutSeconds: SHORT_TIMEOUTS });
     delays.set('Fetch', 2_000);
     const execution = await runner.start('fetch-times-out', '{"task_id": "t"}');
     await runner.waitFor(execution.name);
     expect(failures(execution.events)).toEqual(['Sandbox.Timedout']);
     expect(invocations).toEqual(['Mark', 'Fetch', FAILURE_STATE]);
     expect(execution.status).toBe('FAILED');
+  });
+
+  it("keeps the timeouts an execution started with; configure without them restores the functions'", async () => {
+    runner.configure({ retryIntervalMs: 1, functionTimeoutSeconds: SHORT_TIMEOUTS });
+    delays.set('Fetch', 1_000);
+    const shortened = await runner.start('started-short', '{"task_id": "t"}');
+    runner.configure({ retryIntervalMs: 1 });
+    const restored = await runner.start('started-restored', '{"task_id": "t"}');
+    await Promise.all([runner.waitFor(shortened.name), runner.waitFor(restored.name)]);
+    expect(failures(shortened.events)).toEqual(['Sandbox.Timedout']);
+    expect(restored.status).toBe('SUCCEEDED');
   });
 });
 
@@ -101,7 +132,7 @@ describe('durable executions', () => {
   it('fails an execution that was running at the crash through FailImport, from its last state', async () => {
     const before = tempDir();
     const ended: ExecutionStatusChangeDetail[] = [];
-    const first = fixtureRunner(30, {
+    const first = fixtureRunner({
       store: new ExecutionStore(before),
       onExecutionEnded: async (detail) => void ended.push(detail),
     });
@@ -124,7 +155,7 @@ describe('durable executions', () => {
     invocations.length = 0;
 
     const restarted: ExecutionStatusChangeDetail[] = [];
-    const second = fixtureRunner(30, {
+    const second = fixtureRunner({
       store: new ExecutionStore(after),
       onExecutionEnded: async (detail) => void restarted.push(detail),
     });
@@ -153,7 +184,7 @@ describe('durable executions', () => {
     });
 
     // A third start finds nothing left to do.
-    const third = fixtureRunner(30, { store: new ExecutionStore(after), onExecutionEnded: async () => {} });
+    const third = fixtureRunner({ store: new ExecutionStore(after), onExecutionEnded: async () => {} });
     expect(await third.recover()).toEqual({ failed: [], reported: [] });
     expect(third.executions().map((execution) => execution.status)).toEqual(['FAILED', 'FAILED']);
   });
@@ -164,7 +195,7 @@ describe('durable executions', () => {
     store.started('unreported', '{"task_id": "u"}', 100);
     store.ended('unreported', { status: 'TIMED_OUT', stopDate: Date.now() / 1000, error: 'States.Timeout' });
     const reported: ExecutionStatusChangeDetail[] = [];
-    const restarted = fixtureRunner(30, {
+    const restarted = fixtureRunner({
       store,
       onExecutionEnded: async (detail) => void reported.push(detail),
     });
@@ -173,6 +204,6 @@ describe('durable executions', () => {
     await restarted.execution('unreported')?.done;
     expect(reported).toMatchObject([{ name: 'unreported', status: 'TIMED_OUT', error: 'States.Timeout' }]);
     expect(invocations).toEqual([]);
-    expect((await fixtureRunner(30, { store }).recover()).reported).toEqual([]);
+    expect((await fixtureRunner({ store }).recover()).reported).toEqual([]);
   });
 });
