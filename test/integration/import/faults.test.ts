@@ -5,7 +5,7 @@
  * removed, lock free). Faults fire after the step did its work by default, so retries replay a
  * step whose effects already happened.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { clearFaults, injectFault } from '#shared/import/faults';
 import { STEP_NAMES } from '#shared/import/state-machine';
 import {
@@ -175,10 +175,19 @@ describe('the image deleted during its import', () => {
   it("fails the task; the tombstone is left alone and the import's objects are removed", async () => {
     const image = await createImage(stack);
     await stageDirect(stack, image.id, data);
-    injectFault({ step: 'Promote', kind: 'delay', imageId: image.id, at: 'start', delayMs: 600 });
+    // Promote is held long enough for the DELETE to land while the execution is in it, however
+    // slowly the steps before it ran: the DELETE waits until the execution has entered Promote.
+    injectFault({ step: 'Promote', kind: 'delay', imageId: image.id, at: 'start', delayMs: 3000 });
     expect((await importImage(stack, image.id, { method: { name: 'glance-direct' } })).status).toBe(202);
     const [task] = await imageTasks(stack, image.id);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await vi.waitFor(
+      () => {
+        const events = stack.stepFunctions.execution(task?.id ?? '')?.events ?? [];
+        const entered = events.filter((event) => event.type === 'TaskStateEntered');
+        expect(JSON.stringify(entered.at(-1))).toContain('"Promote"');
+      },
+      { timeout: 30_000, interval: 20 },
+    );
     expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token: stack.owner })).status).toBe(204);
     const execution = await stack.stepFunctions.waitFor(task?.id ?? '');
     expect(execution.status).toBe('FAILED');
