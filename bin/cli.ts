@@ -2,9 +2,11 @@
  * `npx serverless-glance upload <image-id> <file> [options]`: see bin/upload/upload-image.ts.
  * Exit codes: 0 done, 1 failed (killed, refused, expired), 2 usage, 130 interrupted (resumable).
  * `npx serverless-glance metadefs ...`: see bin/metadefs.ts.
+ * `npx serverless-glance quota ...`: see bin/quota.ts.
  */
 import { parseArgs } from 'node:util';
 import { runMetadefsCli } from './metadefs.ts';
+import { runQuotaCli } from './quota.ts';
 import { ApiError } from './upload/api-client.ts';
 import { UploadFailed, type UploadKind } from './upload/options.ts';
 import { formatBytes } from './upload/progress.ts';
@@ -17,6 +19,7 @@ parts in parallel), then waits until the image is active (or staged with --stage
 checksum and hash. Run the same command again to resume an interrupted upload.
 
 The metadata definitions catalog: serverless-glance metadefs --help
+A project's quota limits: serverless-glance quota --help
 
 Options:
   --url <url>          API endpoint (default: $OS_IMAGE_URL or http://127.0.0.1:9292)
@@ -119,4 +122,5 @@ const main = async () => {
 };
 
 if (process.argv[2] === 'metadefs') process.exitCode = await runMetadefsCli(process.argv.slice(3));
+else if (process.argv[2] === 'quota') process.exitCode = await runQuotaCli(process.argv.slice(3));
 else await main();

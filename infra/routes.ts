@@ -52,6 +52,7 @@ export const routes: readonly Route[] = [
   r('ListVersions', 'GET', '/', 'discovery/list-versions', false),
   r('GetVersions', 'GET', '/versions', 'discovery/get-versions', false),
   r('GetImportInfo', 'GET', '/v2/info/import', 'discovery/get-import-info'),
+  r('GetUsage', 'GET', '/v2/info/usage', 'discovery/get-usage'),
   r('GetSchema', 'GET', '/v2/schemas/{schema_name}', 'discovery/get-schema'),
 
   r('CreateImage', 'POST', '/v2/images', 'images/create-image'),

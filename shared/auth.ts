@@ -54,12 +54,24 @@ export const parseRoles = (value: unknown): string[] => {
     .filter(Boolean);
 };
 
-/** Builds the caller from verified claims; a token without user or project is refused. */
+/**
+ * Longest user or project id accepted, in characters (Keystone's are 64): both are recorded in
+ * every history entry the caller causes, whose size the item budget bounds
+ * (docs/configuration.md#item-budget).
+ */
+export const MAX_IDENTITY_LENGTH = 255;
+
+/** Builds the caller from verified claims; a token without user or project, or with overlong ones, is refused. */
 export const callerFromClaims = (claims: Record<string, unknown> | undefined): Caller => {
   const userId = claims?.[CLAIMS.user];
   const projectId = claims?.[CLAIMS.project];
   if (typeof userId !== 'string' || userId === '' || typeof projectId !== 'string' || projectId === '') {
     throw new Unauthorized('The token does not name a user and a project.');
+  }
+  if ([...userId].length > MAX_IDENTITY_LENGTH || [...projectId].length > MAX_IDENTITY_LENGTH) {
+    throw new Unauthorized(
+      `The token's user or project id is longer than ${MAX_IDENTITY_LENGTH} characters.`,
+    );
   }
   const roles = parseRoles(claims?.[CLAIMS.roles]);
   return { userId, projectId, roles, isAdmin: roles.includes('admin') };

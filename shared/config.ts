@@ -18,6 +18,14 @@ import {
   type ImageFormatPolicy,
 } from '#shared/image-format/decision';
 import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
+import {
+  InvalidQuota,
+  type Limit,
+  type Limits,
+  parseLimit,
+  QUOTA_NAMES,
+  type QuotaName,
+} from '#shared/quotas/usage';
 import { S3_LIMITS } from '#shared/storage/bucket';
 import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
 
@@ -118,6 +126,8 @@ export interface ServiceConfig {
    * the size cap may not exceed what one invocation verifies at this rate.
    */
   readonly verifyBytesPerSecond: number;
+  /** The deployment's quota limits (`GLANCE_QUOTA_*`); projects may have overrides (docs/quotas.md). */
+  readonly quotas: Limits;
   /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly taskTimeToLiveHours: number;
   /** Glance's `image_member_quota`: most members one image may have (docs/api.md#members). */
@@ -129,6 +139,37 @@ export interface ServiceConfig {
  * ids, about 360 bytes each), which must stay well below the 400 KB item limit.
  */
 export const MAX_IMAGE_MEMBER_QUOTA = 500;
+
+/** The variable that sets a quota's deployment limit: `GLANCE_QUOTA_IMAGE_SIZE_TOTAL`, ... */
+export const quotaVariable = (name: QuotaName): string => `GLANCE_QUOTA_${name.toUpperCase()}`;
+
+const quotaEnv = (name: QuotaName): Limit => {
+  const variable = quotaVariable(name);
+  const raw = process.env[variable];
+  if (raw === undefined || raw.trim() === '') return null;
+  try {
+    return parseLimit(name, raw);
+  } catch (error) {
+    if (error instanceof InvalidQuota)
+      throw new MissingConfigError(`environment variable ${variable}: ${error.message}`);
+    throw error;
+  }
+};
+
+/**
+ * Glance's unified limits for every project (docs/quotas.md): each `GLANCE_QUOTA_<NAME>` is a
+ * non-negative integer (MiB for the sizes), unset is unlimited. `USER_STORAGE_QUOTA` (bytes) is
+ * gone: a deployment still setting it fails rather than silently losing its quota.
+ */
+export const readQuotaDefaults = (): Limits => {
+  const legacy = process.env.USER_STORAGE_QUOTA?.trim();
+  if (legacy && legacy !== '0') {
+    throw new MissingConfigError(
+      'environment variable USER_STORAGE_QUOTA is no longer read: set GLANCE_QUOTA_IMAGE_SIZE_TOTAL (MiB per project) instead',
+    );
+  }
+  return Object.fromEntries(QUOTA_NAMES.map((name) => [name, quotaEnv(name)])) as unknown as Limits;
+};
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
 export const readServiceConfig = (): ServiceConfig => {
@@ -152,8 +193,8 @@ export const readServiceConfig = (): ServiceConfig => {
         0,
         verifiableBytes(verifyBytesPerSecond),
       ),
-      projectQuota: integerEnv('USER_STORAGE_QUOTA', 0),
     },
+    quotas: readQuotaDefaults(),
     verifyBytesPerSecond,
     taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
     imageMemberQuota: boundedEnv('IMAGE_MEMBER_QUOTA', 128, 0, MAX_IMAGE_MEMBER_QUOTA),

@@ -4,6 +4,7 @@
  * when the writer crashed right after its conditional update. Pure: stream images in, events out.
  */
 import type { HistoryEntry } from './images/model.ts';
+import { IMAGE_SORT_KEY } from './table.ts';
 
 export const EVENT_SOURCE = 'serverless-glance';
 export const EVENT_DETAIL_TYPES = {
@@ -31,27 +32,34 @@ const entryTime = (at: unknown): Date => {
 };
 
 /**
- * Image items carry their history (decision B1): the entries a write appended are exactly the
- * transitions it made, creation included. Other changes (PATCH, tags) append none.
+ * Each transition writes its history entry into the image item's outbox, in the same update
+ * (decision B1), so the entries in the new outbox that the old one did not have are exactly the
+ * transitions this write made, creation included. Edits (PATCH, tags), fencing and the history
+ * items themselves change no outbox.
  */
 const imageEvents = (change: ChangedItem): TransitionEvent[] => {
-  const before = (change.old?.history as HistoryEntry[] | undefined) ?? [];
-  const after = (change.new?.history as HistoryEntry[] | undefined) ?? [];
-  return after.slice(before.length).map((entry) => ({
-    Source: EVENT_SOURCE,
-    DetailType: EVENT_DETAIL_TYPES.image,
-    Time: entryTime(entry.at),
-    Detail: JSON.stringify({
-      image_id: change.new?.id,
-      owner: change.new?.owner ?? null,
-      from: entry.from,
-      to: entry.to,
-      trigger: entry.trigger,
-      actor: entry.actor,
-      at: entry.at,
-      ...(entry.reason === undefined ? {} : { reason: entry.reason }),
-    }),
-  }));
+  if ((change.new?.sk ?? change.old?.sk) !== IMAGE_SORT_KEY) return [];
+  const before = new Set(
+    ((change.old?.outbox as HistoryEntry[] | undefined) ?? []).map((entry) => entry.version),
+  );
+  const after = (change.new?.outbox as HistoryEntry[] | undefined) ?? [];
+  return after
+    .filter((entry) => !before.has(entry.version))
+    .map((entry) => ({
+      Source: EVENT_SOURCE,
+      DetailType: EVENT_DETAIL_TYPES.image,
+      Time: entryTime(entry.at),
+      Detail: JSON.stringify({
+        image_id: change.new?.id,
+        owner: change.new?.owner ?? null,
+        from: entry.from,
+        to: entry.to,
+        trigger: entry.trigger,
+        actor: entry.actor,
+        at: entry.at,
+        ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+      }),
+    }));
 };
 
 /** Tasks keep no history: a changed `status` is the transition. */
@@ -80,7 +88,7 @@ const taskEvents = (change: ChangedItem): TransitionEvent[] => {
   ];
 };
 
-/** The events one changed item stands for; idempotency and other records stand for none. */
+/** The events one changed item stands for; history, quota, idempotency and other records stand for none. */
 export const transitionEvents = (change: ChangedItem): TransitionEvent[] => {
   const pk = String(change.new?.pk ?? change.old?.pk ?? '');
   if (pk.startsWith('IMAGE#')) return imageEvents(change);

@@ -38,6 +38,7 @@ import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { FailureDeps, StepDeps } from '#shared/import/steps';
 import { MetadefRepository } from '#shared/metadefs/repository';
+import { UsageLedger } from '#shared/quotas/ledger';
 import { ObjectStore } from '#shared/storage/object-store';
 import { stepFunctionsExecutions } from '#shared/tasks/executions';
 import { TaskRepository } from '#shared/tasks/repository';
@@ -113,8 +114,13 @@ export const documentClient = /* @__PURE__ */ once(() => documentClientOf(dynamo
 export const s3Client = /* @__PURE__ */ once(() => createS3Client());
 export const eventBridgeClient = /* @__PURE__ */ once(() => new EventBridgeClient({}));
 
+/** The per-project usage items and limits (docs/quotas.md), shared by every image write. */
+export const ledger = /* @__PURE__ */ once(
+  () =>
+    new UsageLedger({ doc: documentClient(), tableName: serviceConfig().tableName }, serviceConfig().quotas),
+);
 export const images = /* @__PURE__ */ once(
-  () => new ImageRepository(documentClient(), serviceConfig().tableName),
+  () => new ImageRepository(documentClient(), serviceConfig().tableName, { ledger: ledger() }),
 );
 export const tasks = /* @__PURE__ */ once(
   () => new TaskRepository(documentClient(), serviceConfig().tableName),

@@ -8,6 +8,8 @@
  * Reference: docs/lifecycle.md#allowed-transitions (domain state machine), docs/lifecycle.md#transitions (triggers), docs/lifecycle.md#task-statuses (tasks) and decisions
  * D1–D4 (`killed` is live: reachable from saving, uploading and importing; killed → deleted only).
  */
+
+import type { Usage } from '#shared/quotas/usage';
 import { BadRequest, Conflict, Forbidden, type GlanceError, NotFound } from './errors.ts';
 
 export const IMAGE_STATUS = {
@@ -226,11 +228,60 @@ export const isPendingDelete = (status: ImageStatus): boolean => status === pend
 /** An import is moving data into the image (T8-T10). */
 export const isImporting = (status: ImageStatus): boolean => status === importing;
 
+/** What an image holds of one kind of quota in a status (see `USAGE_HELD`). */
+interface Holding {
+  /** `image_count_total`: the image exists (killed included: it is listed, decision D1). */
+  readonly counted: boolean;
+  /** `image_count_uploading`: data is on its way (an upload, staging or an import). */
+  readonly uploading: boolean;
+  /** `image_size_total`: the image's data (`stored`), or the size an upload declared (`declared`). */
+  readonly data: 'none' | 'stored' | 'declared';
+  /** `image_stage_total`: staged data, or the size a staging upload declared. */
+  readonly staged: boolean;
+}
+
 /**
- * Counts towards the owner's storage quota (docs/lifecycle.md#size-cap-and-quota): every listed image but a killed one, whose
- * data was refused. (Gone images are out of the owner index, so they are never counted.)
+ * Which of its owner's quotas an image holds in each status (docs/quotas.md#held-usage), as
+ * Glance counts them (`image_size_total`: data of images that are not killed or deleted;
+ * `image_stage_total`: staged data of uploading and importing images; `image_count_uploading`:
+ * saving, uploading, importing), except that a killed image still counts as an image (D1).
+ * An upload holds its declared size from its start, so the data is reserved before it is accepted.
  */
-export const countsTowardsQuota = (status: ImageStatus): boolean => status !== killed;
+export const USAGE_HELD: Readonly<Record<ImageStatus, Holding>> = {
+  queued: { counted: true, uploading: false, data: 'none', staged: false },
+  saving: { counted: true, uploading: true, data: 'declared', staged: false },
+  uploading: { counted: true, uploading: true, data: 'none', staged: true },
+  importing: { counted: true, uploading: true, data: 'none', staged: true },
+  active: { counted: true, uploading: false, data: 'stored', staged: false },
+  deactivated: { counted: true, uploading: false, data: 'stored', staged: false },
+  killed: { counted: true, uploading: false, data: 'none', staged: false },
+  pending_delete: { counted: true, uploading: false, data: 'stored', staged: false },
+  deleted: { counted: false, uploading: false, data: 'none', staged: false },
+};
+
+/** What an image needs to know to say which usage it holds. */
+export interface UsageFacts {
+  readonly status: ImageStatus;
+  /** Bytes of its data, or of its staged data while uploading or importing. */
+  readonly size: number | null;
+  readonly upload: { readonly declared_size: number | null } | null;
+}
+
+/**
+ * The usage an image holds now, in bytes and images: every write of an image records it on the
+ * image and moves the difference on its owner's usage item (shared/quotas/ledger.ts), so no
+ * handler has to remember which status holds what.
+ */
+export const usageHeldBy = (image: UsageFacts): Usage => {
+  const held = USAGE_HELD[image.status];
+  const declared = image.upload?.declared_size ?? 0;
+  return {
+    image_size_total: held.data === 'stored' ? (image.size ?? 0) : held.data === 'declared' ? declared : 0,
+    image_stage_total: held.staged ? (image.size ?? declared) : 0,
+    image_count_total: held.counted ? 1 : 0,
+    image_count_uploading: held.uploading ? 1 : 0,
+  };
+};
 
 /**
  * `disk_format` and `container_format` may change only while `queued`, before any data arrived.

@@ -24,6 +24,15 @@
  * Idempotency records of the S3 trigger live under
  * `pk` = `IDEMPOTENCY#finalise` (shared/uploads/idempotency.ts) and are in no index.
  *
+ * | item           | pk                   | sk                        | in an index                              |
+ * |----------------|----------------------|---------------------------|------------------------------------------|
+ * | history entry  | `IMAGE#<id>`         | `HISTORY#<version, 0-padded>` | none                                 |
+ * | project quotas | `PROJECT#<project>`  | `QUOTA`                   | gsi3 `RESERVED` while reservations are pending |
+ *
+ * An image's history entries share its partition, so one Query pages them in order
+ * (docs/lifecycle.md#history); the project item holds the project's usage, limit overrides and
+ * pending reservations (docs/quotas.md).
+ *
  * Deleted images drop their index keys, so the indexes only hold what a listing can show.
  *
  * The metadata definitions catalog (shared/metadefs/repository.ts, docs/metadefs.md#storage):
@@ -54,6 +63,20 @@ export const TABLE_KEYS = {
 } as const;
 
 export const imageKey = (id: string) => ({ pk: `IMAGE#${id}`, sk: 'IMAGE' });
+/** Sort key of the image item itself (history items share its partition). */
+export const IMAGE_SORT_KEY = 'IMAGE';
+export const HISTORY_SORT_PREFIX = 'HISTORY#';
+/** Digits of a zero-padded version: every safe integer fits, so string order is version order. */
+const VERSION_DIGITS = 16;
+export const historySortKey = (version: number) =>
+  `${HISTORY_SORT_PREFIX}${String(version).padStart(VERSION_DIGITS, '0')}`;
+export const historyKey = (imageId: string, version: number) => ({
+  pk: `IMAGE#${imageId}`,
+  sk: historySortKey(version),
+});
+/** The project's usage, limit overrides and pending reservations (docs/quotas.md). */
+export const projectQuotaKey = (project: string) => ({ pk: `PROJECT#${project}`, sk: 'QUOTA' });
+export const projectOfQuotaKey = (pk: string) => pk.replace(/^PROJECT#/, '');
 export const taskKey = (id: string) => ({ pk: `TASK#${id}`, sk: 'TASK' });
 export const ownerIndexKey = (owner: string) => `OWNER#${owner}`;
 export const visibilityIndexKey = (visibility: string) => `VIS#${visibility}`;
@@ -81,6 +104,11 @@ export const PENDING_SCRUB_PARTITION = 'SCRUB';
  * takes it, so the sweeper finds tasks whose execution never started (docs/import-workflow.md#imports-that-never-started).
  */
 export const PENDING_TASK_PARTITION = 'PENDING_TASK';
+/**
+ * gsi3 partition of project items with pending quota reservations (sort key: no later than the
+ * oldest pending reservation), which the sweeper resolves once they are stale (docs/quotas.md#crashes).
+ */
+export const PENDING_RESERVATION_PARTITION = 'RESERVED';
 /** gsi3 sort key: a time (the upload deadline, or the delete time; ISO, sorts as time) with the id as tie-breaker. */
 export const uploadDeadlineSortKey = (deadline: string, id: string) => `${deadline}#${id}`;
 

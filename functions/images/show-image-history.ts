@@ -1,12 +1,17 @@
 import { apiHandler, reply } from '#shared/http/handler';
 import { loadImageAccess } from '#shared/images/access';
-import { historyView } from '#shared/images/view';
+import { historyPageView, parseHistoryQuery } from '#shared/images/history';
 import { canReadImageHistory, requireImagePolicy } from '#shared/policy';
 import { images } from '#shared/runtime';
 
-/** `GET /v2/images/{image_id}/history`: every transition with actor and reason (decision B1); owner project and admins only. */
-export const handler = apiHandler(async ({ caller, path }) => {
+/**
+ * `GET /v2/images/{image_id}/history[?limit=&marker=]`: the transitions with actor and reason
+ * (decision B1), oldest first, a page at a time with a `next` link; owner project and admins only.
+ */
+export const handler = apiHandler(async ({ caller, path, query }) => {
+  const { limit, after } = parseHistoryQuery(query);
   const { image, membership } = await loadImageAccess(images(), caller, path.image_id ?? '');
   requireImagePolicy(caller, image, canReadImageHistory, 'read the history of', membership);
-  return reply(200, historyView(image));
+  const page = await images().historyPage(image, { after, limit });
+  return reply(200, historyPageView(image.id, page, limit));
 });

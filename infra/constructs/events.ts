@@ -5,6 +5,7 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { PUBLISH_ENTRY } from '#infra/functions';
+import { IMAGE_SORT_KEY } from '#shared/table';
 import { GlanceFunction } from './glance-function.ts';
 
 export interface EventsProps {
@@ -15,7 +16,7 @@ export interface EventsProps {
 /**
  * Decision B2: the table's stream feeds one function that publishes every image and task
  * transition to the account's default EventBridge bus (source `serverless-glance`). Only image and
- * task records reach it (an event-source filter drops idempotency records), failures are retried
+ * task items reach it (an event-source filter drops history, quota and idempotency items), failures are retried
  * from the failed record, and the function may do nothing but read the stream and put events.
  */
 export class TransitionEvents extends Construct {
@@ -36,7 +37,15 @@ export class TransitionEvents extends Construct {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         filters: [
-          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('IMAGE#') } } } }),
+          // The image item itself: its history items and other items in its partition carry no transition.
+          FilterCriteria.filter({
+            dynamodb: {
+              Keys: {
+                pk: { S: FilterRule.beginsWith('IMAGE#') },
+                sk: { S: FilterRule.isEqual(IMAGE_SORT_KEY) },
+              },
+            },
+          }),
           FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('TASK#') } } } }),
         ],
       }),

@@ -95,6 +95,10 @@ export const newImage = (input: CreateInput, caller: Caller, now = new Date()): 
     created_at: at,
     updated_at: at,
     version: 1,
-    history: [{ from: null, to: IMAGE_STATUS.queued, trigger: 'create', actor: actorOf(caller), at }],
+    outbox: [
+      { version: 1, from: null, to: IMAGE_STATUS.queued, trigger: 'create', actor: actorOf(caller), at },
+    ],
+    // Recorded by the repository with the reservation of its image_count_total.
+    held: null,
   };
 };

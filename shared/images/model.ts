@@ -2,6 +2,7 @@
  * The stored image record and the vocabularies of its fields (docs/api.md#image-entity). The record is what
  * DynamoDB holds; `view.ts` turns it into the Glance entity.
  */
+import type { HeldUsage } from '#shared/quotas/usage';
 import type { ImageStatus } from '#shared/status-rules';
 
 export const VISIBILITIES = ['public', 'community', 'shared', 'private'] as const;
@@ -25,8 +26,13 @@ export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'] as const;
 export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
 
-/** One recorded transition (decision B1). */
+/**
+ * One recorded transition (decision B1). The newest is kept in the image item (`outbox`), every
+ * one in its own history item (docs/lifecycle.md#history).
+ */
 export interface HistoryEntry {
+  /** The image version the transition wrote: orders the entries and keys their items. */
+  readonly version: number;
   readonly from: ImageStatus | null;
   readonly to: ImageStatus;
   readonly trigger: string;
@@ -90,7 +96,13 @@ export interface ImageRecord extends ImageAttributes {
   data_key: string | null;
   /** Optimistic-concurrency counter; every write is conditional on it. */
   version: number;
-  history: HistoryEntry[];
+  /**
+   * The entry of the latest transition (creation included), written by that transition's own
+   * conditional update; the next transition writes it to its history item before replacing it.
+   */
+  outbox: HistoryEntry[];
+  /** What the image holds of its owner's quotas (docs/quotas.md#held-usage); null without an owner. */
+  held: HeldUsage | null;
 }
 
 /** Base attributes a client may write (create and PATCH); `id` is writable at creation only. */
@@ -166,11 +178,20 @@ export const FAILURE_REASON_PROPERTY = 'os_glance_failure_reason';
 /** Bookkeeping properties hidden from every response (docs/lifecycle.md#reserved-properties). */
 export const HIDDEN_PROPERTIES = ['os_glance_stage_host', 'os_glance_hash_op_host'] as const;
 
-/** Default and maximum quotas (docs/lifecycle.md#size-cap-and-quota). */
+/** Default and maximum quotas and sizes (docs/lifecycle.md#size-cap-and-quota, docs/configuration.md#item-budget). */
 export const LIMITS = {
   nameLength: 255,
   propertyKeyLength: 255,
   tagLength: 255,
   propertyQuota: 128,
   tagQuota: 128,
+  /** UTF-8 bytes of one additional property's value (Glance's column is a 64 KB TEXT). */
+  propertyValueBytes: 65_535,
+  /**
+   * Bytes an image item may take in DynamoDB, counted with every attribute the service may still
+   * add during the image's life at its largest (shared/images/budget.ts).
+   */
+  imageRecordBytes: 262_144,
+  /** Characters of a transition reason or failure reason; longer ones are clipped. */
+  reasonLength: 2000,
 } as const;

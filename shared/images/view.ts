@@ -41,6 +41,3 @@ export const imageView = (image: ImageRecord): ImageView => {
     schema: '/v2/schemas/image',
   };
 };
-
-/** The transition history (decision B1), oldest first, with millisecond timestamps. */
-export const historyView = (image: ImageRecord) => ({ image_id: image.id, history: image.history });

@@ -10,8 +10,8 @@
  *     shared/http/json-body.ts), `method` / `method.name` missing, method not enabled (copy-image,
  *     glance-download), `all_stores_must_succeed` / `all_stores` not boolean → 400
  *  2. image invisible → 404
- *  3. the image owner's storage quota already used up → 413 (the quota is the owner's, so the
- *     image is loaded first; an invisible image stays 404)
+ *  3. no room in the image owner's quotas for its data or (web-download) one more upload → 413
+ *     (the quotas are the owner's, so the image is loaded first; an invisible image stays 404)
  *  4. status: glance-direct needs `uploading` with its staged data in S3 (recorded by the trigger,
  *     or the stage upload's object already there: staged-data.ts `stagedData`), web-download
  *     `queued` → 409
@@ -28,9 +28,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '#shared/auth';
 import type { DataLimits } from '#shared/data/limits';
-import { projectUsage } from '#shared/data/limits';
 import { ENABLED_IMPORT_METHODS, type ImportMethod } from '#shared/discovery';
-import { BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge } from '#shared/errors';
+import { BadRequest, Conflict, Forbidden, InternalError } from '#shared/errors';
 import { loadImageAccess } from '#shared/images/access';
 import { imageFromCreateBody } from '#shared/images/create';
 import { DISK_FORMATS, type ImageRecord } from '#shared/images/model';
@@ -163,14 +162,12 @@ export const requestImport = async (
 
   const { image, membership } = await loadImageAccess(deps.images, caller, imageId);
 
-  // The quota is the image owner's (an admin importing into another project uses that project's).
-  if (
-    deps.limits.projectQuota > 0 &&
-    image.owner !== null &&
-    (await projectUsage(deps.images, image.owner)) >= deps.limits.projectQuota
-  ) {
-    throw new PayloadTooLarge(`Project ${image.owner} has used up its storage quota.`);
-  }
+  // The quotas are the image owner's (an admin importing into another project uses that project's):
+  // room for the data (its staged size, or at least a byte) and, from queued, one more upload.
+  await deps.images.ledger.requireRoom(image.owner, {
+    image_size_total: Math.max(1, image.size ?? 0),
+    image_count_uploading: request.method === 'web-download' ? 1 : 0,
+  });
 
   if (!isImportSource(request.method, image.status)) {
     const required = IMPORT_SOURCE_STATUS[request.method];
@@ -283,7 +280,7 @@ export const createImportTask = async (
   const image: ImageRecord = {
     ...created,
     properties: withLock(created, taskId),
-    history: created.history.map((entry) => ({ ...entry, reason: `created by import task ${taskId}` })),
+    outbox: created.outbox.map((entry) => ({ ...entry, reason: `created by import task ${taskId}` })),
   };
   await deps.images.create(image);
 

@@ -113,7 +113,7 @@ export const directUpload = async (
     );
   }
   requireTrigger(image, startTrigger(kind));
-  await requireRoomFor(ctx, image, body.byteLength);
+  requireRoomFor(ctx, body.byteLength);
   // Staged data is inspected by the import that uses it; file data here, before anything changes.
   const inspection = inspectBytes(body);
   if (kind === 'file') {
@@ -189,8 +189,9 @@ const killOf = async (
   kind: UploadKind,
 ): Promise<GlanceError | undefined> => {
   const now = await ctx.images.get(started.id);
-  const next = now?.history[started.history.length];
-  if (!now || !isKilled(now.status) || next?.trigger !== rejectTrigger(kind)) return undefined;
+  if (!now || !isKilled(now.status)) return undefined;
+  const [next] = (await ctx.images.historyPage(now, { after: started.version, limit: 1 })).entries;
+  if (next?.trigger !== rejectTrigger(kind)) return undefined;
   const reason = next.reason ?? now.properties[FAILURE_REASON_PROPERTY] ?? 'The data was refused.';
   return isFailureKind(next.failure)
     ? failureError(next.failure, reason)

@@ -31,6 +31,7 @@ import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import type { ImageChanges } from '#shared/images/repository';
 import { logger } from '#shared/logger';
+import { QuotaExceeded, type QuotaName } from '#shared/quotas/usage';
 import { retryOnConflict } from '#shared/retry';
 import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shared/status-rules';
 import { parseUploadKey, type UploadKind } from '#shared/storage/bucket';
@@ -119,6 +120,8 @@ type Measurement =
 interface Limits {
   readonly declared: number | null;
   readonly sizeCap: number;
+  /** The quota the data counts against, and what the owner has left of it (or the cap). */
+  readonly quota: QuotaName;
   readonly allowed: number;
 }
 
@@ -156,7 +159,7 @@ const measureObject = async (
 
 const SIZE_MISMATCH = 'Size mismatch:';
 const OVER_CAP = 'exceeds the image size cap';
-const OVER_QUOTA = 'exceeds the storage quota';
+const OVER_QUOTA = 'exceeds the quota';
 const TOO_LARGE = 'Image data too large.';
 /** The start of the reason recorded for data that could not be read and hashed in the time there was. */
 export const UNVERIFIED = 'The data could not be verified within the function time limit';
@@ -197,7 +200,7 @@ const judge = (
       return {
         accept: false,
         failure: 'quota',
-        reason: `Image data (${received}) ${OVER_QUOTA} of project ${image.owner}: ${bytes(limits.allowed)} left.`,
+        reason: `Image data (${received}) ${OVER_QUOTA} ${limits.quota} of project ${image.owner}: ${bytes(limits.allowed)} left.`,
       };
     }
     return undefined;
@@ -243,10 +246,14 @@ const judge = (
   };
 };
 
-const limitsFor = async (ctx: UploadContext, image: ImageRecord): Promise<Limits> => ({
+/** The quota uploaded data of a kind counts against (docs/quotas.md#held-usage). */
+const quotaOf = (kind: UploadKind): QuotaName => (kind === 'file' ? 'image_size_total' : 'image_stage_total');
+
+const limitsFor = async (ctx: UploadContext, image: ImageRecord, kind: UploadKind): Promise<Limits> => ({
   declared: image.upload?.declared_size ?? null,
   sizeCap: ctx.limits.sizeCap,
-  allowed: await allowedBytes(ctx.images, ctx.limits, image),
+  quota: quotaOf(kind),
+  allowed: await allowedBytes(ctx.images, ctx.limits, image, quotaOf(kind)),
 });
 
 /** Decides and records the fate of one object. Throws only on infrastructure errors (retried). */
@@ -276,7 +283,7 @@ export const finaliseUpload = async (
       return { outcome: 'orphan', reason };
     }
 
-    const limits = await limitsFor(ctx, image);
+    const limits = await limitsFor(ctx, image, parsed.kind);
     if (!measurement) {
       try {
         measurement = await measureObject(ctx, object, limits, {
@@ -291,15 +298,21 @@ export const finaliseUpload = async (
       // Gone (deleted after a kill or by DELETE).
       if (!measurement) return { outcome: 'ignored', reason: 'the object no longer exists' };
     }
-    const verdict = judge(image, parsed.kind, object.key, measurement, limits, ctx.formatPolicy);
+    let verdict = judge(image, parsed.kind, object.key, measurement, limits, ctx.formatPolicy);
 
     if (verdict.accept) {
-      const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {
-        actor: options.actor,
-        set: verdict.set,
-      });
-      logger.debug('upload finalised', { imageId: image.id, key: object.key, status: next.status });
-      return { outcome: parsed.kind === 'file' ? 'activated' : 'staged', image: next };
+      try {
+        const next = await applyTrigger(ctx.images, image, finishTrigger(parsed.kind), {
+          actor: options.actor,
+          set: verdict.set,
+        });
+        logger.debug('upload finalised', { imageId: image.id, key: object.key, status: next.status });
+        return { outcome: parsed.kind === 'file' ? 'activated' : 'staged', image: next };
+      } catch (error) {
+        // Data of undeclared size is reserved here, and a concurrent upload took the room first.
+        if (!(error instanceof QuotaExceeded)) throw error;
+        verdict = { accept: false, failure: 'quota', reason: `Image data ${OVER_QUOTA}: ${error.message}` };
+      }
     }
     const next = await applyTrigger(ctx.images, image, rejectTrigger(parsed.kind), {
       actor: options.actor,

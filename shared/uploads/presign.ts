@@ -18,6 +18,7 @@
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict } from '#shared/errors';
 import { actorOf } from '#shared/images/access';
+import { MULTIPART_UPLOAD_ID_LENGTH } from '#shared/images/budget';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
 import type { ImageConflict } from '#shared/images/repository';
 import { retryOnConflict } from '#shared/retry';
@@ -118,6 +119,19 @@ const answerFor = async (
   };
 };
 
+/**
+ * A new multipart upload. Its id is kept on the image, whose budget counts it at most
+ * `MULTIPART_UPLOAD_ID_LENGTH` characters (S3's are about 100): a longer one is aborted.
+ */
+const createMultipartUpload = async (ctx: UploadContext, key: string): Promise<string> => {
+  const id = await ctx.store.createMultipartUpload(key);
+  if (id.length > MULTIPART_UPLOAD_ID_LENGTH) {
+    await ctx.store.abortMultipart(key, id);
+    throw new Error(`S3 returned a multipart upload id of ${id.length} characters.`);
+  }
+  return id;
+};
+
 /** `POST .../presign`: a new upload, or fresh URLs for the one in flight. */
 export const presignUpload = async (
   ctx: UploadContext,
@@ -130,15 +144,12 @@ export const presignUpload = async (
   if (body.kind === 'resign') return resign(ctx, image, kind, body.uploadId, body.partNumbers, now);
 
   requireTrigger(image, startTrigger(kind));
-  if (body.size !== null) await requireRoomFor(ctx, image, body.size);
+  if (body.size !== null) requireRoomFor(ctx, body.size);
   const plan = planUpload(body.size, ctx.settings);
   const key = uploadKey(kind, image.id, newUploadId());
   const multipart =
     plan.method === 'multipart'
-      ? {
-          multipart_upload_id: await ctx.store.createMultipartUpload(key),
-          part_size: plan.partSize,
-        }
+      ? { multipart_upload_id: await createMultipartUpload(ctx, key), part_size: plan.partSize }
       : {};
   const started_at = now.toISOString();
   const upload: PendingUpload = {

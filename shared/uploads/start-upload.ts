@@ -5,7 +5,6 @@
  * `PUT /file|/stage` and by `POST .../presign`.
  */
 
-import { allowedBytes } from '#shared/data/limits';
 import { PayloadTooLarge } from '#shared/errors';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
@@ -29,19 +28,14 @@ export const requireTrigger = (image: ImageRecord, trigger: ImageTrigger): void 
 };
 
 /**
- * 413 when `size` bytes do not fit the size cap or the project's remaining quota (docs/lifecycle.md#size-cap-and-quota):
- * checked before any URL is issued or any status changes.
+ * 413 when `size` bytes do not fit the size cap (docs/lifecycle.md#size-cap-and-quota): checked
+ * before any URL is issued or any status changes. The quotas need no check here: the start
+ * transition reserves the declared size itself, and is refused (413) when it does not fit.
  */
-export const requireRoomFor = async (ctx: UploadContext, image: ImageRecord, size: number): Promise<void> => {
+export const requireRoomFor = (ctx: UploadContext, size: number): void => {
   if (size > ctx.limits.sizeCap) {
     throw new PayloadTooLarge(
       `Image data of ${size} bytes exceeds the image size cap of ${ctx.limits.sizeCap} bytes.`,
-    );
-  }
-  const allowed = await allowedBytes(ctx.images, ctx.limits, image);
-  if (size > allowed) {
-    throw new PayloadTooLarge(
-      `Image data of ${size} bytes exceeds the storage quota of project ${image.owner}: ${allowed} bytes left.`,
     );
   }
 };

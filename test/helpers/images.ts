@@ -1,6 +1,7 @@
 import type { Caller } from '#shared/auth';
 import { newImage } from '#shared/images/create';
-import type { ImageRecord } from '#shared/images/model';
+import type { HistoryEntry, ImageRecord } from '#shared/images/model';
+import type { ImageRepository } from '#shared/images/repository';
 
 export const member = (projectId = 'p-alpha', userId = 'u-alice'): Caller => ({
   userId,
@@ -28,3 +29,22 @@ export const queuedImage = (overrides: Partial<ImageRecord> = {}, now = new Date
   ...newImage({ name: 'cirros', disk_format: 'raw', container_format: 'bare' }, member(), now),
   ...overrides,
 });
+
+/** Every history entry of an image, oldest first, read page by page as the API does. */
+export const storedHistory = async (
+  images: ImageRepository,
+  id: string,
+  limit = 100,
+): Promise<HistoryEntry[]> => {
+  const image = await images.get(id);
+  if (!image) return [];
+  const entries: HistoryEntry[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await images.historyPage(image, { after, limit });
+    entries.push(...page.entries);
+    const last = page.entries.at(-1);
+    if (!page.more || !last) return entries;
+    after = last.version;
+  }
+};

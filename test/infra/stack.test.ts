@@ -180,7 +180,7 @@ describe('functions', () => {
 });
 
 describe('transition events (B2)', () => {
-  it('streams new and old images of the table to the publisher, image and task records only', () => {
+  it('streams new and old images of the table to the publisher, image items (not their history) and task items only', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
@@ -191,7 +191,11 @@ describe('transition events (B2)', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       FilterCriteria: {
         Filters: [
-          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'IMAGE#' }] } } } }) },
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'IMAGE#' }] }, sk: { S: ['IMAGE'] } } },
+            }),
+          },
           { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TASK#' }] } } } }) },
         ],
       },

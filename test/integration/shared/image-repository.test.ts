@@ -5,7 +5,7 @@ import { decideImage } from '#shared/status-rules';
 import { imageKey } from '#shared/table';
 import { type DynamoFixture, startDynamo } from '#test/helpers/dynamo';
 import { objectOf, PROTOTYPE_NAMES } from '#test/helpers/hostile';
-import { queuedImage } from '#test/helpers/images';
+import { queuedImage, storedHistory } from '#test/helpers/images';
 
 let db: DynamoFixture;
 beforeAll(async () => {
@@ -33,11 +33,14 @@ describe('ImageRepository on dynalite', () => {
     const stored = await db.images.get(image.id);
     expect(stored?.status).toBe('saving');
     expect(stored?.version).toBe(2);
-    expect(stored?.history.map((entry) => [entry.from, entry.to, entry.trigger])).toEqual([
-      [null, 'queued', 'create'],
-      ['queued', 'saving', 'uploadStart'],
+    // The entry is in the very write that made the transition.
+    expect(stored?.outbox).toEqual([expect.objectContaining({ version: 2, to: 'saving' })]);
+    const history = await storedHistory(db.images, image.id);
+    expect(history.map((entry) => [entry.version, entry.from, entry.to, entry.trigger])).toEqual([
+      [1, null, 'queued', 'create'],
+      [2, 'queued', 'saving', 'uploadStart'],
     ]);
-    expect(stored?.history[1]).toMatchObject({ actor: 'user:u@project:p', reason: 'test' });
+    expect(history[1]).toMatchObject({ actor: 'user:u@project:p', reason: 'test' });
   });
 
   it('refuses a transition decided on a stale version and reports the real state', async () => {
@@ -75,7 +78,10 @@ describe('ImageRepository on dynalite', () => {
       upload: null,
       properties: { os_glance_failure_reason: 'Size mismatch: 10 bytes declared, 12 bytes received.' },
     });
-    expect(killed?.history.at(-1)).toMatchObject({ to: 'killed', failure: 'size-mismatch' });
+    expect((await storedHistory(db.images, image.id)).at(-1)).toMatchObject({
+      to: 'killed',
+      failure: 'size-mismatch',
+    });
     expect(
       (await db.images.expiredUploads({ before: '2100-01-01T00:00:00.000Z', limit: 100 })).ids,
     ).not.toContain(image.id);
@@ -97,7 +103,7 @@ describe('ImageRepository on dynalite', () => {
     expect(losers).toHaveLength(49);
     for (const loser of losers) expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(ImageConflict);
     const stored = await db.images.get(image.id);
-    expect(stored?.history).toHaveLength(2);
+    expect(await storedHistory(db.images, image.id)).toHaveLength(2);
     expect(stored?.version).toBe(2);
   });
 
@@ -157,6 +163,7 @@ describe('property names chosen by clients', () => {
       limit: 10,
     });
     expect(listed.images.map((found) => found.properties)).toEqual([killed?.properties]);
+    expect((await db.images.getMany([image.id]))[0]?.properties).toEqual(killed?.properties);
   });
 
   it('never stores a client-chosen name as a DynamoDB map key', async () => {

@@ -25,7 +25,8 @@ import {
 } from './helpers.ts';
 
 const CAP = 1_000_000;
-const QUOTA = 2_000_000;
+/** image_size_total in MiB: 2,097,152 bytes per project. */
+const QUOTA_MIB = 2;
 const PART = 100_000;
 
 let stack: TestStack;
@@ -38,7 +39,7 @@ beforeAll(async () => {
     MULTIPART_PART_SIZE_BYTES: String(PART),
     PRESIGN_MAX_PART_URLS: '3',
     IMAGE_SIZE_CAP: String(CAP),
-    USER_STORAGE_QUOTA: String(QUOTA),
+    GLANCE_QUOTA_IMAGE_SIZE_TOTAL: String(QUOTA_MIB),
   });
   stack = await startTestStack();
   owner = await stack.tokenFor({ project: 'p-pre', roles: ['member', 'reader'] });
@@ -281,7 +282,8 @@ describe('kills', () => {
       actor: 'system:s3-trigger',
       reason: killed.os_glance_failure_reason,
     });
-    expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
+    // The trigger deletes the object right after the kill it wrote.
+    await expect.poll(() => keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
     // Killed images are listed, and can only be deleted.
     const list = await stack.api('GET', '/v2/images?status=killed', { token: owner });
     expect(list.json.images.map((i: Json) => i.id)).toContain(image.id);
@@ -298,17 +300,20 @@ describe('kills', () => {
   });
 
   it('refuses a declared size over the cap with 413 before any URL, and kills an undeclared upload over it', async () => {
-    const image = await createImage(stack, owner);
-    const refused = await presign(image.id, { size: CAP + 1 });
+    // A project of its own: the uploads in flight of the other tests hold room in p-pre's quota.
+    const capped = await stack.tokenFor({ project: 'p-cap', roles: ['member'] });
+    const image = await createImage(stack, capped);
+    const refused = await presign(image.id, { size: CAP + 1 }, capped);
     expect(refused.status).toBe(413);
-    expect((await showImage(stack, owner, image.id)).status).toBe('queued');
+    expect((await showImage(stack, capped, image.id)).status).toBe('queued');
 
-    const plan = (await presign(image.id)).json;
+    const plan = (await presign(image.id, undefined, capped)).json;
     expect((await putTo(plan.url, randomData(CAP + 100_000))).status).toBe(200);
-    const killed = await waitForImage(stack, owner, image.id, settled);
+    const killed = await waitForImage(stack, capped, image.id, settled);
     expect(killed.status).toBe('killed');
     expect(killed.os_glance_failure_reason).toContain('exceeds the image size cap of 1000000 bytes');
-    expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
+    // The trigger deletes the object right after the kill it wrote.
+    await expect.poll(() => keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
   });
 
   it('enforces the project quota: 413 when declared, killed when not', async () => {
@@ -327,7 +332,9 @@ describe('kills', () => {
     expect((await putTo(plan.url, randomData(300_000))).status).toBe(200);
     const killed = await waitForImage(stack, quota, image.id, settled);
     expect(killed.status).toBe('killed');
-    expect(killed.os_glance_failure_reason).toContain('storage quota of project p-quota');
+    expect(killed.os_glance_failure_reason).toContain(
+      'exceeds the quota image_size_total of project p-quota',
+    );
   });
 });
 

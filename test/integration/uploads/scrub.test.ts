@@ -1,5 +1,6 @@
 /** Delayed delete (T19) and the scrubber (T20): pending_delete keeps the data until it is scrubbed. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { storedHistory } from '#test/helpers/images';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { createImage, keysUnder, randomData, s3Of, uploadDirect } from './helpers.ts';
 
@@ -37,7 +38,10 @@ it('keeps a deleted active image pending_delete with its data, then scrubs it to
 
   const scrubbed = await dataContext.images.get(image.id);
   expect(scrubbed?.status).toBe('deleted');
-  expect(scrubbed?.history.map((entry) => entry.to).slice(-2)).toEqual(['pending_delete', 'deleted']);
+  expect((await storedHistory(dataContext.images, image.id)).map((entry) => entry.to).slice(-2)).toEqual([
+    'pending_delete',
+    'deleted',
+  ]);
   expect(await keysUnder(s3, stack.bucketName, `images/${image.id}/`)).toEqual([]);
   // Out of the due index: a second run has nothing to do.
   expect(await scrubImages(dataContext, 0)).not.toContain(image.id);

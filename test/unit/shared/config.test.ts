@@ -1,12 +1,13 @@
 /**
  * Settings that follow from each other or mirror Glance's options: the size cap and the
  * verification rate (docs/uploads.md#how-large-an-image-one-invocation-verifies), and the
- * `[image_format]` options (docs/image-formats.md#configuration).
+ * `[image_format]` options (docs/image-formats.md#configuration), and the deployment's quotas.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MissingConfigError, readImageFormatPolicy, readServiceConfig } from '#shared/config';
 import { DEFAULT_VERIFY_BYTES_PER_SECOND, VERIFY_RATES, verifiableBytes } from '#shared/data/limits';
 import { DEFAULT_IMAGE_FORMAT_POLICY } from '#shared/image-format/decision';
+import { UNLIMITED } from '#shared/quotas/usage';
 
 const VARIABLES = [
   'TABLE_NAME',
@@ -16,6 +17,11 @@ const VARIABLES = [
   'IMAGE_FORMAT_REQUIRE_MATCH',
   'IMAGE_FORMAT_VMDK_ALLOWED_TYPES',
   'IMAGE_FORMAT_GPT_NONFATAL_CHECKS',
+  'GLANCE_QUOTA_IMAGE_SIZE_TOTAL',
+  'GLANCE_QUOTA_IMAGE_STAGE_TOTAL',
+  'GLANCE_QUOTA_IMAGE_COUNT_TOTAL',
+  'GLANCE_QUOTA_IMAGE_COUNT_UPLOADING',
+  'USER_STORAGE_QUOTA',
 ];
 let saved: Record<string, string | undefined>;
 beforeEach(() => {
@@ -42,7 +48,7 @@ describe('the size cap follows from the verification rate', () => {
     expect(verifiableBytes(128 * MiB)).toBe(105 * GiB);
     expect(readServiceConfig()).toMatchObject({
       verifyBytesPerSecond: 128 * MiB,
-      limits: { sizeCap: 105 * GiB, projectQuota: 0 },
+      limits: { sizeCap: 105 * GiB },
     });
   });
 
@@ -56,6 +62,24 @@ describe('the size cap follows from the verification rate', () => {
     expect(readServiceConfig().limits.sizeCap).toBe(210 * GiB);
     process.env.VERIFY_BYTES_PER_SECOND = '1000';
     expect(() => readServiceConfig()).toThrow(/VERIFY_BYTES_PER_SECOND/);
+  });
+});
+
+describe('the deployment quotas (docs/quotas.md#names-and-limits)', () => {
+  it('are unlimited unless set, and read from GLANCE_QUOTA_* in their units', () => {
+    expect(readServiceConfig().quotas).toEqual(UNLIMITED);
+    Object.assign(process.env, { GLANCE_QUOTA_IMAGE_SIZE_TOTAL: '10', GLANCE_QUOTA_IMAGE_COUNT_TOTAL: ' ' });
+    expect(readServiceConfig().quotas).toEqual({ ...UNLIMITED, image_size_total: 10 });
+  });
+
+  it.each([
+    ['GLANCE_QUOTA_IMAGE_COUNT_UPLOADING', '-1'],
+    ['GLANCE_QUOTA_IMAGE_STAGE_TOTAL', '1.5'],
+    ['USER_STORAGE_QUOTA', '1073741824'],
+  ])('fail fast on %s=%s', (name, value) => {
+    process.env[name] = value;
+    expect(() => readServiceConfig()).toThrow(MissingConfigError);
+    expect(() => readServiceConfig()).toThrow(name);
   });
 });
 

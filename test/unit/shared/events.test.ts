@@ -11,9 +11,9 @@ describe('transitionEvents', () => {
     ...created,
     status: 'saving',
     version: 2,
-    history: [
-      ...image.history,
+    outbox: [
       {
+        version: 2,
         from: 'queued',
         to: 'saving',
         trigger: 'uploadStart',
@@ -35,7 +35,7 @@ describe('transitionEvents', () => {
     });
   });
 
-  it('publishes exactly the history entries a write appended', () => {
+  it('publishes exactly the entry a transition put in the outbox', () => {
     const events = transitionEvents({ old: created, new: saving });
     expect(events.map((event) => JSON.parse(event.Detail))).toEqual([
       expect.objectContaining({
@@ -53,9 +53,10 @@ describe('transitionEvents', () => {
     const killed = {
       ...saving,
       status: 'killed',
-      history: [
-        ...saving.history,
+      version: 3,
+      outbox: [
         {
+          version: 3,
           from: 'saving',
           to: 'killed',
           trigger: 'uploadReject',
@@ -71,8 +72,25 @@ describe('transitionEvents', () => {
     });
   });
 
-  it('publishes nothing for edits that change no status (PATCH, tags)', () => {
+  it('publishes nothing for edits that change no status (PATCH, tags) or only fence the version', () => {
     expect(transitionEvents({ old: saving, new: { ...saving, name: 'renamed', version: 3 } })).toEqual([]);
+    expect(transitionEvents({ old: saving, new: { ...saving, version: 3 } })).toEqual([]);
+  });
+
+  it('publishes nothing for the history items a later transition writes, nor for deletions', () => {
+    const entry = saving.outbox[0];
+    const historyItem = { pk: `IMAGE#${image.id}`, sk: 'HISTORY#0000000000000002', ...entry };
+    expect(transitionEvents({ new: historyItem })).toEqual([]);
+    expect(transitionEvents({ old: historyItem, new: historyItem })).toEqual([]);
+    expect(transitionEvents({ old: saving })).toEqual([]);
+  });
+
+  it('publishes each transition once across a chain of writes', () => {
+    const chain = [created, saving, { ...saving, name: 'x', version: 3 }];
+    const events = chain
+      .slice(1)
+      .flatMap((next, index) => transitionEvents({ old: chain[index], new: next }));
+    expect(events).toHaveLength(1);
   });
 
   it('publishes task status changes only', () => {

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   allowsFormatChange,
-  countsTowardsQuota,
   decideImage,
   decideTask,
   hasUsableData,
@@ -34,6 +33,8 @@ import {
   TASK_TRIGGERS,
   type TaskStatus,
   TransitionRefused,
+  USAGE_HELD,
+  usageHeldBy,
 } from '#shared/status-rules';
 
 const formatted = (status: ImageStatus) => ({
@@ -255,11 +256,10 @@ describe('named status questions', () => {
     );
   });
 
-  it('isKilled: the one live status that can only be deleted (D1), the only one not counted in the quota', () => {
+  it('isKilled: the one live status that can only be deleted (D1)', () => {
     fc.assert(
       fc.property(imageStatus, (status) => {
         expect(isKilled(status)).toBe(!isGone(status) && IMAGE_TRANSITIONS[status].join() === 'deleted');
-        expect(countsTowardsQuota(status)).toBe(!isKilled(status));
       }),
     );
   });
@@ -306,6 +306,108 @@ describe('named status questions', () => {
           canSucceed && applies(image, 'importSucceed'),
         );
       }),
+    );
+  });
+});
+
+describe('usage held in each status (docs/quotas.md#held-usage)', () => {
+  const size = fc.option(fc.nat({ max: 2 ** 40 }), { nil: null });
+  const facts = fc.record({
+    status: fc.constantFrom(...IMAGE_STATUSES),
+    size,
+    upload: fc.option(fc.record({ declared_size: size }), { nil: null }),
+  });
+  const dataOnItsWay = (status: ImageStatus) =>
+    [
+      ...IMAGE_TRIGGERS.uploadFinish.from,
+      ...IMAGE_TRIGGERS.stageFinish.from,
+      ...IMAGE_TRIGGERS.importSucceed.from,
+    ]
+      .map(String)
+      .includes(status);
+
+  it('counts every image but a deleted one, and as uploading exactly those waiting for data', () => {
+    fc.assert(
+      fc.property(facts, (image) => {
+        const held = usageHeldBy(image);
+        expect(held.image_count_total).toBe(image.status === 'deleted' ? 0 : 1);
+        expect(held.image_count_uploading).toBe(dataOnItsWay(image.status) ? 1 : 0);
+      }),
+    );
+  });
+
+  it('holds stored data while the data is usable or waits for the scrubber, a declared size while saving', () => {
+    fc.assert(
+      fc.property(facts, (image) => {
+        const held = usageHeldBy(image);
+        const stored = hasUsableData(image.status) || isPendingDelete(image.status);
+        if (stored) expect(held.image_size_total).toBe(image.size ?? 0);
+        else if (image.status === 'saving')
+          expect(held.image_size_total).toBe(image.upload?.declared_size ?? 0);
+        else expect(held.image_size_total).toBe(0);
+        expect(held.image_stage_total > 0).toBe(
+          USAGE_HELD[image.status].staged && (image.size ?? image.upload?.declared_size ?? 0) > 0,
+        );
+      }),
+    );
+  });
+
+  it('holds nothing once deleted or killed but the image itself', () => {
+    for (const status of ['deleted', 'killed'] as const) {
+      expect(usageHeldBy({ status, size: 5, upload: { declared_size: 5 } })).toEqual({
+        image_size_total: 0,
+        image_stage_total: 0,
+        image_count_total: status === 'killed' ? 1 : 0,
+        image_count_uploading: 0,
+      });
+    }
+  });
+
+  it('only creating needs an image, only starting an upload or an import from queued needs an upload slot', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...IMAGE_TRIGGER_NAMES), facts, (trigger, image) => {
+        const rule = IMAGE_TRIGGERS[trigger];
+        fc.pre((rule.from as readonly ImageStatus[]).includes(image.status));
+        const before = usageHeldBy(image);
+        const after = usageHeldBy({ ...image, status: rule.to });
+        expect(after.image_count_total).toBeLessThanOrEqual(before.image_count_total);
+        const startsData =
+          ['uploadStart', 'stageStart', 'importStart'].includes(trigger) && image.status === 'queued';
+        expect(after.image_count_uploading > before.image_count_uploading).toBe(startsData);
+      }),
+    );
+  });
+
+  it('gives everything back on the way out: sweep, delete, rejects, failures and the scrubber never need room', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          'sweep',
+          'delete',
+          'uploadReject',
+          'stageReject',
+          'importFail',
+          'scrub',
+          'deactivate',
+          'reactivate',
+          'delayedDelete',
+        ) satisfies fc.Arbitrary<ImageTrigger>,
+        facts,
+        (trigger, image) => {
+          const rule = IMAGE_TRIGGERS[trigger];
+          fc.pre((rule.from as readonly ImageStatus[]).includes(image.status));
+          const before = usageHeldBy(image);
+          // A transition keeps the record's size unless it clears it (entering queued) or sets it.
+          const after = usageHeldBy({
+            ...image,
+            status: rule.to,
+            ...(rule.to === 'queued' ? { size: null } : {}),
+          });
+          for (const name of Object.keys(before) as (keyof typeof before)[]) {
+            expect(after[name]).toBeLessThanOrEqual(before[name]);
+          }
+        },
+      ),
     );
   });
 });

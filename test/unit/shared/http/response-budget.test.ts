@@ -9,7 +9,9 @@ import {
   ResponseBudget,
   withinBudget,
 } from '#shared/http/response-budget';
-import { historyView, imageView } from '#shared/images/view';
+import { HISTORY_PAGE_LIMIT, historyPageView } from '#shared/images/history';
+import { LIMITS } from '#shared/images/model';
+import { imageView } from '#shared/images/view';
 import { MEMBER_ID_PATTERN } from '#shared/members/model';
 import { membersView } from '#shared/members/view';
 import { queuedImage } from '#test/helpers/images';
@@ -136,19 +138,21 @@ describe('the budget against the limit', () => {
     expect(resultBytes(membersView(members))).toBeLessThan(LIST_ENTRIES_BUDGET);
   });
 
-  it('fits an image history in one response: it lives in the image item, at most 400 KB', () => {
+  it('fits a page of image history in one response: the most entries a page holds, reasons at their longest', () => {
     const entry = {
+      version: Number.MAX_SAFE_INTEGER,
       from: 'queued' as const,
       to: 'killed' as const,
       trigger: 'uploadFail',
-      actor: 'system:sweeper',
+      actor: `user:${'"'.repeat(255)}@project:${'"'.repeat(255)}`,
       at: new Date().toISOString(),
-      reason: '\u0001'.repeat(1024),
+      // Reasons are clipped to this many characters; these escape at 7 bytes a character.
+      reason: '\u0001'.repeat(LIMITS.reasonLength),
+      failure: 'size-mismatch',
     };
-    const history = Array.from({ length: 400 }, () => entry);
-    const image = queuedImage({ history });
-    // More history than one DynamoDB item can hold, all of it escaping at 7 bytes a byte.
-    expect(history.length * entry.reason.length).toBeGreaterThanOrEqual(400 * 1024);
-    expect(resultBytes(historyView(image))).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
+    const entries = Array.from({ length: HISTORY_PAGE_LIMIT }, () => entry);
+    const body = historyPageView(queuedImage().id, { entries, more: true }, HISTORY_PAGE_LIMIT);
+    expect(resultBytes(body)).toBeGreaterThan(HISTORY_PAGE_LIMIT * LIMITS.reasonLength * 7);
+    expect(resultBytes(body)).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
   });
 });

@@ -46,7 +46,7 @@ const resignAt = async (times: readonly Date[]): Promise<string[]> => {
       new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
       'bucket',
     ),
-    limits: { sizeCap: 1024 ** 4, projectQuota: 0 },
+    limits: { sizeCap: 1024 ** 4 },
     settings: readUploadSettings(),
     formatPolicy: DEFAULT_IMAGE_FORMAT_POLICY,
   };
