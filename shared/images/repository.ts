@@ -7,7 +7,7 @@
  *   into the image's outbox, after writing the previous entry as its history item (idempotent);
  * - quota usage (docs/quotas.md): a write that changes what the image holds reserves the
  *   difference on the owner's usage item first (413 when over a limit), records it on the image
- *   with the reservation's token, then commits it; a lost write gives it back.
+ *   with the reservation's token, then settles it; a lost write gives it back.
  *
  * So every path that changes a status keeps history and usage right, and a crash between the
  * steps loses nothing: docs/quotas.md#crashes and docs/lifecycle.md#history say why.
@@ -94,7 +94,7 @@ export interface TransitionOptions {
 const IMAGE_CODECS: Codecs = { properties: namedPairs };
 
 /** The steps of one image write, in order (a step without work is skipped). */
-export type WriteStep = 'history-flushed' | 'usage-reserved' | 'image-written' | 'usage-committed';
+export type WriteStep = 'history-flushed' | 'usage-reserved' | 'image-written' | 'usage-settled';
 
 export interface ImageRepositoryOptions {
   /** The quota ledger; by default one with unlimited deployment limits. */
@@ -398,7 +398,7 @@ export class ImageRepository {
   /**
    * Runs an image write with what must be durable before it: `prepare` (the history flush) and
    * the usage it changes, reserved (413 when over a limit, and the write never runs), both at
-   * once. The reservation is committed after the write, given back when the write lost its
+   * once. The reservation is settled after the write, given back when the write lost its
    * condition; any other failure of the write may have written it, so the reservation stays
    * pending and the sweeper resolves it from the image (docs/quotas.md#crashes).
    */
@@ -425,11 +425,11 @@ export class ImageRepository {
     await this.afterStep('image-written', imageId);
     if (!usage) return;
     await this.ledger
-      .commit(usage)
+      .settle(usage)
       .catch((cause: unknown) =>
-        logger.warn('could not commit a reservation (the sweeper will)', { imageId, error: cause as Error }),
+        logger.warn('could not settle a reservation (the sweeper will)', { imageId, error: cause as Error }),
       );
-    await this.afterStep('usage-committed', imageId);
+    await this.afterStep('usage-settled', imageId);
   }
 
   /** Releases a reservation whose image write did not happen; the sweeper does it if this fails. */

@@ -27,8 +27,8 @@ export interface UsageChange {
   /** Non-zero differences, the project that gains first. */
   readonly deltas: readonly ProjectDelta[];
   /**
-   * The change this one supersedes on the image. It is committed (the image records it), but its
-   * entry may still be pending on these projects: it is removed before the image moves past it.
+   * The change this one supersedes on the image. It landed (the image records it), but its
+   * entry may still be pending on these projects: it is settled before the image moves past it.
    */
   readonly previous?: { readonly token: string; readonly projects: readonly string[] };
   /** What the image records once written. */

@@ -2,17 +2,20 @@
  * The per-project usage item (docs/quotas.md): `PROJECT#<project>` / `QUOTA` holds the project's
  * usage (bytes and images per quota name), its limit overrides (`limit_<name>`, set by the
  * operator command) and the reservations still pending (`pending`, a map from token to
- * `[size, stage, count, uploading, at (epoch ms)]`).
+ * `[size, stage, count, uploading, at (epoch ms)]`, the signed difference the write makes).
  *
  * A write of an image that changes what it holds runs, around its own conditional update:
  *
- *   reserve (this item: usage += delta, pending[token] recorded, limits checked in the same
- *            conditional update, so concurrent reservations can never together pass a limit)
+ *   reserve (this item: the increases added and limits checked in the same conditional update,
+ *            so concurrent reservations can never together pass a limit; pending[token] recorded)
  *   → the image write (records `held` with the token)
- *   → commit (pending[token] removed), or release when the image write lost (usage -= delta).
+ *   → settle (the decreases applied, pending[token] removed), or release when the image write
+ *     lost (the increases taken back, pending[token] removed).
  *
- * A crash between the steps leaves the token pending; the sweeper resolves it from the image
- * (shared/quotas/reconcile.ts), so usage never drifts.
+ * Decreases wait for the image write: room is never handed out before the image gave it up, so
+ * the usage item is never below what the images hold and never above a limit. A crash between
+ * the steps leaves the token pending; the next write of the image or the sweeper settles or
+ * releases it from what the image records (shared/quotas/reconcile.ts), so usage never drifts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -77,18 +80,20 @@ const reservationOf = (token: string, entry: PendingEntry): PendingReservation =
   at: Number(entry[4] ?? 0),
 });
 
-// Condition fragments. Placeholders: #pending, #token, #use<i>, #limit<i>, :max<i>, :limit<i>.
+// Condition fragments. Placeholders: #pending, #token, #previous, #use<i>, #limit<i>, :max<i>, :limit<i>.
 
 /** Invariant: a reservation is recorded once; a token names one write. */
 const NEW_RESERVATION = 'attribute_not_exists(#pending.#token)';
 /** Invariant: the item never holds more pending reservations than it has room for. */
 const ROOM_FOR_PENDING = 'size(#pending) < :maxPending';
-/** Invariant: a pending reservation is released or resolved at most once. */
+/** Invariant: a pending reservation is settled or released at most once. */
 const STILL_PENDING = 'attribute_exists(#pending.#token)';
+/** Invariant: an image moves past a token only once that token is settled (the sweeper relies on it). */
+const PREVIOUS_SETTLED = 'attribute_not_exists(#pending.#previous)';
 /** Invariant: the limit in force is the one the reservation was checked against (an override, or none). */
 const limitAsSeen = (i: number, override: number | undefined) =>
   override === undefined ? `attribute_not_exists(#limit${i})` : `#limit${i} = :limit${i}`;
-/** Invariant: the usage plus this reservation stays within the limit (`:max` = limit - delta). */
+/** Invariant: the usage plus this reservation stays within the limit (`:max` = limit - increase). */
 const withinLimit = (i: number) => `(attribute_not_exists(#use${i}) OR #use${i} <= :max${i})`;
 
 const isMissingPath = (error: unknown) =>
@@ -162,15 +167,15 @@ export class UsageLedger {
   }
 
   /**
-   * Reserves every delta of `change`, the gaining project first; throws `QuotaExceeded` (413) when
-   * a limit would be passed, having reserved nothing. Also drops the superseded change's entry
-   * wherever it may still be pending.
+   * Reserves every delta of `change` (its increases counted at once, checked against the limits),
+   * the gaining project first; throws `QuotaExceeded` (413) when a limit would be passed, having
+   * reserved nothing. The change it supersedes is settled first wherever it may still be pending.
    */
   async reserve(change: UsageChange): Promise<void> {
     const touched = new Set(change.deltas.map((entry) => entry.project));
     if (change.previous) {
       for (const project of change.previous.projects) {
-        if (!touched.has(project)) await this.forget(project, change.previous.token);
+        if (!touched.has(project)) await this.settlePending(project, change.previous.token);
       }
     }
     const done: ProjectDelta[] = [];
@@ -192,43 +197,48 @@ export class UsageLedger {
     }
   }
 
-  /** The image write landed: the change's entries are no longer pending. Idempotent. */
-  async commit(change: UsageChange): Promise<void> {
-    for (const { project } of change.deltas) await this.forget(project, change.token);
+  /** The image write landed: the decreases are applied and the entries removed. Idempotent. */
+  async settle(change: UsageChange): Promise<void> {
+    for (const { project, delta } of change.deltas) await this.settleOn(project, change.token, delta);
   }
 
-  /** The image write lost: every delta is given back. Idempotent. */
+  /** The image write lost: the increases are taken back and the entries removed. Idempotent. */
   async release(change: UsageChange): Promise<void> {
     for (const { project, delta } of change.deltas) await this.releaseOn(project, change.token, delta);
   }
 
-  /** Removes a committed entry (a no-op when it is gone already). */
-  async forget(project: string, token: string): Promise<void> {
-    await this.table.doc
-      .send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: projectQuotaKey(project),
-          // Unconditional: removing a map key that is not there changes nothing.
-          UpdateExpression: 'REMOVE #pending.#token',
-          ExpressionAttributeNames: { '#pending': 'pending', '#token': token },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isMissingPath(error)) throw error;
-      });
+  /** Settles `token` on the project with the delta its entry records, if it is still pending. */
+  async settlePending(project: string, token: string): Promise<boolean> {
+    const entry = (await this.read(project)).pending.find((pending) => pending.token === token);
+    return entry ? this.settleOn(project, token, entry.delta) : false;
   }
 
-  /** Gives `delta` back if `token` is still pending on the project; false when it was not. */
-  async releaseOn(project: string, token: string, delta: Usage): Promise<boolean> {
+  /** Applies the decreases of `delta` if `token` is still pending; false when it was not. */
+  settleOn(project: string, token: string, delta: Usage): Promise<boolean> {
+    return this.resolve(project, token, delta, (amount) => Math.min(0, amount));
+  }
+
+  /** Takes the increases of `delta` back if `token` is still pending; false when it was not. */
+  releaseOn(project: string, token: string, delta: Usage): Promise<boolean> {
+    return this.resolve(project, token, delta, (amount) => -Math.max(0, amount));
+  }
+
+  /** Adds `part(amount)` of each quota and removes the entry, conditionally on the entry being there. */
+  private async resolve(
+    project: string,
+    token: string,
+    delta: Usage,
+    part: (amount: number) => number,
+  ): Promise<boolean> {
     const names: Record<string, string> = { '#pending': 'pending', '#token': token };
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
     QUOTA_NAMES.forEach((name, i) => {
-      if (delta[name] === 0) return;
+      const amount = part(delta[name]);
+      if (amount === 0) return;
       values[':zero'] = 0;
+      values[`:d${i}`] = amount;
       names[`#use${i}`] = name;
-      values[`:d${i}`] = -delta[name];
       sets.push(`#use${i} = if_not_exists(#use${i}, :zero) + :d${i}`);
     });
     try {
@@ -279,11 +289,11 @@ export class UsageLedger {
       const sets = ['#pending.#token = :entry', '#duePk = :due', '#dueSk = if_not_exists(#dueSk, :dueAt)'];
       const conditions = [NEW_RESERVATION, ROOM_FOR_PENDING];
       QUOTA_NAMES.forEach((name, i) => {
-        if (delta[name] === 0) return;
+        // Decreases wait for the image write (settle): the room is not free before.
+        if (delta[name] <= 0) return;
         names[`#use${i}`] = name;
         values[`:d${i}`] = delta[name];
         sets.push(`#use${i} = if_not_exists(#use${i}, :zero) + :d${i}`);
-        if (delta[name] < 0) return;
         names[`#limit${i}`] = limitAttribute(name);
         const override = known.overrides[name];
         if (override !== undefined) values[`:limit${i}`] = override;
@@ -294,13 +304,17 @@ export class UsageLedger {
           conditions.push(withinLimit(i));
         }
       });
-      if (previous) names['#previous'] = previous;
+      if (previous) {
+        names['#previous'] = previous;
+        conditions.push(PREVIOUS_SETTLED);
+      }
+      if (!gains) delete values[':zero'];
       try {
         await this.table.doc.send(
           new UpdateCommand({
             TableName: this.table.tableName,
             Key: projectQuotaKey(project),
-            UpdateExpression: `SET ${sets.join(', ')}${previous ? ' REMOVE #pending.#previous' : ''}`,
+            UpdateExpression: `SET ${sets.join(', ')}`,
             ConditionExpression: conditions.join(' AND '),
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
@@ -314,8 +328,14 @@ export class UsageLedger {
         }
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      // Refused: over a limit, too many pending, or the limit changed since it was seen.
+      // Refused: the superseded change is not settled yet (its writer stopped before settling),
+      // over a limit, too many pending, or the limit changed since it was seen.
       const fresh = await this.read(project);
+      const unsettled = previous ? fresh.pending.find((pending) => pending.token === previous) : undefined;
+      if (unsettled) {
+        await this.settleOn(project, unsettled.token, unsettled.delta);
+        continue;
+      }
       this.refuseIfOver(fresh, delta);
       if (fresh.pending.length >= (gains ? MAX_PENDING_RESERVATIONS : MAX_PENDING_RELEASES)) {
         throw new Conflict(`Too many changes to project ${project}'s usage at once; try again.`);
@@ -428,9 +448,10 @@ export class UsageLedger {
                 ExpressionAttributeValues: { ':at': `${new Date(oldest).toISOString()}#${project}` },
               }),
           ExpressionAttributeNames: {
-            '#duePk': TABLE_KEYS.gsi3.partition,
             '#dueSk': TABLE_KEYS.gsi3.sort,
-            ...(quota.pending.length === 0 ? { '#pending': 'pending' } : {}),
+            ...(quota.pending.length === 0
+              ? { '#duePk': TABLE_KEYS.gsi3.partition, '#pending': 'pending' }
+              : {}),
           },
         }),
       );

@@ -3,17 +3,17 @@
  * A reservation's token names the image and the version its write was conditioned on; the image
  * says what became of it:
  *
- * - the image records the token (`held.token`): the write landed, only the commit was lost →
- *   the entry is removed;
+ * - the image records the token (`held.token`): the write landed, only the settling was lost →
+ *   its decreases are applied and the entry removed;
  * - the image is still at that version: the write may still land → the image is fenced (its
  *   version bumped, nothing else changed) so that it cannot, and looked at again;
  * - otherwise the write never landed and never can (its condition names an older version; for a
- *   create, its function ended long ago) → the delta is given back.
+ *   create, its function ended long ago) → its increases are taken back.
  *
- * A writer that replaces an image's token first removes the old one wherever it is pending, so
- * "the image records another token" can only mean "this one never landed". Each step is a
- * conditional or idempotent write: two sweepers, or a sweeper and a late writer, resolve a
- * reservation once.
+ * A writer that replaces an image's token first makes sure the old one is settled wherever it was
+ * pending (its reservation is conditional on it), so "the image records another token" can only
+ * mean "this one never landed". Each step is conditional on the entry still pending: two
+ * sweepers, or a sweeper and a late writer, resolve a reservation once.
  */
 import type { ImageRepository } from '#shared/images/repository';
 import { ImageConflict } from '#shared/images/repository';
@@ -29,9 +29,9 @@ import type { PendingReservation } from './ledger.ts';
 export const STALE_RESERVATION_SECONDS = 30 * 60;
 
 export interface ReconcileReport {
-  /** Tokens whose write had landed (entry removed). */
-  readonly committed: string[];
-  /** Tokens whose write never landed (delta given back). */
+  /** Tokens whose write had landed (decreases applied, entry removed). */
+  readonly settled: string[];
+  /** Tokens whose write never landed (increases taken back). */
   readonly released: string[];
 }
 
@@ -46,8 +46,8 @@ const resolve = async (
   for (let attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
     const image = await images.get(imageId);
     if (image?.held?.token === entry.token) {
-      await images.ledger.forget(project, entry.token);
-      return 'committed';
+      await images.ledger.settleOn(project, entry.token, entry.delta);
+      return 'settled';
     }
     if (image && image.version === baseVersion) {
       try {
@@ -69,7 +69,7 @@ export const reconcileReservations = async (
   now = new Date(),
   staleSeconds = STALE_RESERVATION_SECONDS,
 ): Promise<ReconcileReport> => {
-  const report: ReconcileReport = { committed: [], released: [] };
+  const report: ReconcileReport = { settled: [], released: [] };
   const staleBefore = now.getTime() - staleSeconds * 1000;
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -88,7 +88,7 @@ export const reconcileReservations = async (
     }
     startKey = page.lastKey;
   } while (startKey);
-  if (report.committed.length || report.released.length)
+  if (report.settled.length || report.released.length)
     logger.info('quota reservations resolved', { ...report });
   return report;
 };

@@ -1,4 +1,5 @@
 import type { Caller } from '#shared/auth';
+import { budgetOf } from '#shared/images/budget';
 import { newImage } from '#shared/images/create';
 import type { HistoryEntry, ImageRecord } from '#shared/images/model';
 import type { ImageRepository } from '#shared/images/repository';
@@ -46,5 +47,22 @@ export const storedHistory = async (
     const last = page.entries.at(-1);
     if (!page.more || !last) return entries;
     after = last.version;
+  }
+};
+
+/**
+ * `base` (a queued image by default) with an item budget of exactly `bytes`, padded with property
+ * values of at most 60,000 bytes each.
+ */
+export const imageOfBudget = (bytes: number, base: ImageRecord = queuedImage()): ImageRecord => {
+  const properties: Record<string, string> = {};
+  for (let i = 0; ; i++) {
+    properties[`pad${i}`] = '';
+    const left = bytes - budgetOf({ ...base, properties });
+    if (left <= 60_000) {
+      properties[`pad${i}`] = 'x'.repeat(left);
+      return { ...base, properties };
+    }
+    properties[`pad${i}`] = 'x'.repeat(60_000);
   }
 };

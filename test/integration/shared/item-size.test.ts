@@ -28,6 +28,9 @@ const padded = (item: Record<string, unknown>, size: number) => {
   return { ...item, pad: 'x'.repeat(filler) };
 };
 
+// Names the document client marshals as prototypes rather than data (`__proto__`) are another
+// matter (how property names round-trip), not the size rule.
+const name = (text: string) => text !== '' && text !== '__proto__';
 const ascii = fc.string({
   unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789 -_#'),
   maxLength: 40,
@@ -44,7 +47,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     { depthSize: 'small' },
     tie('leaf'),
     fc.array(tie('node'), { maxLength: 5 }),
-    fc.dictionary(ascii.filter(Boolean), tie('node'), { maxKeys: 5 }),
+    fc.dictionary(ascii.filter(name), tie('node'), { maxKeys: 5 }),
   ),
 })).node;
 
@@ -53,7 +56,7 @@ it('stores an item of exactly the limit and refuses one byte more, whatever its 
   await fc.assert(
     fc.asyncProperty(
       fc.dictionary(
-        ascii.filter((key) => key !== '' && key !== 'pad'),
+        ascii.filter((key) => name(key) && key !== 'pad'),
         value,
         { maxKeys: 8 },
       ),
