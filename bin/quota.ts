@@ -5,9 +5,13 @@
  * integer: nothing is written).
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MissingConfigError, quotaVariable, readQuotaDefaults } from '#shared/config';
-import { documentClientOf } from '#shared/dynamo';
+import {
+  awsEndpoint,
+  MissingConfigError,
+  quotaVariable,
+  readQuotaDefaults,
+  tableNameEnv,
+} from '#shared/config';
 import { UsageLedger } from '#shared/quotas/ledger';
 import {
   InvalidQuota,
@@ -19,6 +23,7 @@ import {
   UNLIMITED,
   usageInUnits,
 } from '#shared/quotas/usage';
+import { createCliDocumentClient } from '#shared/runtime';
 
 export const QUOTA_USAGE = `Usage: serverless-glance quota set <project> <quota> <limit> [table options]
        serverless-glance quota unset <project> <quota> [table options]
@@ -53,20 +58,9 @@ const STD: CliOutput = {
   err: (text) => process.stderr.write(text),
 };
 
-const LOCAL_ENDPOINT = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
-
-/** The ledger on the table the options name; a local endpoint gets a region and dummy credentials. */
-const ledgerFor = (table: string, endpoint: string | undefined, defaults: Limits): UsageLedger => {
-  const local = endpoint !== undefined && LOCAL_ENDPOINT.test(endpoint);
-  const client = new DynamoDBClient({
-    ...(endpoint ? { endpoint } : {}),
-    ...(local && !process.env.AWS_REGION ? { region: 'us-east-1' } : {}),
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-  });
-  return new UsageLedger({ doc: documentClientOf(client), tableName: table }, defaults);
-};
+/** The ledger on the table the options name (a local endpoint gets a region and dummy credentials). */
+const ledgerFor = (table: string, endpoint: string | undefined, defaults: Limits): UsageLedger =>
+  new UsageLedger({ doc: createCliDocumentClient(endpoint), tableName: table }, defaults);
 
 const parse = (args: readonly string[]) =>
   parseArgs({
@@ -130,7 +124,7 @@ export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD):
     io.err(QUOTA_USAGE);
     return 2;
   }
-  const table = parsed.values.table ?? process.env.TABLE_NAME;
+  const table = parsed.values.table ?? tableNameEnv();
   if (!table) {
     io.err('A table is needed: --table or TABLE_NAME.\n');
     return 2;
@@ -143,7 +137,7 @@ export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD):
     io.err(`${error.message}\n`);
     return 2;
   }
-  const ledger = ledgerFor(table, parsed.values.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB, defaults);
+  const ledger = ledgerFor(table, parsed.values.endpoint ?? awsEndpoint('DYNAMODB'), defaults);
   try {
     if (command.kind === 'set') {
       await ledger.setLimit(command.project, command.name, command.limit);
@@ -160,8 +154,8 @@ export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD):
     const rows = QUOTA_NAMES.map((name) => {
       const limit = limits[name];
       const own = quota.overrides[name] !== undefined;
-      const fromEnvironment = process.env[quotaVariable(name)]?.trim();
       // Without an override the functions' GLANCE_QUOTA_* applies, which only this shell may know.
+      const fromEnvironment = defaults[name] !== null;
       const shown =
         own || fromEnvironment
           ? `${limit === null ? 'unlimited' : `${limit} ${unitOf(name)}`} (${own ? 'project' : quotaVariable(name)})`
