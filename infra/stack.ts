@@ -1,12 +1,21 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { quotaVariable } from '#shared/config';
+import { InvalidQuota, parseLimit, QUOTA_NAMES, type QuotaName } from '#shared/quotas/usage';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
+import { GlanceFunction } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
+
+/**
+ * CDK context key of a quota's deployment limit (docs/quotas.md#names-and-limits), with Glance's
+ * unified-limit name: `-c serverless-glance:quota:image_size_total=10`. Unset is unlimited.
+ */
+export const quotaContextKey = (name: QuotaName) => `serverless-glance:quota:${name}`;
 
 /**
  * The whole service in one stack. It sets no `env` and does no lookups, so it synthesizes offline
@@ -43,10 +52,37 @@ export class ServerlessGlanceStack extends Stack {
     }
 
     this.events = new TransitionEvents(this, 'Events', { table: this.data.table });
+    this.setQuotaLimits();
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
     new CfnOutput(this, 'ImportStateMachineArn', { value: this.importWorkflow.stateMachine.stateMachineArn });
+  }
+
+  /**
+   * The deployment's quota limits from context, as `GLANCE_QUOTA_*` on every function of this
+   * stack: each one that writes images reserves against them, so they must agree
+   * (docs/configuration.md#setting-them-on-aws). A limit that is not a non-negative integer fails
+   * the synth with the key to fix.
+   */
+  private setQuotaLimits(): void {
+    const environment: Record<string, string> = {};
+    for (const name of QUOTA_NAMES) {
+      const key = quotaContextKey(name);
+      const value: unknown = this.node.tryGetContext(key);
+      if (value === undefined || value === null || value === '') continue;
+      try {
+        environment[quotaVariable(name)] = String(parseLimit(name, String(value)));
+      } catch (error) {
+        if (error instanceof InvalidQuota) throw new Error(`CDK context "${key}": ${error.message}`);
+        throw error;
+      }
+    }
+    if (Object.keys(environment).length === 0) return;
+    for (const construct of this.node.findAll()) {
+      if (!(construct instanceof GlanceFunction) || Stack.of(construct) !== this) continue;
+      for (const [variable, value] of Object.entries(environment)) construct.addEnvironment(variable, value);
+    }
   }
 }

@@ -14,7 +14,7 @@ import {
   type Route,
   routes,
 } from '#infra/routes';
-import { ServerlessGlanceStack } from '#infra/stack';
+import { quotaContextKey, ServerlessGlanceStack } from '#infra/stack';
 
 const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'glance-test';
@@ -176,6 +176,55 @@ describe('functions', () => {
   it('gives each function its own log group kept for one month', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('quota limits from context', () => {
+  /** The environment of every function of the main stack but CDK's own, by logical id. */
+  const environments = (synthesized: ServerlessGlanceStack) =>
+    Object.entries(Template.fromStack(synthesized).findResources('AWS::Lambda::Function'))
+      .filter(([id]) => !id.startsWith('BucketNotificationsHandler'))
+      .map(([id, resource]) => ({
+        id,
+        variables: (resource.Properties.Environment?.Variables ?? {}) as Record<string, unknown>,
+      }));
+
+  it('sets nothing when unset: every quota unlimited', () => {
+    for (const { variables } of environments(stack)) {
+      expect(Object.keys(variables).filter((name) => name.startsWith('GLANCE_QUOTA_'))).toEqual([]);
+    }
+  });
+
+  it('gives every function of the stack the same limits: the API, the trigger, the sweeper, the workflow', () => {
+    const synthesized = synth({
+      ...JWT_CONTEXT,
+      [quotaContextKey('image_size_total')]: 10,
+      [quotaContextKey('image_count_total')]: '5',
+      [quotaContextKey('image_stage_total')]: '',
+    });
+    const found = environments(synthesized);
+    const ids = found.map(({ id }) => id).join(' ');
+    for (const part of ['CreateImage', 'UploadImageData', 'ImportImage', 'GetUsage', 'Uploads', 'Workflow']) {
+      expect(ids).toContain(part);
+    }
+    for (const { variables } of found) {
+      expect(variables).toMatchObject({
+        GLANCE_QUOTA_IMAGE_SIZE_TOTAL: '10',
+        GLANCE_QUOTA_IMAGE_COUNT_TOTAL: '5',
+      });
+      expect(variables).not.toHaveProperty('GLANCE_QUOTA_IMAGE_STAGE_TOTAL');
+      expect(variables).not.toHaveProperty('GLANCE_QUOTA_IMAGE_COUNT_UPLOADING');
+    }
+  });
+
+  it.each([
+    ['a negative limit', -1],
+    ['a fraction', '1.5'],
+    ['a word', 'lots'],
+  ])('fails the synth on %s, naming the key', (_, value) => {
+    expect(() => synth({ ...JWT_CONTEXT, [quotaContextKey('image_count_uploading')]: value })).toThrow(
+      /CDK context "serverless-glance:quota:image_count_uploading": The limit of image_count_uploading must be a non-negative integer/,
+    );
   });
 });
 
