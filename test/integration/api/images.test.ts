@@ -393,6 +393,85 @@ describe('deactivate, reactivate and delete', () => {
   });
 });
 
+describe('history pages', () => {
+  /** An active image with `cycles` deactivate/reactivate cycles behind it. */
+  const cycled = async (cycles: number) => {
+    const image = await create();
+    const upload = await stack.api('PUT', `/v2/images/${image.id}/file`, {
+      token: owner,
+      body: new Uint8Array(1024),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(upload.status).toBe(204);
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      for (const action of ['deactivate', 'reactivate']) {
+        const response = await stack.api('POST', `/v2/images/${image.id}/actions/${action}`, {
+          token: admin,
+        });
+        expect(response.status).toBe(204);
+      }
+    }
+    return image;
+  };
+
+  it('pages every transition once, oldest first, following the next links', async () => {
+    const image = await cycled(5);
+    const seen: { version: number; from: string | null; to: string }[] = [];
+    let path: string | undefined = `/v2/images/${image.id}/history?limit=4`;
+    let pages = 0;
+    while (path) {
+      const page = await stack.api('GET', path, { token: owner });
+      expect(page.status).toBe(200);
+      expect(page.json.first).toBe(`/v2/images/${image.id}/history`);
+      expect(page.json.history.length).toBeLessThanOrEqual(4);
+      seen.push(...page.json.history);
+      path = page.json.next;
+      pages++;
+    }
+    // create, upload start, activation, then ten cycles' transitions.
+    expect(seen.map((entry) => entry.to)).toEqual([
+      'queued',
+      'saving',
+      'active',
+      ...Array.from({ length: 5 }, () => ['deactivated', 'active']).flat(),
+    ]);
+    const versions = seen.map((entry) => entry.version);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+    seen.forEach((entry, index) => {
+      expect(entry.from).toBe(index === 0 ? null : seen[index - 1]?.to);
+    });
+    expect(pages).toBe(4);
+    // A marker is the version of the last entry seen: the page after it starts right there.
+    const fourth = seen[3]?.version;
+    const after = await stack.api('GET', `/v2/images/${image.id}/history?marker=${fourth}&limit=2`, {
+      token: owner,
+    });
+    expect(after.json.history).toEqual(seen.slice(4, 6));
+    expect(after.json.next).toBe(`/v2/images/${image.id}/history?marker=${seen[5]?.version}&limit=2`);
+  });
+
+  it('lowers a limit above 100 to 100 entries', async () => {
+    const image = await cycled(50);
+    const page = await stack.api('GET', `/v2/images/${image.id}/history?limit=100000`, { token: owner });
+    expect(page.status).toBe(200);
+    expect(page.json.history).toHaveLength(100);
+    const last = page.json.history[99].version;
+    expect(page.json.next).toBe(`/v2/images/${image.id}/history?marker=${last}&limit=100`);
+    const rest = await stack.api('GET', page.json.next, { token: owner });
+    expect(rest.json.history).toHaveLength(3);
+    expect(rest.json.next).toBeUndefined();
+  }, 60_000);
+
+  it.each(['limit=-1', 'limit=abc', 'limit=1.5', 'marker=x', 'marker=-3', 'limit=99999999999999999999'])(
+    'refuses ?%s with 400',
+    async (query) => {
+      const image = await create();
+      const response = await stack.api('GET', `/v2/images/${image.id}/history?${query}`, { token: owner });
+      expectGlanceError(response, 400);
+    },
+  );
+});
+
 describe('listing', () => {
   let listOwner: string;
   const ids: string[] = [];
