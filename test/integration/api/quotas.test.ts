@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuotaCli } from '#bin/quota';
 import type { UsageLedger } from '#shared/quotas/ledger';
 import type { QuotaName } from '#shared/quotas/usage';
+import { glanceAvailable, runGlance } from '#test/helpers/glanceclient';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import {
   createImage,
@@ -214,6 +215,24 @@ describe('GET /v2/info/usage', () => {
 
   it('needs a token', async () => {
     expect((await stack.api('GET', '/v2/info/usage')).status).toBe(401);
+  });
+
+  it.skipIf(!glanceAvailable)('is what `glance usage` shows', async () => {
+    const token = await stack.tokenFor({ project: 'p-glance-usage' });
+    await createImage(stack, token);
+    const output = await runGlance(stack.url, token, ['usage']);
+    const rows = Object.fromEntries(
+      [...output.matchAll(/^\|\s*(image_\w+)\s*\|\s*(-?\d+)\s*\|\s*(\d+)\s*\|$/gm)].map((row) => [
+        row[1],
+        [Number(row[2]), Number(row[3])],
+      ]),
+    );
+    expect(rows).toEqual({
+      image_size_total: [10, 0],
+      image_stage_total: [-1, 0],
+      image_count_total: [5, 1],
+      image_count_uploading: [-1, 0],
+    });
   });
 });
 
