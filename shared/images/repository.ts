@@ -419,8 +419,13 @@ export class ImageRepository {
     try {
       await write();
     } catch (error) {
-      if (usage && error instanceof ImageConflict) await this.giveBack(imageId, usage);
-      throw error;
+      if (!usage || !(error instanceof ImageConflict)) throw error;
+      if (!(await this.recordsToken(imageId, usage, error))) {
+        await this.giveBack(imageId, usage);
+        throw error;
+      }
+      // The condition failed on this very write: it landed and its answer was lost, and the SDK
+      // sent it again. It is settled as the write it is, never given back.
     }
     await this.afterStep('image-written', imageId);
     if (!usage) return;
@@ -430,6 +435,15 @@ export class ImageRepository {
         logger.warn('could not settle a reservation (the sweeper will)', { imageId, error: cause as Error }),
       );
     await this.afterStep('usage-settled', imageId);
+  }
+
+  /**
+   * Whether the image records this write's token: then the write landed, whatever its answer said
+   * (the token names one attempt of one write, docs/quotas.md#crashes).
+   */
+  private async recordsToken(imageId: string, usage: UsageChange, conflict: ImageConflict): Promise<boolean> {
+    const current = conflict.current ?? (await this.get(imageId));
+    return current?.held?.token === usage.token;
   }
 
   /** Releases a reservation whose image write did not happen; the sweeper does it if this fails. */

@@ -4,6 +4,7 @@
  * and a process killed with SIGKILL while it writes at random, all leave a project's usage item
  * equal to what its images hold once the sweeper has resolved what was pending.
  */
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '#shared/images/model';
 import { ImageConflict, ImageRepository, type WriteStep } from '#shared/images/repository';
@@ -11,6 +12,7 @@ import { UsageLedger } from '#shared/quotas/ledger';
 import { reconcileReservations, STALE_RESERVATION_SECONDS } from '#shared/quotas/reconcile';
 import { UNLIMITED } from '#shared/quotas/usage';
 import { decideImage } from '#shared/status-rules';
+import { imageKey } from '#shared/table';
 import { Crash, LIFECYCLE, repositoryOf, runScript } from '#test/helpers/crashes';
 import { type DynamoFixture, startDynamo } from '#test/helpers/dynamo';
 import { queuedImage } from '#test/helpers/images';
@@ -98,6 +100,59 @@ describe('a write stopped after one of its steps', () => {
     await reconcileReservations(healthy, later());
     await expectSettled(from);
     await expectSettled(to);
+  });
+});
+
+describe('a write that landed but whose answer was lost', () => {
+  /**
+   * The document client as the SDK behaves when a write's answer is lost (a timeout, a dropped
+   * connection): it sends the same request again. Every conditional write of an image item lands
+   * once, then is sent again and fails its condition on its own result.
+   */
+  const retryingDoc = () =>
+    new Proxy(db.doc, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { input: Record<string, unknown> }) => {
+          const input = command.input as { Key?: { sk?: string }; Item?: { sk?: string } };
+          const sk = input.Key?.sk ?? input.Item?.sk;
+          const isImageWrite =
+            (command instanceof UpdateCommand || command instanceof PutCommand) && sk === imageKey('x').sk;
+          if (isImageWrite) await target.send(command as UpdateCommand);
+          return target.send(command as UpdateCommand);
+        };
+      },
+    });
+
+  it('is taken as landed, not given back: usage right at once, nothing left for the sweeper', async () => {
+    const project = 'p-answer-lost';
+    const retrying = new ImageRepository(retryingDoc(), db.emulators.tableName, {
+      ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, UNLIMITED),
+    });
+    let image = await retrying.create(queuedImage({ owner: project }));
+    expect((await healthy.get(image.id))?.held?.token).toBe(image.held?.token);
+    for (const step of LIFECYCLE) {
+      const decision = decideImage(image, step.trigger);
+      const written = await retrying
+        .transition(image, decision, { actor: 'test', ...step.options?.(image) })
+        .catch((error: unknown) => {
+          // A write that changes no usage has no token to know itself by: the caller is told of
+          // a conflict, and re-deciding on the image as it is finds the work done.
+          if (
+            !(error instanceof ImageConflict) ||
+            ['upload', 'sweep', 'delete'].some((t) => step.trigger.startsWith(t))
+          )
+            throw error;
+          return error.current as ImageRecord;
+        });
+      const stored = (await healthy.get(image.id)) as ImageRecord;
+      expect(stored.version).toBe(image.version + 1);
+      expect(stored.status).toBe(decision.kind === 'noop' ? image.status : decision.to);
+      image = written;
+      const quota = await healthy.ledger.read(project);
+      expect(quota.pending).toEqual([]);
+      expect(quota.usage).toEqual(await heldByImages(healthy, project, await scrubbing()));
+    }
   });
 });
 
