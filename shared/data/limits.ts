@@ -44,7 +44,7 @@ export const defaultSizeCap = (bytesPerSecond: number): number =>
   Math.floor(verifiableBytes(bytesPerSecond) / GiB) * GiB;
 
 export interface DataLimits {
-  /** `image_size_cap`: no image may be larger (default 100 GiB). */
+  /** `image_size_cap`: no image may be larger (default: what one invocation verifies, `defaultSizeCap`). */
   readonly sizeCap: number;
 }
 

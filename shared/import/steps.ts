@@ -270,7 +270,7 @@ export const verify = async (
   if (!object) throw new ImportError(`The fetched data ${fetched.key} is missing.`);
   const tooLarge = () =>
     new ImportError(
-      `The image data is larger than the ${maxBytes} bytes this image may hold (size cap ${deps.limits.sizeCap} bytes, or the project's storage quota).`,
+      `The image data is larger than the ${maxBytes} bytes this image may hold (size cap ${deps.limits.sizeCap} bytes, or what project ${image.owner} has left of image_size_total).`,
     );
   if (object.size > maxBytes) throw tooLarge();
   const inspect = image.container_format === 'bare';

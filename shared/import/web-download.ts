@@ -78,7 +78,7 @@ async function* checkedBody(
       received += chunk.byteLength;
       if (received > maxBytes) {
         throw new ImportError(
-          `The data at ${url} is larger than the ${maxBytes} bytes this image may hold (size cap or storage quota).`,
+          `The data at ${url} is larger than the ${maxBytes} bytes this image may hold (size cap, or what the project has left of image_size_total).`,
         );
       }
       if (contentLength !== undefined && received > contentLength) {
@@ -139,7 +139,7 @@ export const openDownload = async (uri: string, options: DownloadOptions): Promi
     if (contentLength !== undefined && contentLength > options.maxBytes) {
       response.destroy();
       throw new ImportError(
-        `${url.href} announces ${contentLength} bytes, more than the ${options.maxBytes} bytes this image may hold (size cap or storage quota).`,
+        `${url.href} announces ${contentLength} bytes, more than the ${options.maxBytes} bytes this image may hold (size cap, or what the project has left of image_size_total).`,
       );
     }
     return {
