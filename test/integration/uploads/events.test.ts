@@ -1,12 +1,16 @@
 /**
  * The S3 trigger driven by hand (`LOCAL_FINALISER=off`): the test captures the real s3rver event
  * records and delivers them to the finalise handler as S3 would, duplicated and out of order, and
- * with a Lambda context nearly out of time.
+ * with a Lambda context nearly out of time; and the verify pass against the room left in the
+ * owner's quota, counting the reads it makes.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QuotaName } from '#shared/quotas/usage';
+import { ObjectStore } from '#shared/storage/object-store';
+import type { UploadContext } from '#shared/uploads/context';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import {
   createImage,
@@ -19,6 +23,7 @@ import {
   s3Of,
   sha512,
   showImage,
+  uploadDirect,
 } from './helpers.ts';
 
 let stack: TestStack;
@@ -228,5 +233,81 @@ describe('out of time (docs/uploads.md#out-of-time)', () => {
     expect(await objectExists(s3Of(stack), stack.bucketName, key)).toBe(false);
     // S3's retry of the same write gets the recorded result: nothing is read again.
     expect(await finalise(event)).toEqual([result]);
+  });
+});
+
+describe('the room left in the quota (docs/quotas.md#where-they-are-checked)', () => {
+  const KiB = 1024;
+  const PROJECT = 'p-events-quota';
+  let token: string;
+  beforeAll(async () => {
+    token = await stack.tokenFor({ project: PROJECT, roles: ['member'] });
+  });
+  const setLimit = async (name: QuotaName, mib: number) =>
+    (await import('#shared/runtime')).ledger().setLimit(PROJECT, name, mib);
+
+  /** The trigger's finalisation with an object store that counts the GETs of object data. */
+  const countingFinalise = async (key: string) => {
+    const { uploadContext } = await import('#shared/runtime');
+    const { finaliseUpload } = await import('#shared/uploads/finalise');
+    const { TRIGGER_ACTOR } = await import('#shared/uploads/context');
+    const ctx = uploadContext();
+    const gets: string[] = [];
+    const send = (command: Parameters<S3Client['send']>[0]) => {
+      if (command instanceof GetObjectCommand) gets.push(command.input.Range ?? 'all');
+      return ctx.store.s3.send(command);
+    };
+    const counting: UploadContext = {
+      ...ctx,
+      store: new ObjectStore({ send } as S3Client, ctx.store.bucket),
+    };
+    const result = await finaliseUpload(counting, { key }, { actor: TRIGGER_ACTOR });
+    return { result, gets };
+  };
+
+  /** Data PUT through a presigned URL that declared no size (so nothing reserved its bytes). */
+  const putUndeclared = async (kind: 'file' | 'stage', data: Uint8Array) => {
+    const image = await createImage(stack, token);
+    const plan = (await stack.api('POST', `/v2/images/${image.id}/${kind}/presign`, { token })).json;
+    expect((await putTo(plan.url, data, plan.headers)).status).toBe(200);
+    return { id: image.id, key: `${kind === 'file' ? 'images' : 'staging'}/${image.id}/${plan.upload_id}` };
+  };
+
+  it.each([
+    ['file', 'image_size_total', 'uploadReject'],
+    ['stage', 'image_stage_total', 'stageReject'],
+  ] as const)(
+    'kills %s data over what is left of %s without reading it, with the quota reason',
+    async (kind, quota, trigger) => {
+      await setLimit(quota, 1);
+      // 700 KiB held by an image of the project: 324 KiB left of 1 MiB.
+      const filler = await createImage(stack, token);
+      expect((await uploadDirect(stack, token, filler.id, randomData(700 * KiB), kind)).status).toBe(204);
+      const { id, key } = await putUndeclared(kind, randomData(512 * KiB));
+
+      const { result, gets } = await countingFinalise(key);
+      expect(gets).toEqual([]);
+      const reason = `Image data (${512 * KiB} bytes) exceeds the quota ${quota} of project ${PROJECT}: ${324 * KiB} bytes left.`;
+      expect(result).toMatchObject({ outcome: 'killed', failure: 'quota', reason });
+      expect((await historyOf(stack, token, id)).at(-1)).toMatchObject({
+        to: 'killed',
+        trigger,
+        failure: 'quota',
+        reason,
+      });
+      expect(await objectExists(s3Of(stack), stack.bucketName, key)).toBe(false);
+      await setLimit(quota, 1024);
+    },
+  );
+
+  it('reads data that fits in ranged GETs and accepts it', async () => {
+    await setLimit('image_size_total', 1024);
+    const data = randomData(200 * KiB);
+    const { id, key } = await putUndeclared('file', data);
+    const { result, gets } = await countingFinalise(key);
+    expect(result).toMatchObject({ outcome: 'activated' });
+    expect(gets.length).toBeGreaterThan(0);
+    expect(gets.every((range) => range.startsWith('bytes='))).toBe(true);
+    expect(await showImage(stack, token, id)).toMatchObject({ status: 'active', size: data.length });
   });
 });
