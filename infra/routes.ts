@@ -75,6 +75,9 @@ export const routes: readonly Route[] = [
   // Import and tasks (docs/lifecycle.md#task-statuses, docs/api.md#tasks). DELETE /v2/tasks/{task_id} is the ANY route's 405 with `Allow: GET`.
   r('ImportImage', 'POST', '/v2/images/{image_id}/import', 'images/import-image'),
   r('ListImageTasks', 'GET', '/v2/images/{image_id}/tasks', 'images/list-image-tasks'),
+  // Locations (Image API 2.17, docs/locations.md): a location_import task on the import workflow.
+  r('AddImageLocation', 'POST', '/v2/images/{image_id}/locations', 'images/add-image-location'),
+  r('ListImageLocations', 'GET', '/v2/images/{image_id}/locations', 'images/list-image-locations'),
   r('CreateTask', 'POST', '/v2/tasks', 'tasks/create-task'),
   r('ListTasks', 'GET', '/v2/tasks', 'tasks/list-tasks'),
   r('ShowTask', 'GET', '/v2/tasks/{task_id}', 'tasks/show-task'),
@@ -136,7 +139,11 @@ export const routes: readonly Route[] = [
 export const knownPaths = (): string[] => [...new Set(routes.map((route) => route.path))];
 
 /** Routes whose functions start import workflow executions (STATE_MACHINE_ARN, states:StartExecution). */
-export const IMPORT_STARTING_ROUTES: ReadonlySet<string> = new Set(['ImportImage', 'CreateTask']);
+export const IMPORT_STARTING_ROUTES: ReadonlySet<string> = new Set([
+  'ImportImage',
+  'CreateTask',
+  'AddImageLocation',
+]);
 
 /** Methods accepted on a path, for the `Allow` header. */
 export const allowedMethods = (path: string): HttpMethod[] =>

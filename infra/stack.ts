@@ -9,6 +9,7 @@ import { GlanceFunction } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
+import { grantLocationRead, locationConfigOf, locationEnvironment } from './locations.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
 
 /**
@@ -37,14 +38,24 @@ export class ServerlessGlanceStack extends Stack {
     // First, so a missing or placeholder setting fails the synth before anything is built.
     const identity = identitySettings(this.node);
     this.data = new Data(this, 'Data');
-    this.api = new Api(this, 'Api', { data: this.data, identity });
+    const locations = locationConfigOf(this);
+    this.api = new Api(this, 'Api', { data: this.data, identity, environment: locationEnvironment(locations) });
 
     this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
 
     this.importWorkflow = new ImportWorkflow(this, 'Workflow', {
       table: this.data.table,
       bucket: this.data.bucket,
+      environment: locationEnvironment(locations),
     });
+    // The two functions that read locations: the workflow's Verify, and the download redirect's presigner.
+    for (const reader of [
+      this.importWorkflow.functions.get('Verify'),
+      this.api.functions.get('DownloadImageData'),
+    ]) {
+      if (!reader) throw new Error('the location readers (Verify, DownloadImageData) must exist');
+      grantLocationRead(reader, locations, this.data.bucket);
+    }
     for (const name of IMPORT_STARTING_ROUTES) {
       const starter = this.api.functions.get(name);
       if (!starter) throw new Error(`route ${name} starts imports but has no function`);

@@ -18,6 +18,7 @@ import {
   type ImageFormatPolicy,
 } from '#shared/image-format/decision';
 import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
+import { defaultS3Allowed, type LocationSettings, parseS3Prefix } from '#shared/locations/url';
 import {
   InvalidQuota,
   type Limit,
@@ -288,6 +289,30 @@ export const uriFilterFromEnv = (): UriFilter => {
     if (!parseCidr(cidr)) throw new MissingConfigError(`IMPORT_ALLOWED_NETWORKS: '${cidr}' is not a CIDR`);
   }
   return filter;
+};
+
+/**
+ * Locations (docs/locations.md#configuration): `LOCATION_S3_ALLOWED`, comma-separated `s3://bucket/prefix` entries
+ * (case kept: keys are case-sensitive; unset: the `locations/` prefix of the service's bucket; empty: no `s3://`
+ * locations), and `SHOW_MULTIPLE_LOCATIONS` (Glance's `show_multiple_locations`, default false).
+ */
+export const readLocationSettings = (): LocationSettings => {
+  const serviceBucket = requiredEnv('BUCKET_NAME');
+  const raw = process.env.LOCATION_S3_ALLOWED;
+  const s3Allowed =
+    raw === undefined
+      ? defaultS3Allowed(serviceBucket)
+      : raw
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean)
+          .map((entry) => {
+            const parsed = parseS3Prefix(entry);
+            if (!parsed)
+              throw new MissingConfigError(`LOCATION_S3_ALLOWED: '${entry}' is not an s3://bucket/prefix`);
+            return parsed;
+          });
+  return { s3Allowed, serviceBucket, showMultipleLocations: booleanEnv('SHOW_MULTIPLE_LOCATIONS', false) };
 };
 
 /** The import state machine the API starts executions of (set only on the functions that do). */

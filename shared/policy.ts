@@ -61,6 +61,16 @@ export const canDownloadImage = (
 export const canReadImageHistory = (caller: Caller, image: Pick<ImageRecord, 'owner'>): boolean =>
   caller.isAdmin || (hasRole(caller, 'reader') && owns(caller, image));
 
+/** The `service` role (Glance's `role:service`), which other OpenStack services' users carry. */
+export const isService = (caller: Caller): boolean => caller.roles.includes('service');
+
+/** `add_image_location` (docs/locations.md#policy): the service role, or whoever may modify the image. */
+export const canAddLocation = (caller: Caller, image: Pick<ImageRecord, 'owner'>): boolean =>
+  isService(caller) || canModifyImage(caller, image);
+
+/** `fetch_image_location`: the service role only (locations can reveal the data's storage). */
+export const canFetchLocations = (caller: Caller): boolean => isService(caller);
+
 /** `tasks_api_access`: admin only. */
 export const canUseTasksApi = (caller: Caller): boolean => caller.isAdmin;
 

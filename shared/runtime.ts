@@ -25,6 +25,7 @@ import {
   awsEndpoint,
   readImageFormatPolicy,
   readKeystoneConfig,
+  readLocationSettings,
   readServiceConfig,
   readStateMachineArn,
   readUploadSettings,
@@ -37,6 +38,7 @@ import { ValidationCache } from '#shared/identity/validation-cache';
 import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { FailureDeps, StepDeps } from '#shared/import/steps';
+import type { LocationApiDeps } from '#shared/locations/add-location';
 import { MetadefRepository } from '#shared/metadefs/repository';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { ObjectStore } from '#shared/storage/object-store';
@@ -104,6 +106,10 @@ export const serviceConfig = /* @__PURE__ */ once(readServiceConfig);
 export const uploadSettings = /* @__PURE__ */ once(readUploadSettings);
 /** Glance's `[image_format]` options: what inspected data must be to be accepted. */
 export const imageFormatPolicy = /* @__PURE__ */ once(readImageFormatPolicy);
+/** The web-download URI filter, which location URLs pass too. */
+export const uriFilter = /* @__PURE__ */ once(uriFilterFromEnv);
+/** Where locations may point, and whether the legacy `locations` view and patch are on (docs/locations.md). */
+export const locationSettings = /* @__PURE__ */ once(readLocationSettings);
 
 // ---------------------------------------------------------------------------------------------
 // Clients, repositories, the store
@@ -156,6 +162,7 @@ export const importStepDeps = /* @__PURE__ */ once(
     limits: serviceConfig().limits,
     formatPolicy: imageFormatPolicy(),
     filter: uriFilterFromEnv(),
+    locations: locationSettings(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),
 );
@@ -184,6 +191,11 @@ export const importApiDeps = /* @__PURE__ */ once(
     filter: uriFilterFromEnv(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),
+);
+
+/** `POST /v2/images/{image_id}/locations`: the import API's dependencies and the location settings. */
+export const locationApiDeps = /* @__PURE__ */ once(
+  (): LocationApiDeps => ({ ...importApiDeps(), locations: locationSettings() }),
 );
 
 // ---------------------------------------------------------------------------------------------

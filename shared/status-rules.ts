@@ -39,11 +39,12 @@ const { queued, saving, uploading, importing, active, deactivated, killed, pendi
   IMAGE_STATUS;
 
 /**
- * Allowed status pairs: docs/lifecycle.md#allowed-transitions plus D1 (saving, uploading, importing → killed) and D1's
- * "a killed image can only be deleted". Self-transitions are never in the table.
+ * Allowed status pairs: docs/lifecycle.md#allowed-transitions plus D1 (saving, uploading, importing → killed; queued →
+ * killed when a location's data fails verification, docs/locations.md#failure) and D1's "a killed image can only be
+ * deleted". Self-transitions are never in the table.
  */
 export const IMAGE_TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
-  queued: [saving, uploading, importing, active, deleted],
+  queued: [saving, uploading, importing, active, killed, deleted],
   saving: [queued, active, killed, deleted],
   uploading: [queued, importing, killed, deleted],
   importing: [queued, active, killed, deleted],
@@ -97,8 +98,10 @@ export const IMAGE_TRIGGERS = {
   importSucceed: { from: [importing], to: active, refusal: 'conflict' },
   /** The workflow's Catch branch (D4). */
   importFail: { from: [importing], to: killed, refusal: 'conflict' },
-  /** A location was attached to a queued image (T13/T14). */
+  /** A location was attached to a queued image (T13/T14): its data verified, or added by the legacy patch. */
   locationAdd: { from: [queued], to: active, needsFormats: true, refusal: 'conflict' },
+  /** A location import's data failed verification (T15 with D1/D4: killed, not back to queued). */
+  locationReject: { from: [queued], to: killed, refusal: 'conflict' },
   /** T16; already deactivated is a no-op; any other status is 403 (docs/lifecycle.md#transitions). */
   deactivate: { from: [active], to: deactivated, noopFrom: [deactivated], refusal: 'forbidden' },
   /** T17; already active is a no-op; any other status is 403. */
@@ -213,6 +216,9 @@ export const isGone = (status: ImageStatus): boolean => status === deleted || st
 /** Image data may be read (downloaded, kept by a failed import) only in these statuses. */
 export const hasUsableData = (status: ImageStatus): boolean => status === active || status === deactivated;
 
+/** Queued: no data yet, nothing under way (a location import may hold the import lock). */
+export const isQueued = (status: ImageStatus): boolean => status === queued;
+
 /** The image is active: its data is the verified data (an import that activated it is done). */
 export const isActive = (status: ImageStatus): boolean => status === active;
 
@@ -291,6 +297,12 @@ export const usageHeldBy = (image: UsageFacts): Usage => {
  */
 export const allowsFormatChange = (status: ImageStatus): boolean => status === queued;
 
+/**
+ * A location may be attached (the legacy `/locations` patch, docs/locations.md#legacy-patch): Glance allows adding and
+ * replacing locations on `queued` and `active` images.
+ */
+export const acceptsLegacyLocation = (status: ImageStatus): boolean => status === queued || status === active;
+
 /** The import methods, as far as the status rules are concerned. */
 export type ImportMethodName = 'glance-direct' | 'web-download';
 
@@ -366,3 +378,12 @@ export const isTaskSucceeded = (status: TaskStatus): boolean => status === TASK_
  */
 export const isImportRunning = (task: { status: TaskStatus }, image: { status: ImageStatus }): boolean =>
   isTaskProcessing(task.status) && isImporting(image.status);
+
+/**
+ * A location import is running (docs/locations.md#the-location_import-task): its task is processing and the image
+ * still `queued` (it goes `queued → active` in one step, `locationAdd`).
+ */
+export const isLocationImportRunning = (
+  task: { status: TaskStatus },
+  image: { status: ImageStatus },
+): boolean => isTaskProcessing(task.status) && isQueued(image.status);

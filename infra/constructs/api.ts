@@ -32,6 +32,8 @@ export interface ApiProps {
   readonly data: Data;
   /** The identity mode and its settings (infra/identity.ts). */
   readonly identity: IdentitySettings;
+  /** Extra environment for every route function (e.g. the location settings). */
+  readonly environment?: Record<string, string>;
 }
 
 /** Glance clients authenticate with `X-Auth-Token`, not `Authorization`. */
@@ -56,7 +58,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { table, bucket } = props.data;
-    const environment = dataEnvironment({ table, bucket });
+    const environment = dataEnvironment({ table, bucket }, props.environment);
     const functions = new Map<string, GlanceFunction>();
     const nestedStacks = new Map<string, NestedStack>();
     const scopeOf = (nested: string | undefined): Construct => {

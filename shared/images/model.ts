@@ -78,6 +78,15 @@ export interface PendingUpload {
   readonly started_at?: string;
 }
 
+/**
+ * Where an image's data lives outside the service's own keys (docs/locations.md): an `s3://` object in an allowed
+ * prefix or an `http(s)://` URL. The service never writes or deletes it.
+ */
+export interface ImageLocation {
+  readonly url: string;
+  readonly metadata: Record<string, unknown>;
+}
+
 /** The stored record. */
 export interface ImageRecord extends ImageAttributes {
   id: string;
@@ -94,6 +103,8 @@ export interface ImageRecord extends ImageAttributes {
   upload: PendingUpload | null;
   /** S3 key of the image's data (staged data while `uploading`), once it arrived. */
   data_key: string | null;
+  /** Locations the data was registered at (docs/locations.md); absent or empty for data the service holds. */
+  locations?: ImageLocation[];
   /** Optimistic-concurrency counter; every write is conditional on it. */
   version: number;
   /**

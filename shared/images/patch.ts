@@ -51,6 +51,8 @@ export interface PatchOperation {
   readonly op: Operation;
   readonly attribute: string;
   readonly value?: unknown;
+  /** `/locations/<position>`: the second segment (docs/locations.md#legacy-patch). */
+  readonly position?: string;
 }
 
 const OPERATIONS = ['add', 'remove', 'replace'] as const;
@@ -135,10 +137,11 @@ export const parsePatch = (body: unknown, dialect: PatchDialect): PatchOperation
     if (attribute === '' || path.length !== (PATH_DEPTH[attribute]?.[op] ?? 1)) {
       throw new BadRequest(`Invalid JSON pointer for this resource: '/${path.join('/')}'`);
     }
-    if (op === 'remove') return { op, attribute };
+    const where = path.length === 2 ? { attribute, position: path[1] } : { attribute };
+    if (op === 'remove') return { op, ...where };
     if (!Object.hasOwn(change, 'value'))
       throw new BadRequest(`Operation "${op}" requires a member named "value".`);
-    return { op, attribute, value: change.value };
+    return { op, ...where, value: change.value };
   });
 };
 

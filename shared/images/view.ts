@@ -2,6 +2,8 @@
  * The Glance image entity (docs/api.md#image-entity) built from a stored record: base fields always present
  * (null when unset), additional properties flattened in, hidden bookkeeping left out.
  */
+import { locationsView } from '#shared/locations/image-locations';
+import type { LocationSettings } from '#shared/locations/url';
 import { HIDDEN_PROPERTIES, type ImageRecord } from './model.ts';
 
 /** Glance renders timestamps as `YYYY-MM-DDThh:mm:ssZ`: UTC, no fraction. */
@@ -9,7 +11,14 @@ export const glanceTime = (iso: string): string => `${iso.slice(0, 19)}Z`;
 
 export type ImageView = Record<string, unknown>;
 
-export const imageView = (image: ImageRecord): ImageView => {
+/**
+ * With `show_multiple_locations` on (docs/locations.md#legacy-patch), `locations` and `direct_url` are shown, as
+ * Glance does; otherwise never.
+ */
+export const imageView = (
+  image: ImageRecord,
+  locations?: Pick<LocationSettings, 'showMultipleLocations' | 'serviceBucket'>,
+): ImageView => {
   const properties = Object.fromEntries(
     Object.entries(image.properties).filter(
       ([key]) => !(HIDDEN_PROPERTIES as readonly string[]).includes(key),
@@ -39,5 +48,6 @@ export const imageView = (image: ImageRecord): ImageView => {
     self: `/v2/images/${image.id}`,
     file: `/v2/images/${image.id}/file`,
     schema: '/v2/schemas/image',
+    ...(locations?.showMultipleLocations ? locationsView(image, locations.serviceBucket) : {}),
   };
 };

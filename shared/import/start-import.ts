@@ -138,7 +138,7 @@ const createTask = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> 
 };
 
 /** Creates the caller's task on an image it has locked and starts the task's execution. */
-const launchTask = async (
+export const launchTask = async (
   deps: ImportApiDeps,
   caller: Caller,
   fields: Omit<Parameters<typeof newTaskRecord>[0], 'owner' | 'userId'>,

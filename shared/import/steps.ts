@@ -15,6 +15,8 @@ import { isUuid } from '#shared/images/access';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import type { ImageConflict, ImageRepository } from '#shared/images/repository';
+import type { LocationSettings } from '#shared/locations/url';
+import { verifyLocationData } from '#shared/locations/verify';
 import { retryOnConflict } from '#shared/retry';
 import {
   decideTask,
@@ -26,6 +28,8 @@ import {
   isImporting,
   isImportRunning,
   isImportSource,
+  isLocationImportRunning,
+  isQueued,
   isTaskPending,
   isTaskProcessing,
   isTaskSucceeded,
@@ -55,6 +59,8 @@ export interface StepDeps {
   /** Glance's `[image_format]` options (docs/image-formats.md#configuration). */
   readonly formatPolicy: ImageFormatPolicy;
   readonly filter: UriFilter;
+  /** Where `location_import` tasks may read from (docs/locations.md#accepted-urls). */
+  readonly locations: LocationSettings;
   readonly taskTimeToLiveHours: number;
   readonly now?: () => Date;
   /** Copy tuning (tests force the multipart path with a low limit). */
@@ -66,12 +72,15 @@ export type FailureDeps = Pick<StepDeps, 'images' | 'tasks' | 'store' | 'taskTim
 
 export interface MarkResult {
   readonly image_id: string;
-  readonly method: 'glance-direct' | 'web-download';
+  readonly method: 'glance-direct' | 'web-download' | 'location';
 }
-export interface FetchResult {
-  readonly key: string;
-  readonly size: number;
-}
+/**
+ * The data to verify: an object of the service (`key`, `size`), or, for a `location_import` task, the location itself
+ * (`location`), which is read where it is and never copied (docs/locations.md#the-location_import-task).
+ */
+export type FetchResult =
+  | { readonly key: string; readonly size: number; readonly location?: undefined }
+  | { readonly location: string; readonly key?: undefined };
 export interface VerifyResult {
   readonly size: number;
   readonly checksum: string;
@@ -81,9 +90,10 @@ export interface VerifyResult {
   /** The ETag of the object that was hashed; promote copies only that version. */
   readonly etag: string | null;
 }
-export interface PromoteResult {
-  readonly key: string;
-}
+/** Where the image's data ends up: its key, or (location import) its location. */
+export type PromoteResult =
+  | { readonly key: string; readonly location?: undefined }
+  | { readonly location: string; readonly key?: undefined };
 export interface DoneResult {
   readonly status: string;
 }
@@ -154,6 +164,9 @@ const requireOwner = (task: TaskRecord, execution: string | undefined) => {
   }
 };
 
+/** A `location_import` task: the image stays `queued` until `locationAdd` (docs/locations.md). */
+const isLocationTask = (task: Pick<TaskRecord, 'type'>): boolean => task.type === 'location_import';
+
 const sourceOf = (task: TaskRecord) => {
   const source = importSourceOf(task);
   if (!source)
@@ -173,7 +186,8 @@ const requireRunning = async (deps: StepDeps, state: ImportState, execution: str
   }
   requireOwner(task, execution);
   const image = await loadImage(deps, task);
-  if (!isImportRunning(task, image) || lockHolder(image) !== task.id) {
+  const running = isLocationTask(task) ? isLocationImportRunning(task, image) : isImportRunning(task, image);
+  if (!running || lockHolder(image) !== task.id) {
     throw new ImportError(
       `Image ${image.id} is '${image.status}' with ${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}; task ${task.id} no longer holds it.`,
     );
@@ -208,6 +222,15 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
       `Image ${image.id} is not locked by task ${task.id} (${LOCK_PROPERTY} = ${lockHolder(image) ?? 'none'}).`,
     );
   }
+  if (source.method === 'location') {
+    // No status change: the image goes queued → active in one step when its data is verified.
+    if (!isQueued(image.status)) {
+      throw new ImportError(
+        `Image ${image.id} is '${image.status}'; a location can only be added to a queued image.`,
+      );
+    }
+    return { image_id: image.id, method: source.method };
+  }
   if (!isImporting(image.status)) {
     if (!isImportSource(source.method, image.status)) {
       const required = IMPORT_SOURCE_STATUS[source.method];
@@ -233,6 +256,7 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
 export const fetch = async (deps: StepDeps, state: ImportState, execution?: string): Promise<FetchResult> => {
   const { task, image } = await requireRunning(deps, state, execution);
   const source = sourceOf(task);
+  if (source.method === 'location') return { location: source.url };
   if (source.method === 'glance-direct') {
     if (!isStagingKeyOf(image.id, image.data_key)) {
       throw new ImportError(`Image ${image.id} has no staged data (data_key ${image.data_key ?? 'null'}).`);
@@ -262,9 +286,15 @@ export const verify = async (
   execution?: string,
   budget?: TimeBudget,
 ): Promise<VerifyResult> => {
-  const { image } = await requireRunning(deps, state, execution);
+  const { task, image } = await requireRunning(deps, state, execution);
   const fetched = requireResult(state.fetch, 'fetched data (Fetch)');
   const maxBytes = await allowedBytes(deps.images, deps.limits, image);
+  if (fetched.location !== undefined) {
+    const source = sourceOf(task);
+    const expected = { osHashValue: source.method === 'location' ? source.osHashValue : undefined };
+    const verified = await verifyLocationData(image, fetched.location, expected, deps, maxBytes, budget);
+    return { ...verified, etag: null };
+  }
   // The verify pass is done with each chunk before it asks for the next.
   const object = await deps.store.openRanged(fetched.key, { reuseBuffers: true });
   if (!object) throw new ImportError(`The fetched data ${fetched.key} is missing.`);
@@ -308,8 +338,11 @@ export const promote = async (
   execution?: string,
 ): Promise<PromoteResult> => {
   const { task, image } = await requireRunning(deps, state, execution);
-  const source = requireResult(state.fetch, 'fetched data (Fetch)').key;
+  const fetched = requireResult(state.fetch, 'fetched data (Fetch)');
   const verified = requireResult(state.verify, 'digest (Verify)');
+  // A location is not copied: the image points at it.
+  if (fetched.location !== undefined) return { location: fetched.location };
+  const source = fetched.key;
   const destination = imageDataKeyOf(image.id, task.id);
   const staged = await deps.store.head(source);
   if (staged) {
@@ -333,8 +366,10 @@ export const activate = async (
   const task = await loadTask(deps, state);
   requireOwner(task, execution);
   const image = await loadImage(deps, task);
-  const key = requireResult(state.promote, 'promoted data (Promote)').key;
+  const promoted = requireResult(state.promote, 'promoted data (Promote)');
   const digest = requireResult(state.verify, 'digest (Verify)');
+  if (promoted.location !== undefined) return activateLocation(deps, task, image, promoted.location, digest);
+  const key = promoted.key;
   if (isActive(image.status) && image.data_key === key) return { status: image.status };
   if (!isTaskProcessing(task.status))
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
@@ -358,6 +393,41 @@ export const activate = async (
   return { status: IMAGE_STATUS.active };
 };
 
+/** The verified location goes on the image: `queued → active` (`locationAdd`) with the lock dropped, in one write. */
+const activateLocation = async (
+  deps: StepDeps,
+  task: TaskRecord,
+  image: ImageRecord,
+  url: string,
+  digest: VerifyResult,
+): Promise<DoneResult> => {
+  if (isActive(image.status) && hasLocation(image, url)) return { status: image.status };
+  if (!isTaskProcessing(task.status))
+    throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
+  if (!isLocationImportRunning(task, image) || lockHolder(image) !== task.id) {
+    throw new ImportError(`Image ${image.id} is '${image.status}' and not locked by task ${task.id}.`);
+  }
+  await applyTrigger(deps.images, image, 'locationAdd', {
+    actor: IMPORT_ACTOR,
+    reason: `location ${url} verified by task ${task.id}`,
+    set: {
+      locations: [{ url, metadata: {} }],
+      size: digest.size,
+      checksum: digest.checksum,
+      os_hash_algo: digest.os_hash_algo,
+      os_hash_value: digest.os_hash_value,
+      virtual_size: digest.virtual_size,
+      upload: null,
+    },
+    removeProperties: [LOCK_PROPERTY],
+    now: deps.now?.(),
+  });
+  return { status: IMAGE_STATUS.active };
+};
+
+const hasLocation = (image: ImageRecord, url: string): boolean =>
+  (image.locations ?? []).some((location) => location.url === url);
+
 /** Complete: task processing → success with `{"image_id"}` (docs/import-workflow.md#import-flow steps 8-9). */
 export const complete = async (
   deps: StepDeps,
@@ -370,7 +440,12 @@ export const complete = async (
   if (!isTaskProcessing(task.status))
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
   const image = await loadImage(deps, task);
-  if (!hasUsableData(image.status) || image.data_key !== state.promote?.key) {
+  const promoted = state.promote;
+  const done =
+    promoted?.location !== undefined
+      ? hasUsableData(image.status) && hasLocation(image, promoted.location)
+      : hasUsableData(image.status) && image.data_key === promoted?.key;
+  if (!done) {
     throw new ImportError(`Image ${image.id} is '${image.status}': none of the uploads finished.`);
   }
   await deps.tasks.transition(task, decideTask(task, 'succeed'), {
@@ -412,7 +487,13 @@ export const failureMessage = (step: string | undefined, error: ImportState['err
  * goes in the same write; an image the import never reached (still uploading/queued) only gets
  * its lock back, keeping its data. Returns the image as it was and whether it was killed.
  */
-const failImage = async (deps: FailureDeps, imageId: string, taskId: string, message: string) => {
+const failImage = async (
+  deps: FailureDeps,
+  imageId: string,
+  taskId: string,
+  message: string,
+  location: boolean,
+) => {
   const first = await deps.images.get(imageId);
   return retryOnConflict<{ before: ImageRecord | undefined; killed: boolean }, ImageConflict>(
     async (previous) => {
@@ -425,6 +506,16 @@ const failImage = async (deps: FailureDeps, imageId: string, taskId: string, mes
           actor: IMPORT_ACTOR,
           reason: message,
           set: { data_key: null },
+          removeProperties: [LOCK_PROPERTY],
+          now: deps.now?.(),
+        });
+        return { before: image, killed: true };
+      }
+      if (location && isQueued(image.status)) {
+        // A location import keeps the image queued under its lock until the end (D1: killed, not back to queued).
+        await applyTrigger(deps.images, image, 'locationReject', {
+          actor: IMPORT_ACTOR,
+          reason: message,
           removeProperties: [LOCK_PROPERTY],
           now: deps.now?.(),
         });
@@ -465,10 +556,11 @@ export const failImport = async (
 
   if (task.image_id) {
     const imageId = task.image_id;
-    const { before, killed } = await failImage(deps, imageId, task.id, message);
+    const { before, killed } = await failImage(deps, imageId, task.id, message, isLocationTask(task));
     const keys = new Set([stagingKeyOf(imageId, task.id), imageDataKeyOf(imageId, task.id)]);
     if (killed && isStagingKeyOf(imageId, before?.data_key)) keys.add(before.data_key);
-    if (killed && isStagingKeyOf(imageId, state.fetch?.key)) keys.add(state.fetch.key);
+    const fetchedKey = state.fetch?.key;
+    if (killed && isStagingKeyOf(imageId, fetchedKey)) keys.add(fetchedKey);
     const now = await deps.images.get(imageId);
     if (now?.data_key && hasUsableData(now.status)) keys.delete(now.data_key);
     await deps.store.delete(keys);

@@ -4,7 +4,7 @@
  */
 import type { TaskStatus } from '#shared/status-rules';
 
-/** docs/lifecycle.md#task-types; `location_import` is declared by the schema but never created here. */
+/** docs/lifecycle.md#task-types; `location_import` is created by `POST /v2/images/{id}/locations` (docs/locations.md). */
 export const TASK_TYPES = ['import', 'api_image_import', 'location_import'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
@@ -12,7 +12,10 @@ export interface TaskRecord {
   id: string;
   type: TaskType;
   status: TaskStatus;
-  /** `api_image_import`: `{image_id, import_req, backend}`; `import`: the caller's input. */
+  /**
+   * `api_image_import`: `{image_id, import_req, backend}`; `import`: the caller's input; `location_import`:
+   * `{image_id, loc_url, validation_data}`.
+   */
   input: Record<string, unknown> | null;
   /** `{"image_id": ...}` on success. */
   result: Record<string, unknown> | null;
@@ -44,7 +47,13 @@ export interface TaskRecord {
 /** Where an import gets its data. */
 export type ImportSource =
   | { readonly method: 'glance-direct' }
-  | { readonly method: 'web-download'; readonly uri: string };
+  | { readonly method: 'web-download'; readonly uri: string }
+  | {
+      readonly method: 'location';
+      readonly url: string;
+      /** The sha512 the caller vouched for (`validation_data.os_hash_value`), if any. */
+      readonly osHashValue: string | undefined;
+    };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -57,6 +66,16 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 export const importSourceOf = (task: Pick<TaskRecord, 'type' | 'input'>): ImportSource | undefined => {
   const input = task.input;
   if (!isObject(input)) return undefined;
+  if (task.type === 'location_import') {
+    if (typeof input.loc_url !== 'string') return undefined;
+    const validation = isObject(input.validation_data) ? input.validation_data : {};
+    const hash = validation.os_hash_value;
+    return {
+      method: 'location',
+      url: input.loc_url,
+      osHashValue: typeof hash === 'string' ? hash : undefined,
+    };
+  }
   if (task.type === 'import') {
     return typeof input.import_from === 'string'
       ? { method: 'web-download', uri: input.import_from }

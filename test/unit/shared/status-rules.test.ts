@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  acceptsLegacyLocation,
   allowsFormatChange,
   decideImage,
   decideTask,
@@ -22,6 +23,7 @@ import {
   isImportSource,
   isInPlaceTrigger,
   isKilled,
+  isLocationImportRunning,
   isPendingDelete,
   isTaskPending,
   isTaskProcessing,
@@ -57,7 +59,7 @@ const refusedStatus = (fn: () => unknown): number => {
 describe('image transition table', () => {
   it('is docs/lifecycle.md#allowed-transitions plus decisions D1-D4', () => {
     expect(IMAGE_TRANSITIONS).toEqual({
-      queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
+      queued: ['saving', 'uploading', 'importing', 'active', 'killed', 'deleted'],
       saving: ['queued', 'active', 'killed', 'deleted'],
       uploading: ['queued', 'importing', 'killed', 'deleted'],
       importing: ['queued', 'active', 'killed', 'deleted'],
@@ -81,9 +83,15 @@ describe('image transition table', () => {
     }
   });
 
-  it('reaches killed only from saving, uploading and importing, and leaves it only by delete', () => {
+  it('reaches killed only from queued (a refused location), saving, uploading and importing, and leaves it only by delete', () => {
     const into = IMAGE_STATUSES.filter((from) => isAllowedImageTransition(from, 'killed'));
-    expect(into.sort()).toEqual(['importing', 'saving', 'uploading']);
+    expect(into.sort()).toEqual(['importing', 'queued', 'saving', 'uploading']);
+    const triggersFromQueued = IMAGE_TRIGGER_NAMES.filter(
+      (trigger) =>
+        (IMAGE_TRIGGERS[trigger].from as readonly string[]).includes('queued') &&
+        IMAGE_TRIGGERS[trigger].to === 'killed',
+    );
+    expect(triggersFromQueued).toEqual(['locationReject']);
     const allowedFromKilled = IMAGE_TRIGGER_NAMES.filter((trigger) => {
       try {
         return decideImage(formatted('killed'), trigger).kind === 'transition';
@@ -304,6 +312,27 @@ describe('named status questions', () => {
         const canSucceed = refusedStatus(() => decideTask({ id: 't', status: task }, 'succeed')) === 0;
         expect(isImportRunning({ status: task }, { status: image })).toBe(
           canSucceed && applies(image, 'importSucceed'),
+        );
+      }),
+    );
+  });
+
+  it('isLocationImportRunning: the task can succeed and the image can take a location', () => {
+    fc.assert(
+      fc.property(taskStatus, imageStatus, (task, image) => {
+        const canSucceed = refusedStatus(() => decideTask({ id: 't', status: task }, 'succeed')) === 0;
+        expect(isLocationImportRunning({ status: task }, { status: image })).toBe(
+          canSucceed && applies(image, 'locationAdd') && applies(image, 'locationReject'),
+        );
+      }),
+    );
+  });
+
+  it('acceptsLegacyLocation: queued (which the location activates) and active images', () => {
+    fc.assert(
+      fc.property(imageStatus, (image) => {
+        expect(acceptsLegacyLocation(image)).toBe(
+          applies(image, 'locationAdd') || applies(image, 'delayedDelete'),
         );
       }),
     );
