@@ -484,10 +484,43 @@ describe('grants', () => {
       )
       .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
   };
-  const s3ActionsOf = (fnOrName: string | GlanceFunction) =>
+  /** The statements that let a function read the allowed location prefixes (docs/locations.md#configuration). */
+  const isLocationRead = (statement: { Resource: unknown; Condition?: unknown }): boolean =>
+    JSON.stringify(statement.Resource).includes('/locations/*') ||
+    JSON.stringify(statement.Condition ?? null).includes('"locations/*"');
+  const s3ActionsOf = (
+    fnOrName: string | GlanceFunction,
+    options: { locations: boolean } = { locations: true },
+  ) =>
     s3StatementsOf(fnOrName)
+      .filter((statement) => options.locations || !isLocationRead(statement))
       .flatMap((statement) => [statement.Action].flat())
       .sort();
+
+  it('lets only the download function and the workflow’s Verify read locations: GetObject and a ListBucket limited to the allowed prefix', () => {
+    const verify = stack.importWorkflow.functions.get('Verify');
+    if (!verify) throw new Error('no Verify function');
+    const readers = [fn('DownloadImageData'), verify];
+    const all = [...routes.map((r) => fn(r.name)), ...stack.importWorkflow.functions.values()];
+    for (const candidate of all) {
+      const reads = s3StatementsOf(candidate).filter(isLocationRead);
+      if (!readers.includes(candidate)) {
+        expect(reads).toEqual([]);
+        continue;
+      }
+      expect(reads.map((statement) => [statement.Action].flat()).sort()).toEqual([
+        ['s3:GetObject'],
+        ['s3:ListBucket'],
+      ]);
+      for (const statement of reads) {
+        if ([statement.Action].flat().includes('s3:ListBucket')) {
+          expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': ['locations/*'] } });
+        } else {
+          expect(JSON.stringify(statement.Resource)).toContain('/locations/*');
+        }
+      }
+    }
+  });
 
   it.each([...routes.map((r) => r.name), ...FALLBACKS].filter((name) => !DATA_ROUTE_GRANTS[name]))(
     '%s has no S3 access',
@@ -509,8 +542,8 @@ describe('grants', () => {
       ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket', 's3:ListMultipartUploadParts'],
     ],
   ])('%s has exactly its S3 actions, on the data prefixes only', (name, actions) => {
-    expect(s3ActionsOf(name)).toEqual(actions);
-    for (const statement of s3StatementsOf(name)) {
+    expect(s3ActionsOf(name, { locations: false })).toEqual(actions);
+    for (const statement of s3StatementsOf(name).filter((statement) => !isLocationRead(statement))) {
       const text = JSON.stringify(statement.Resource);
       if ([statement.Action].flat().includes('s3:ListBucket')) {
         expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': ['images/*', 'staging/*'] } });

@@ -226,7 +226,7 @@ describe('in the stack', () => {
     }
   });
 
-  it('limits the workflow functions to the data prefixes of the bucket', () => {
+  it('limits the workflow functions to the data prefixes of the bucket (and Verify to the location prefix too)', () => {
     type Statement = { Action: string | string[]; Resource: unknown };
     const bucketId = logicalId(stack.data.bucket.node.defaultChild as CfnElement);
     for (const fn of stack.importWorkflow.functions.values()) {
@@ -238,7 +238,9 @@ describe('in the stack', () => {
       for (const statement of statements) {
         const objects = [...JSON.stringify(statement.Resource).matchAll(/"\/([^"]+)"/g)].map((m) => m[1]);
         expect(JSON.stringify(statement.Resource)).toContain(bucketId);
-        for (const prefix of objects) expect(['staging/*', 'images/*']).toContain(prefix);
+        // Verify also reads the allowed location prefix (docs/locations.md#configuration); nothing else does.
+        const allowed = fn === stack.importWorkflow.functions.get('Verify') ? ['locations/*'] : [];
+        for (const prefix of objects) expect(['staging/*', 'images/*', ...allowed]).toContain(prefix);
         // Object actions only on the prefixes; the bucket itself only for listing (404 vs 403).
         const actions = [statement.Action].flat();
         if (objects.length === 0)
