@@ -39,7 +39,11 @@ export class ServerlessGlanceStack extends Stack {
     const identity = identitySettings(this.node);
     this.data = new Data(this, 'Data');
     const locations = locationConfigOf(this);
-    this.api = new Api(this, 'Api', { data: this.data, identity, environment: locationEnvironment(locations) });
+    this.api = new Api(this, 'Api', {
+      data: this.data,
+      identity,
+      environment: locationEnvironment(locations),
+    });
 
     this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
 

@@ -43,7 +43,7 @@ const image = (overrides: Partial<ImageRecord> = {}): ImageRecord => ({
 });
 
 const apply = (record: ImageRecord, operations: unknown[]) =>
-  applyLocationPatch(record, parsePatch(operations), settings, DEFAULT_URI_FILTER);
+  applyLocationPatch(record, parsePatch(operations, 'draft-10'), settings, DEFAULT_URI_FILTER);
 const statusOf = (run: () => unknown): number => {
   try {
     run();
