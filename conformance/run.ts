@@ -21,6 +21,7 @@ import {
   CONFORMANCE_DIR,
   conformanceAccounts,
   createWorkspace,
+  LOCATIONS_REGEX,
   lastResultsCsv,
   run,
   runTempest,
@@ -32,9 +33,16 @@ const { values: args } = parseArgs({
     regex: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'no-walk': { type: 'boolean', default: false },
+    locations: { type: 'boolean', default: false },
   },
 });
-const regex = args.regex ?? TEMPEST_REGEX;
+/**
+ * `--locations`: the locations pass only, on a stack with the legacy locations setting on (a process of its own: the
+ * functions read their settings once per process). A full run (no `--regex`) ends with it.
+ */
+const locationsPass = args.locations;
+const regex = args.regex ?? (locationsPass ? LOCATIONS_REGEX : TEMPEST_REGEX);
+const expectedList = locationsPass ? 'glance-25.1-locations-passing.txt' : 'glance-25.1-passing.txt';
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -67,6 +75,8 @@ const filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 // The functions' INFO lines would drown tempest's; warnings and errors still show. Set before the
 // local stack is loaded, since what it loads creates the logger.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// Glance's show_multiple_locations, for the locations pass only; the service's default is off.
+if (locationsPass) process.env.SHOW_MULTIPLE_LOCATIONS = 'true';
 const { startLocalStack } = await import('#infra/local/stack');
 const { accounts, users } = await conformanceAccounts();
 const stack = await startLocalStack({
@@ -92,6 +102,7 @@ try {
     keystoneUrl,
     httpImage: `${filesUrl}/test-image.raw`,
     users,
+    manageLocations: locationsPass,
   });
   say(`\n== tempest run --regex '${regex}' --concurrency 2`);
   await runTempest(workspace, regex, (line) => {
@@ -99,9 +110,9 @@ try {
   });
   const results = parseSubunitCsv(await lastResultsCsv(workspace));
   const selected = new RegExp(regex);
-  const expected = parseTestList(
-    await readFile(join(CONFORMANCE_DIR, 'glance-25.1-passing.txt'), 'utf8'),
-  ).filter((id) => selected.test(id));
+  const expected = parseTestList(await readFile(join(CONFORMANCE_DIR, expectedList), 'utf8')).filter((id) =>
+    selected.test(id),
+  );
   const exclusions = parseExclusions(await readFile(join(CONFORMANCE_DIR, 'excluded.txt'), 'utf8'));
   const comparison = compare(expected, results, exclusions);
 
@@ -129,7 +140,7 @@ try {
   for (const row of comparison.stale) say(`  passes now, drop its exclusion: ${row.id}`);
   if (by('regression').length > 0) exitCode = 1;
 
-  if (!args['no-walk']) {
+  if (!args['no-walk'] && !locationsPass) {
     say('\n== openstack CLI walk (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME only)');
     const [owner, other] = users.filter((user) => !user.roles.includes('admin'));
     if (!owner || !other) throw new Error('accounts.json needs two members');
@@ -159,6 +170,20 @@ try {
   await new Promise((done) => files.close(done));
   if (exitCode === 0 && !args.keep) await rm(dir, { recursive: true, force: true });
   else say(`\nkept ${dir} (tempest log: ${join(dir, 'tempest', 'logs', 'tempest.log')})`);
-  say(`\nconformance: ${exitCode === 0 ? 'PASSED' : 'FAILED'} in ${elapsed()}`);
 }
+// After the main stack stopped: the locations pass starts its own, in a process of its own.
+if (!locationsPass && args.regex === undefined) {
+  say('\n== locations pass: ImageLocationsTest with SHOW_MULTIPLE_LOCATIONS=true');
+  const pass = await run(
+    'npx',
+    ['tsx', join(CONFORMANCE_DIR, 'run.ts'), '--locations', ...(args.keep ? ['--keep'] : [])],
+    {
+      onLine: (line) => say(`  | ${line}`),
+    },
+  );
+  if (pass.code !== 0) exitCode = 1;
+}
+say(
+  `\nconformance${locationsPass ? ' (locations pass)' : ''}: ${exitCode === 0 ? 'PASSED' : 'FAILED'} in ${elapsed()}`,
+);
 process.exit(exitCode);

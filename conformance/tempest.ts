@@ -13,6 +13,11 @@ export const CONFORMANCE_DIR = new URL('.', import.meta.url).pathname;
 /** Debian's tempest lives here; `.stestr.conf` points stestr at its tests. */
 const TEMPEST_TOP = '/usr/lib/python3/dist-packages/tempest';
 export const TEMPEST_REGEX = '^tempest\\.api\\.image\\.v2';
+/**
+ * The locations pass (`--locations`, docs/conformance.md#the-locations-pass): tempest's ImageLocationsTest, which needs
+ * Glance's `show_multiple_locations` (here `SHOW_MULTIPLE_LOCATIONS=true`) and `manage_locations = True`.
+ */
+export const LOCATIONS_REGEX = '^tempest\\.api\\.image\\.v2\\.test_images\\.ImageLocationsTest';
 
 export interface TempestUser {
   readonly name: string;
@@ -65,7 +70,13 @@ export interface Workspace {
 /** A tempest workspace in `dir`: etc/tempest.conf, etc/accounts.yaml, .stestr.conf. */
 export const createWorkspace = async (
   dir: string,
-  settings: { keystoneUrl: string; httpImage: string; users: readonly TempestUser[] },
+  settings: {
+    keystoneUrl: string;
+    httpImage: string;
+    users: readonly TempestUser[];
+    /** `[image-feature-enabled] manage_locations`: on only for the locations pass. */
+    manageLocations?: boolean;
+  },
 ): Promise<Workspace> => {
   await mkdir(join(dir, 'etc'), { recursive: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
@@ -78,6 +89,7 @@ export const createWorkspace = async (
     KEYSTONE_URL: settings.keystoneUrl,
     HTTP_IMAGE: settings.httpImage,
     LOCK_DIR: join(dir, 'lock'),
+    MANAGE_LOCATIONS: settings.manageLocations ? 'True' : 'False',
   };
   const template = await readFile(join(CONFORMANCE_DIR, 'tempest.conf.template'), 'utf8');
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
