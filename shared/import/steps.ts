@@ -4,6 +4,10 @@
  * idempotent: run twice (a retry, a replayed execution), it finds its work done and returns the
  * same result, or refuses with an `ImportError` that the failure branch turns into a clean
  * failure. The execution state carries only small results (keys, sizes, digests).
+ *
+ * A `location_import` task runs the same steps (docs/locations.md#the-location_import-task): the image stays `queued`
+ * under the task's lock, Verify reads the location where it is, nothing is copied, and Activate writes `locationAdd`;
+ * its failure kills the queued image (`locationReject`).
  */
 
 import { DataTooLarge } from '#shared/data/digest';
