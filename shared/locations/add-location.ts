@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict, Forbidden, NotFound } from '#shared/errors';
-import { isUuid, loadVisibleImage } from '#shared/images/access';
+import { isUuid, loadImageAccess, type VisibleImage } from '#shared/images/access';
 import type { ImageLocation, ImageRecord } from '#shared/images/model';
 import { ImageConflict } from '#shared/images/repository';
 import { LOCK_PROPERTY, lockState, withLock } from '#shared/import/lock';
@@ -66,11 +66,15 @@ export const locationTaskInput = (imageId: string, request: AddLocationRequest):
  * The image as `loadVisibleImage` gives it, except that a `service` caller (another OpenStack service acting for a
  * user, as Glance's `role:service` rules intend) sees every image that is not gone.
  */
-const loadImageFor = async (deps: Pick<LocationApiDeps, 'images'>, caller: Caller, imageId: string) => {
-  if (!isService(caller) || !isUuid(imageId)) return loadVisibleImage(deps.images, caller, imageId);
+const loadImageFor = async (
+  deps: Pick<LocationApiDeps, 'images'>,
+  caller: Caller,
+  imageId: string,
+): Promise<VisibleImage> => {
+  if (!isService(caller) || !isUuid(imageId)) return loadImageAccess(deps.images, caller, imageId);
   const image = await deps.images.get(imageId.toLowerCase());
   if (!image || isGone(image.status)) throw new NotFound(`No image found with ID ${imageId}`);
-  return image;
+  return { image, membership: null };
 };
 
 /** Step 4: the status rules decide, with their error (409, or 400 for missing formats). */
@@ -98,8 +102,8 @@ export const requestLocationImport = async (
 ): Promise<TaskRecord> => {
   const now = deps.now?.() ?? new Date();
   const request = parseAddLocationBody(body);
-  const image = await loadImageFor(deps, caller, imageId);
-  requireImagePolicy(caller, image, canAddLocation, 'add a location to');
+  const { image, membership } = await loadImageFor(deps, caller, imageId);
+  requireImagePolicy(caller, image, canAddLocation, 'add a location to', membership);
   requireQueued(image);
 
   const lock = await lockState(deps.tasks, image, now);
@@ -143,7 +147,7 @@ export const listLocations = async (
   caller: Caller,
   imageId: string,
 ): Promise<ImageLocation[]> => {
-  const image = await loadImageFor(deps, caller, imageId);
+  const { image } = await loadImageFor(deps, caller, imageId);
   if (!canFetchLocations(caller)) {
     throw new Forbidden(`You are not authorized to fetch the locations of image ${image.id}.`);
   }

@@ -165,8 +165,8 @@ export const patchImage = (
   settings: LocationSettings,
   filter: UriFilter,
 ): Promise<ImageRecord> =>
-  withFreshImage(repository, caller, id, async (image) => {
-    requireImagePolicy(caller, image, canModifyImage, 'modify');
+  withFreshImage(repository, caller, id, async (image, membership) => {
+    requireImagePolicy(caller, image, canModifyImage, 'modify', membership);
     const ofLocations = settings.showMultipleLocations
       ? operations.filter((operation) => operation.attribute === 'locations')
       : [];
