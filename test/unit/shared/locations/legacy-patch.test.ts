@@ -38,7 +38,8 @@ const image = (overrides: Partial<ImageRecord> = {}): ImageRecord => ({
   upload: null,
   data_key: null,
   version: 1,
-  history: [],
+  outbox: [],
+  held: null,
   ...overrides,
 });
 
