@@ -149,3 +149,9 @@ describe('documentation links', () => {
     ]);
   });
 });
+
+describe('the README', () => {
+  it('stays what a newcomer reads first: at most 10 KB, the rest in docs/', () => {
+    expect(statSync(join(ROOT, 'README.md')).size).toBeLessThanOrEqual(10 * 1024);
+  });
+});
