@@ -10,11 +10,15 @@ let token: string;
 beforeAll(async () => {
   // Read by the delete handler at its cold start, which comes after this.
   process.env.DELAYED_DELETE = 'true';
+  // The local stack's own sweeper runs on a timer: with a scrub time of an hour it never scrubs
+  // these images itself, so the test alone decides when they are due.
+  process.env.SCRUB_TIME_SECONDS = '3600';
   stack = await startTestStack();
   token = await stack.tokenFor({ project: 'p-scrub', roles: ['member'] });
 });
 afterAll(async () => {
   delete process.env.DELAYED_DELETE;
+  delete process.env.SCRUB_TIME_SECONDS;
   await stack.stop();
 });
 
