@@ -275,3 +275,30 @@ export const queryPage = async (
   const { Items = [], LastEvaluatedKey } = await table.doc.send(new QueryCommand(params));
   return { items: Items, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
 };
+
+/**
+ * One page of a sparse gsi3 "due" partition (pending uploads, scrubs, tasks, reservations), oldest
+ * first, entries whose sort key (a time first) is before `before`: the table partition keys of
+ * the items due. The sweeper's every backlog is one Query here, never a Scan.
+ */
+export const duePage = async (
+  table: Table,
+  partition: string,
+  input: { before: string; limit: number; startKey?: Item },
+): Promise<{ keys: string[]; lastKey?: Item }> => {
+  const index = TABLE_KEYS.gsi3;
+  const { Items = [], LastEvaluatedKey } = await table.doc.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk AND #sk < :before',
+      ExpressionAttributeNames: { '#pk': index.partition, '#sk': index.sort },
+      ExpressionAttributeValues: { ':pk': partition, ':before': input.before },
+      ScanIndexForward: true,
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+    }),
+  );
+  const keys = Items.map((item) => String(item[TABLE_KEYS.partition]));
+  return { keys, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+};

@@ -19,6 +19,7 @@ import {
   bumpVersion,
   type Codecs,
   conditionalUpdate,
+  duePage,
   encodeAttribute,
   encodeRecord,
   expectStatusAndVersion,
@@ -490,21 +491,8 @@ export class ImageRepository {
     partition: string,
     input: DuePage,
   ): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
-    const keys = TABLE_KEYS.gsi3;
-    const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
-      new QueryCommand({
-        TableName: this.table.tableName,
-        IndexName: keys.name,
-        KeyConditionExpression: '#pk = :pk AND #sk < :before',
-        ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
-        ExpressionAttributeValues: { ':pk': partition, ':before': input.before },
-        ScanIndexForward: true,
-        Limit: input.limit,
-        ExclusiveStartKey: input.startKey,
-      }),
-    );
-    const ids = Items.map((item) => String(item[TABLE_KEYS.partition]).replace(/^IMAGE#/, ''));
-    return { ids, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+    const { keys, lastKey } = await duePage(this.table, partition, input);
+    return { ids: keys.map((key) => key.replace(/^IMAGE#/, '')), ...(lastKey ? { lastKey } : {}) };
   }
 
   private async conditionalUpdate(id: string, update: UpdateBuilder): Promise<void> {

@@ -18,8 +18,8 @@
  * releases it from what the image records (shared/quotas/reconcile.ts), so usage never drifts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Table } from '#shared/dynamo';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { duePage, type Table } from '#shared/dynamo';
 import { Conflict } from '#shared/errors';
 import { logger } from '#shared/logger';
 import { PENDING_RESERVATION_PARTITION, projectOfQuotaKey, projectQuotaKey, TABLE_KEYS } from '#shared/table';
@@ -403,24 +403,11 @@ export class UsageLedger {
     limit: number;
     startKey?: Record<string, unknown>;
   }): Promise<{ projects: string[]; lastKey?: Record<string, unknown> }> {
-    const keys = TABLE_KEYS.gsi3;
-    const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
-      new QueryCommand({
-        TableName: this.table.tableName,
-        IndexName: keys.name,
-        KeyConditionExpression: '#pk = :pk AND #sk < :before',
-        ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
-        ExpressionAttributeValues: {
-          ':pk': PENDING_RESERVATION_PARTITION,
-          ':before': input.before.toISOString(),
-        },
-        ScanIndexForward: true,
-        Limit: input.limit,
-        ExclusiveStartKey: input.startKey,
-      }),
-    );
-    const projects = Items.map((item) => projectOfQuotaKey(String(item[TABLE_KEYS.partition])));
-    return { projects, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+    const { keys, lastKey } = await duePage(this.table, PENDING_RESERVATION_PARTITION, {
+      ...input,
+      before: input.before.toISOString(),
+    });
+    return { projects: keys.map(projectOfQuotaKey), ...(lastKey ? { lastKey } : {}) };
   }
 
   /**

@@ -4,11 +4,12 @@
  * `attribute_not_exists`, every status change and every touch on the status and version that
  * were read. A lost race throws `TaskConflict` carrying the current record.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   bumpVersion,
   type Codecs,
   conditionalUpdate,
+  duePage,
   encodeAttribute,
   encodeRecord,
   expectStatusAndVersion,
@@ -145,21 +146,8 @@ export class TaskRepository {
     limit: number;
     startKey?: Record<string, unknown>;
   }): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
-    const keys = TABLE_KEYS.gsi3;
-    const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
-      new QueryCommand({
-        TableName: this.table.tableName,
-        IndexName: keys.name,
-        KeyConditionExpression: '#pk = :pk AND #sk < :before',
-        ExpressionAttributeNames: { '#pk': keys.partition, '#sk': keys.sort },
-        ExpressionAttributeValues: { ':pk': PENDING_TASK_PARTITION, ':before': input.before },
-        ScanIndexForward: true,
-        Limit: input.limit,
-        ExclusiveStartKey: input.startKey,
-      }),
-    );
-    const ids = Items.map((item) => String(item[TABLE_KEYS.partition]).replace(/^TASK#/, ''));
-    return { ids, ...(LastEvaluatedKey ? { lastKey: LastEvaluatedKey } : {}) };
+    const { keys, lastKey } = await duePage(this.table, PENDING_TASK_PARTITION, input);
+    return { ids: keys.map((key) => key.replace(/^TASK#/, '')), ...(lastKey ? { lastKey } : {}) };
   }
 
   /** Every task of an image, oldest first. */
