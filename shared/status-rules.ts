@@ -216,6 +216,14 @@ export const isGone = (status: ImageStatus): boolean => status === deleted || st
 /** Image data may be read (downloaded, kept by a failed import) only in these statuses. */
 export const hasUsableData = (status: ImageStatus): boolean => status === active || status === deactivated;
 
+/**
+ * The object an image's `data_key` names is the image's to keep in every status but `deleted`:
+ * staged data while uploading or importing, its data while active or deactivated, and until the
+ * scrubber while `pending_delete` (gone to clients, not yet to its data). An S3 event or a failed
+ * import that arrives late must leave that object alone.
+ */
+export const keepsItsData = (status: ImageStatus): boolean => status !== deleted;
+
 /** Queued: no data yet, nothing under way (a location import may hold the import lock). */
 export const isQueued = (status: ImageStatus): boolean => status === queued;
 

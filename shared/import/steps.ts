@@ -38,6 +38,7 @@ import {
   isTaskProcessing,
   isTaskSucceeded,
   isTerminalTaskStatus,
+  keepsItsData,
   TASK_STATUS,
 } from '#shared/status-rules';
 import { imageDataKeyOf, isStagingKeyOf, stagingKeyOf } from '#shared/storage/bucket';
@@ -566,7 +567,8 @@ export const failImport = async (
     const fetchedKey = state.fetch?.key;
     if (killed && isStagingKeyOf(imageId, fetchedKey)) keys.add(fetchedKey);
     const now = await deps.images.get(imageId);
-    if (now?.data_key && hasUsableData(now.status)) keys.delete(now.data_key);
+    // The data an image keeps (pending_delete too, until the scrubber) is never the import's to remove.
+    if (now?.data_key && keepsItsData(now.status)) keys.delete(now.data_key);
     await deps.store.delete(keys);
   }
   const ended = await failTask(deps.tasks, task, message, deps.taskTimeToLiveHours, deps.now?.());

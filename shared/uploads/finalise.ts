@@ -5,7 +5,8 @@
  *
  * 1. The key names an image and an upload attempt. Only the key the image waits for
  *    (`image.upload.key`, while the rules allow finishing) is finalised. The image's own data
- *    (`data_key`) is left alone (a duplicate or late event), and so are objects of an image whose
+ *    (`data_key`, kept until the image is `deleted`: `pending_delete` too) is left alone (a duplicate or
+ *    late event), and so are objects of an image whose
  *    import is running (the import workflow writes its own). Anything else (unknown or deleted
  *    image, stale attempt, killed image) is an orphan: deleted, nothing else changes.
  * 2. The object is read once, with several ranged GETs in flight (docs/uploads.md#ranged-reads), by
@@ -33,7 +34,13 @@ import type { ImageChanges } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { QuotaExceeded, type QuotaName } from '#shared/quotas/usage';
 import { retryOnConflict } from '#shared/retry';
-import { decideImage, type ImageTrigger, isGone, TransitionRefused } from '#shared/status-rules';
+import {
+  decideImage,
+  type ImageTrigger,
+  isGone,
+  keepsItsData,
+  TransitionRefused,
+} from '#shared/status-rules';
 import { parseUploadKey, type UploadKind } from '#shared/storage/bucket';
 import { isPreconditionFailed } from '#shared/storage/object-store';
 import type { UploadContext } from './context.ts';
@@ -102,9 +109,12 @@ type Fate = 'expected' | 'current' | 'import' | 'orphan';
 
 /** What an object means for the image as it is now. */
 const fateOf = (image: ImageRecord | undefined, key: string, kind: UploadKind): Fate => {
-  if (!image || isGone(image.status)) return 'orphan';
+  if (!image) return 'orphan';
+  // Before `isGone`: a late event for the data of a `pending_delete` image must not delete what
+  // the scrubber is to delete later.
+  if (image.data_key === key && keepsItsData(image.status)) return 'current';
+  if (isGone(image.status)) return 'orphan';
   if (image.upload?.key === key) return allows(image, finishTrigger(kind)) ? 'expected' : 'orphan';
-  if (image.data_key === key) return 'current';
   // The import workflow moves data while the image is importing: its objects are its own.
   if (allows(image, 'importSucceed')) return 'import';
   return 'orphan';

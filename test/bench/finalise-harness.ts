@@ -65,7 +65,11 @@ export const writeData = async (path: string, size: number): Promise<void> => {
 
 export const runChild = (args: string[], env: Record<string, string>): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', ...args], {
+    // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (open it in Chrome DevTools).
+    const profile = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', SELF, '--worker', ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -266,6 +270,25 @@ const readOnce = async (key: string): Promise<ChildResult> => {
   };
 };
 
+const rangedOnce = async (key: string): Promise<ChildResult> => {
+  const { objectStore } = await import('#shared/runtime');
+  const rssBeforeKb = rssKb();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const object = await objectStore().openRanged(key, { reuseBuffers: true });
+  let bytes = 0;
+  for await (const chunk of object?.chunks() ?? []) bytes += chunk.byteLength;
+  const ms = performance.now() - start;
+  return {
+    ms,
+    cpuMs: cpuMsSince(cpu),
+    bytes,
+    maxRssKb: process.resourceUsage().maxRSS,
+    rssBeforeKb,
+    peakSampledKb: rssKb(),
+  };
+};
+
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain && process.argv[2] === '--worker') {
   const [mode = '', first = '', second = '', third = '0'] = process.argv.slice(3);
@@ -274,7 +297,9 @@ if (isMain && process.argv[2] === '--worker') {
       ? baseline(Number(first))
       : mode === 'finalise'
         ? await finalise(first, second, Number(third))
-        : await readOnce(first);
+        : mode === 'ranged'
+          ? await rangedOnce(first)
+          : await readOnce(first);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

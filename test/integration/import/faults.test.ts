@@ -218,6 +218,19 @@ describe('replays (console re-runs)', () => {
     expect(await keysUnder(stack, `images/${imageId}/`)).toEqual([`images/${imageId}/${task.id}`]);
   });
 
+  it('a re-run after the image was deleted with delayed delete leaves its data to the scrubber', async () => {
+    const { imageId, task } = await startImport('glance-direct', () => {});
+    const { applyTrigger } = await import('#shared/images/actions');
+    const active = await stack.images.get(imageId);
+    if (!active) throw new Error('no image');
+    await applyTrigger(stack.images, active, 'delayedDelete', { actor: 'test' });
+    const rerun = await stack.stepFunctions.start(undefined, JSON.stringify({ task_id: task.id }));
+    await rerun.done;
+    expect(rerun.status).toBe('FAILED');
+    expect((await stack.images.get(imageId))?.status).toBe('pending_delete');
+    expect(await keysUnder(stack, `images/${imageId}/`)).toEqual([`images/${imageId}/${task.id}`]);
+  });
+
   it('a re-run while the task is still running is refused and leaves the running import alone', async () => {
     const image = await createImage(stack);
     await stageDirect(stack, image.id, data);

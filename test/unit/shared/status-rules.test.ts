@@ -29,6 +29,7 @@ import {
   isTaskProcessing,
   isTaskSucceeded,
   isTerminalTaskStatus,
+  keepsItsData,
   TASK_STATUSES,
   TASK_TRANSITIONS,
   TASK_TRIGGER_NAMES,
@@ -249,6 +250,14 @@ describe('named status questions', () => {
         expect(hasUsableData(status)).toBe(
           from('deactivate').includes(status) || from('reactivate').includes(status),
         );
+      }),
+    );
+  });
+
+  it('keepsItsData: every status a DELETE still finds, and pending_delete until it is scrubbed', () => {
+    fc.assert(
+      fc.property(imageStatus, (status) => {
+        expect(keepsItsData(status)).toBe(!isGone(status) || from('scrub').includes(status));
       }),
     );
   });
