@@ -1,86 +1,102 @@
 /**
- * The one-pass digest of `digest.ts`, with sha512 computed on a second thread: the thread reading
- * the stream updates size and md5 and copies the bytes into a small pool of 1 MiB buffers, which
- * are transferred (not copied) to a worker that updates sha512 and hands them back. Both hashes
- * still see every byte once, in order; memory stays bounded by the pool (4 MiB) because the reader
- * waits for a free buffer, which pauses the stream (TCP backpressure towards S3).
+ * The one-pass digest of `digest.ts` on three threads: the thread reading the stream only counts
+ * the bytes and copies them into a small pool of 1 MiB blocks of shared memory; one worker updates
+ * md5 and another sha512 over each block, and the block is free again once both are done. Both
+ * hashes still see every byte once, in order, and the reading thread (the S3 read: HTTP, copies)
+ * never waits for a hash (md5 alone takes as long as sha512 on the development machine, so with
+ * md5 on the reading thread that thread was the bound: docs/benchmarks.md#data-path). Memory stays bounded by the pool (8 MiB): the reader waits for a free block, which pauses
+ * the stream (TCP backpressure towards S3).
  *
  * Worth it only with a second CPU (Lambda at 1769 MB has one; 3538 MB has two) and for data
  * larger than a few MiB (a worker costs some tens of milliseconds to start): `digestStreamFast`
  * picks this or the single-thread `digestStream` accordingly.
  */
 
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { singleDigestThread } from '#shared/config';
 import { DataTooLarge, type Digest, digestStream, HASH_ALGO } from './digest.ts';
 
 const BLOCK = 1024 * 1024;
-const POOL = 4;
-/** Below this the worker's start-up costs more than it saves. */
+const POOL = 8;
+/** Below this the workers' start-up costs more than they save. */
 export const PARALLEL_MIN_BYTES = 16 * BLOCK;
 
-// A script, not a file: it survives bundling into one Lambda file.
+// A script, not a file: it survives bundling into one Lambda file. The blocks are shared, so a
+// message names a block and a length; nothing is copied or transferred.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const hash = createHash(workerData.algorithm);
+const blocks = workerData.blocks.map((block) => new Uint8Array(block));
 parentPort.on('message', (message) => {
   if (message.end) {
     parentPort.postMessage({ digest: hash.digest('hex') });
     return;
   }
-  hash.update(new Uint8Array(message.buffer, 0, message.length));
-  parentPort.postMessage({ buffer: message.buffer }, [message.buffer]);
+  hash.update(blocks[message.block].subarray(0, message.length));
+  parentPort.postMessage({ block: message.block });
 });
 `;
 
 interface Reply {
-  readonly buffer?: ArrayBuffer;
+  readonly block?: number;
   readonly digest?: string;
 }
 
-/** `digestStream` with sha512 on a worker thread; same results, same `maxBytes` behaviour. */
+/** `digestStream` with md5 and sha512 on two workers; same results, same `maxBytes` behaviour. */
 export const digestStreamParallel = async (
   chunks: AsyncIterable<Uint8Array>,
   options: { maxBytes?: number } = {},
 ): Promise<Digest> => {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { algorithm: HASH_ALGO } });
-  const free: ArrayBuffer[] = Array.from({ length: POOL }, () => new ArrayBuffer(BLOCK));
-  let waiting: ((buffer: ArrayBuffer) => void) | undefined;
-  let finished: ((digest: string) => void) | undefined;
+  const blocks = Array.from({ length: POOL }, () => new SharedArrayBuffer(BLOCK));
+  const views = blocks.map((block) => new Uint8Array(block));
+  const free = blocks.map((_, index) => index);
+  /** How many workers still read each block. */
+  const readers = blocks.map(() => 0);
+  let waiting: ((block: number) => void) | undefined;
   let failed: ((error: Error) => void) | undefined;
   const failure = new Promise<never>((_, reject) => {
     failed = reject;
   });
   failure.catch(() => {});
-  worker.on('message', (reply: Reply) => {
-    if (reply.digest !== undefined) finished?.(reply.digest);
-    else if (reply.buffer) {
-      const resume = waiting;
-      waiting = undefined;
-      if (resume) resume(reply.buffer);
-      else free.push(reply.buffer);
-    }
-  });
-  worker.on('error', (error) => failed?.(error));
 
-  const takeBuffer = (): Promise<ArrayBuffer> => {
-    const buffer = free.pop();
-    if (buffer) return Promise.resolve(buffer);
-    return Promise.race([new Promise<ArrayBuffer>((resolve) => (waiting = resolve)), failure]);
+  const release = (block: number) => {
+    readers[block] = (readers[block] ?? 1) - 1;
+    if ((readers[block] ?? 0) > 0) return;
+    const resume = waiting;
+    waiting = undefined;
+    if (resume) resume(block);
+    else free.push(block);
+  };
+  const threads = ['md5', HASH_ALGO].map((algorithm) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { algorithm, blocks } });
+    let finished: ((digest: string) => void) | undefined;
+    const digest = new Promise<string>((resolve) => {
+      finished = resolve;
+    });
+    worker.on('message', (reply: Reply) => {
+      if (reply.digest !== undefined) finished?.(reply.digest);
+      else if (reply.block !== undefined) release(reply.block);
+    });
+    worker.on('error', (error) => failed?.(error));
+    return { worker, digest };
+  });
+
+  const takeBlock = (): Promise<number> => {
+    const block = free.pop();
+    if (block !== undefined) return Promise.resolve(block);
+    return Promise.race([new Promise<number>((resolve) => (waiting = resolve)), failure]);
+  };
+  const send = (block: number, length: number) => {
+    readers[block] = threads.length;
+    for (const { worker } of threads) worker.postMessage({ block, length });
   };
 
   try {
-    const md5 = createHash('md5');
     let size = 0;
-    let block = new Uint8Array(await takeBuffer());
+    let block = await takeBlock();
     let filled = 0;
-    const send = (length: number) => {
-      const buffer = block.buffer as ArrayBuffer;
-      worker.postMessage({ buffer, length }, [buffer]);
-    };
     for await (const chunk of chunks) {
       size += chunk.byteLength;
       if (options.maxBytes !== undefined && size > options.maxBytes)
@@ -88,32 +104,30 @@ export const digestStreamParallel = async (
       let offset = 0;
       while (offset < chunk.byteLength) {
         const n = Math.min(BLOCK - filled, chunk.byteLength - offset);
-        const slice = chunk.subarray(offset, offset + n);
-        // md5 block by block, so the worker gets each block as soon as it is ready: with large
-        // chunks (a ranged read hands out whole ranges) the two hashes then overlap.
-        md5.update(slice);
-        block.set(slice, filled);
+        (views[block] as Uint8Array).set(chunk.subarray(offset, offset + n), filled);
         filled += n;
         offset += n;
         if (filled === BLOCK) {
-          send(BLOCK);
-          block = new Uint8Array(await takeBuffer());
+          send(block, BLOCK);
+          block = await takeBlock();
           filled = 0;
         }
       }
     }
-    if (filled > 0) send(filled);
-    const digest = new Promise<string>((resolve) => (finished = resolve));
-    worker.postMessage({ end: true });
-    const os_hash_value = await Promise.race([digest, failure]);
-    return { size, checksum: md5.digest('hex'), os_hash_algo: HASH_ALGO, os_hash_value };
+    if (filled > 0) send(block, filled);
+    for (const { worker } of threads) worker.postMessage({ end: true });
+    const [checksum = '', os_hash_value = ''] = await Promise.race([
+      Promise.all(threads.map(({ digest }) => digest)),
+      failure,
+    ]);
+    return { size, checksum, os_hash_algo: HASH_ALGO, os_hash_value };
   } finally {
-    await worker.terminate();
+    await Promise.all(threads.map(({ worker }) => worker.terminate()));
   }
 };
 
 /**
- * The fastest correct pass for this machine: two threads when there is a second CPU and the data
+ * The fastest correct pass for this machine: the hashes on two workers when there is a second CPU and the data
  * is known to be large enough, else the plain single-thread pass. `DIGEST_THREADS=1` forces the
  * single-thread pass.
  */

@@ -10,7 +10,7 @@
  *    import is running (the import workflow writes its own). Anything else (unknown or deleted
  *    image, stale attempt, killed image) is an orphan: deleted, nothing else changes.
  * 2. The object is read once, with several ranged GETs in flight (docs/uploads.md#ranged-reads), by
- *    the verify pass (shared/data/verify.ts): size, md5 and sha512 (sha512 on a second thread when
+ *    the verify pass (shared/data/verify.ts): size, md5 and sha512 (on two worker threads when
  *    there is a second CPU) and, for file data in a `bare` container, the disk-format inspection
  *    (docs/image-formats.md). An object larger than the declared size, the size cap or the
  *    project's remaining quota is refused without being read; reading stops if it grows past them,
