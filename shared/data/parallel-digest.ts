@@ -4,7 +4,7 @@
  * md5 and another sha512 over each block, and the block is free again once both are done. Both
  * hashes still see every byte once, in order, and the reading thread (the S3 read: HTTP, copies)
  * never waits for a hash (md5 alone takes as long as sha512 on the development machine, so with
- * md5 on the reading thread that thread was the bound: docs/benchmarks.md#data-path). Memory stays bounded by the pool (8 MiB): the reader waits for a free block, which pauses
+ * md5 on the reading thread that thread was the bound: docs/benchmarks.md#data-path-with-ranged-reads). Memory stays bounded by the pool (8 MiB): the reader waits for a free block, which pauses
  * the stream (TCP backpressure towards S3).
  *
  * Worth it only with a second CPU (Lambda at 1769 MB has one; 3538 MB has two) and for data
