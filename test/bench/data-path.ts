@@ -126,7 +126,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
       {
         metric: 'finalise 1 GiB (ranged S3 read + hash + activate)',
         value: rateOf(finaliseLarge),
-        unit: 'MiB/s',
+        unit: `MiB/s (runs: ${runs.finalise.map((run) => rateOf(run).toFixed(0)).join(', ')})`,
       },
       { metric: 'finalise 1 GiB, CPU per GiB (all threads)', value: cpuPerGiB(finaliseLarge), unit: 's' },
       {
@@ -158,7 +158,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
       {
         metric: 'finalise 1 GiB through the proxy (8 ranges in flight)',
         value: rateOf(finaliseThrottled),
-        unit: 'MiB/s',
+        unit: `MiB/s (runs: ${runs.throttled.map((run) => rateOf(run).toFixed(0)).join(', ')})`,
       },
       {
         metric: 'throttled finalise, CPU per GiB (all threads)',

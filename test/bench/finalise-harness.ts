@@ -13,7 +13,7 @@
  * The child's S3 endpoint is `AWS_ENDPOINT_URL_S3` of the environment it is given (a throttling
  * proxy, say).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -65,6 +65,9 @@ export const writeData = async (path: string, size: number): Promise<void> => {
 
 export const runChild = (args: string[], env: Record<string, string>): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
+    // The objects just written (a GiB at a time) are flushed to disk first, so that the kernel's
+    // writeback does not compete with the measurement for the cores.
+    execFileSync('sync');
     // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (open it in Chrome DevTools).
     const profile = process.env.BENCH_CPU_PROF
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
