@@ -105,6 +105,8 @@ export interface BenchStore {
   putFile(key: string, file: string): Promise<string>;
   /** Copies an object (S3 CopyObject); returns the copy's ETag. */
   copy(source: string, key: string): Promise<string>;
+  /** Deletes an object. */
+  remove(key: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,7 +115,7 @@ export const startBenchStore = async (): Promise<BenchStore> => {
   const emulators = await startEmulators({ tableName: 'glance-bench', bucketName: 'glance-bench' });
   const env = localEnvironment(emulators);
   Object.assign(process.env, env);
-  const { CopyObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
   // The service's clients: without `WHEN_REQUIRED` checksums the SDK streams `aws-chunked`
   // bodies, which s3rver would store framing and all.
   const { createDocumentClient, createS3Client } = await import('#shared/runtime');
@@ -166,6 +168,9 @@ export const startBenchStore = async (): Promise<BenchStore> => {
         }),
       );
       return unquoted(copy.CopyObjectResult?.ETag);
+    },
+    async remove(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: emulators.bucketName, Key: key }));
     },
     async stop() {
       s3.destroy();
@@ -238,7 +243,8 @@ const finalise = async (key: string, eTag: string, size: number): Promise<ChildR
   // Warm up first, as a deployed function is after its init: an event for an image that does not
   // exist loads every module (here compiled from TypeScript on first import, in the bundle already
   // loaded) and opens the DynamoDB and S3 connections, without reading data.
-  await handler(event(`images/${randomUUID()}/${randomUUID()}`, 'warm-up', 1), context);
+  if (!process.env.NO_WARMUP)
+    await handler(event(`images/${randomUUID()}/${randomUUID()}`, 'warm-up', 1), context);
   const rssBeforeKb = rssKb();
   const memory = sampler();
   const cpu = process.cpuUsage();
