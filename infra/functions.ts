@@ -9,8 +9,17 @@
 export const FINALISE_ENTRY = 'functions/uploads/finalise.ts';
 /** The scheduled upload sweeper and scrubber (infra/constructs/uploads.ts). */
 export const SWEEP_ENTRY = 'functions/uploads/sweep.ts';
-/** Two vCPUs (Lambda gives one per 1769 MB): md5 and sha512 on two threads. The sweeper may re-drive finalisation. */
-export const FINALISE_MEMORY_MB = 3538;
+/**
+ * 3008 MB, the most every account accepts by default (new accounts are capped there until their
+ * Lambda memory quota is raised): about 1.7 vCPUs (Lambda gives one per 1769 MB), so sha512 on a
+ * second thread still runs next to md5 and the S3 read. Accounts that allow more can give
+ * `Finalise` and `Sweeper` 3538 MB (two full vCPUs) with the `memoryMb` setting. The sweeper may
+ * re-drive finalisation, so it gets the same.
+ */
+export const FINALISE_MEMORY_MB = 3008;
+
+/** The most memory a function may have on an account whose Lambda memory quota was never raised. */
+export const DEFAULT_ACCOUNT_MEMORY_MB = 3008;
 /** Both data-path functions may run for Lambda's maximum, 15 minutes. */
 export const DATA_PATH_TIMEOUT_SECONDS = 900;
 

@@ -1,16 +1,18 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { quotaVariable } from '#shared/config';
 import { InvalidQuota, parseLimit, QUOTA_NAMES, type QuotaName } from '#shared/quotas/usage';
+import type { Settings } from '#shared/settings';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
-import { GlanceFunction } from './constructs/glance-function.ts';
+import { FunctionSettings, GlanceFunction } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
 import { grantLocationRead, locationConfigOf, locationEnvironment } from './locations.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
+import { readSettings } from './settings.ts';
 
 /**
  * CDK context key of a quota's deployment limit (docs/quotas.md#names-and-limits), with Glance's
@@ -31,25 +33,38 @@ export class ServerlessGlanceStack extends Stack {
   readonly importWorkflow: ImportWorkflow;
   /** Transition events from the table stream to EventBridge (decision B2). */
   readonly events: TransitionEvents;
+  /** The deploy-time settings, as read from CDK context (infra/settings.ts). */
+  readonly settings: Settings;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
-    // First, so a missing or placeholder setting fails the synth before anything is built.
+    // First, so a wrong, missing or placeholder setting fails the synth before anything is built.
     const identity = identitySettings(this.node);
-    this.data = new Data(this, 'Data');
+    this.settings = readSettings(this.node);
+    const settings = this.settings;
+    const functions = new FunctionSettings(settings);
     const locations = locationConfigOf(this);
+
+    this.data = new Data(this, 'Data', { stagingExpirationDays: settings.stagingExpirationDays });
     this.api = new Api(this, 'Api', {
       data: this.data,
       identity,
+      functions,
       environment: locationEnvironment(locations),
     });
 
-    this.uploads = new Uploads(this, 'Uploads', { table: this.data.table, bucket: this.data.bucket });
+    this.uploads = new Uploads(this, 'Uploads', {
+      table: this.data.table,
+      bucket: this.data.bucket,
+      functions,
+      sweepEvery: Duration.minutes(settings.sweepEveryMinutes),
+    });
 
     this.importWorkflow = new ImportWorkflow(this, 'Workflow', {
       table: this.data.table,
       bucket: this.data.bucket,
+      functions,
       environment: locationEnvironment(locations),
     });
     // The two functions that read locations: the workflow's Verify, and the download redirect's presigner.
@@ -66,7 +81,8 @@ export class ServerlessGlanceStack extends Stack {
       this.importWorkflow.allowStart(starter);
     }
 
-    this.events = new TransitionEvents(this, 'Events', { table: this.data.table });
+    this.events = new TransitionEvents(this, 'Events', { table: this.data.table, functions });
+    functions.check();
     this.setQuotaLimits();
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });

@@ -2,22 +2,14 @@
  * The one module that reads the environment. Each setting is read and validated here, in typed
  * sections (the service, the data path's upload settings, the import's URI filter and state
  * machine, the Keystone authorizer, the AWS endpoints, the test-only switches); a missing or
- * malformed value throws `MissingConfigError` naming the variable. The readers read afresh on every
- * call (tests change the environment between them); the runtime wiring (shared/runtime.ts) calls
- * each once per container and keeps the answer.
+ * malformed value throws `MissingConfigError` naming the variable. Deploy-time settings are read
+ * with their definitions in shared/settings.ts, the same the stack checks the CDK context with.
+ * The readers read afresh on every call (tests change the environment between them); the runtime
+ * wiring (shared/runtime.ts) calls each once per container and keeps the answer.
  */
-import {
-  type DataLimits,
-  DEFAULT_VERIFY_BYTES_PER_SECOND,
-  defaultSizeCap,
-  verifiableBytes,
-} from '#shared/data/limits';
-import {
-  DEFAULT_IMAGE_FORMAT_POLICY,
-  GPT_NONFATAL_CHECKS,
-  type ImageFormatPolicy,
-} from '#shared/image-format/decision';
-import { DEFAULT_URI_FILTER, parseCidr, type UriFilter } from '#shared/import/uri-filter';
+import type { DataLimits } from '#shared/data/limits';
+import type { ImageFormatPolicy } from '#shared/image-format/decision';
+import type { UriFilter } from '#shared/import/uri-filter';
 import { defaultS3Allowed, type LocationSettings, parseS3Prefix } from '#shared/locations/url';
 import {
   InvalidQuota,
@@ -27,8 +19,37 @@ import {
   QUOTA_NAMES,
   type QuotaName,
 } from '#shared/quotas/usage';
-import { S3_LIMITS } from '#shared/storage/bucket';
-import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
+import {
+  delayedDelete,
+  downloadUrlSeconds,
+  imageFormatGptNonfatalChecks,
+  imageFormatRequireMatch,
+  imageFormatVmdkAllowedTypes,
+  imageMemberQuota,
+  imageSizeCap,
+  importAllowedHosts,
+  importAllowedNetworks,
+  importAllowedPorts,
+  importAllowedSchemes,
+  importDisallowedHosts,
+  importDisallowedPorts,
+  importDisallowedSchemes,
+  multipartGraceSeconds,
+  multipartPartSizeBytes,
+  multipartThresholdBytes,
+  parseSetting,
+  presignMaxPartUrls,
+  type Setting,
+  SettingError,
+  type SettingValue,
+  scrubTimeSeconds,
+  sizeCapFor,
+  sweepRefinaliseAfterSeconds,
+  taskTimeToLiveHours,
+  uploadGraceSeconds,
+  uploadUrlSeconds,
+  verifyBytesPerSecond,
+} from '#shared/settings';
 
 export class MissingConfigError extends Error {}
 
@@ -59,34 +80,6 @@ export const integerEnv = (name: string, fallback: number): number => {
 export const booleanEnv = (name: string, fallback: boolean): boolean =>
   optionalEnv(name, String(fallback)).toLowerCase() === 'true';
 
-/** An integer variable that must lie within `[min, max]`. */
-export const boundedEnv = (name: string, fallback: number, min: number, max: number): number => {
-  const value = integerEnv(name, fallback);
-  if (value < min || value > max) {
-    throw new MissingConfigError(`environment variable ${name} must be between ${min} and ${max}`);
-  }
-  return value;
-};
-
-/** `true` or `false` (any case); anything else is a configuration error, not a silent `false`. */
-export const flagEnv = (name: string, fallback: boolean): boolean => {
-  const value = optionalEnv(name, String(fallback)).trim().toLowerCase();
-  if (value !== 'true' && value !== 'false') {
-    throw new MissingConfigError(`environment variable ${name} must be true or false`);
-  }
-  return value === 'true';
-};
-
-/** A comma-separated list, kept as written; unset gives the default, the empty string an empty list. */
-export const namesEnv = (name: string, fallback: readonly string[]): string[] => {
-  const raw = process.env[name];
-  if (raw === undefined) return [...fallback];
-  return raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-};
-
 /**
  * A comma-separated list, lower-cased; unset gives the default, the empty string an empty list
  * (no restriction of that kind).
@@ -100,16 +93,21 @@ export const listEnv = (name: string, fallback: readonly string[]): string[] => 
     .filter(Boolean);
 };
 
-const portsEnv = (name: string, fallback: readonly number[]): number[] =>
-  listEnv(name, fallback.map(String)).map((item) => {
-    const port = Number(item);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new MissingConfigError(`environment variable ${name} must list ports (1-65535)`);
-    }
-    return port;
-  });
+// ---------------------------------------------------------------------------------------------
+// Deploy-time settings (shared/settings.ts declares each: variable, type, default, bounds)
 
-const MiB = 1024 ** 2;
+/**
+ * A setting's value from its environment variable: unset (or empty, but for lists) gives its
+ * default, a value that does not fit fails naming the variable.
+ */
+export const settingEnv = <S extends Setting & { readonly env: string }>(setting: S): SettingValue<S> => {
+  try {
+    return parseSetting(setting, process.env[setting.env]);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    throw new MissingConfigError(`environment variable ${setting.env} ${error.message}`);
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // The service
@@ -139,7 +137,7 @@ export interface ServiceConfig {
  * The largest `image_member_quota`: an image's members share one DynamoDB item (with 255-character
  * ids, about 360 bytes each), which must stay well below the 400 KB item limit.
  */
-export const MAX_IMAGE_MEMBER_QUOTA = 500;
+export const MAX_IMAGE_MEMBER_QUOTA = imageMemberQuota.max;
 
 /** The variable that sets a quota's deployment limit: `GLANCE_QUOTA_IMAGE_SIZE_TOTAL`, ... */
 export const quotaVariable = (name: QuotaName): string => `GLANCE_QUOTA_${name.toUpperCase()}`;
@@ -174,61 +172,38 @@ export const readQuotaDefaults = (): Limits => {
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
 export const readServiceConfig = (): ServiceConfig => {
-  const verifyBytesPerSecond = boundedEnv(
-    'VERIFY_BYTES_PER_SECOND',
-    DEFAULT_VERIFY_BYTES_PER_SECOND,
-    MiB,
-    10 * 1024 * MiB,
-  );
+  const rate = settingEnv(verifyBytesPerSecond);
+  // One 15-minute invocation (the S3 trigger, a sweeper re-drive, the import's Verify) must
+  // verify a whole image: unset, the cap follows from the verification rate; set, it may not pass it.
+  const given = process.env[imageSizeCap.env] ? settingEnv(imageSizeCap) : undefined;
+  let sizeCap: number;
+  try {
+    sizeCap = sizeCapFor(given, rate);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    throw new MissingConfigError(`environment variable ${imageSizeCap.env} ${error.message}`);
+  }
   return {
     tableName: requiredEnv('TABLE_NAME'),
     bucketName: requiredEnv('BUCKET_NAME'),
-    delayedDelete: booleanEnv('DELAYED_DELETE', false),
-    scrubTimeSeconds: integerEnv('SCRUB_TIME_SECONDS', 0),
-    limits: {
-      // One 15-minute invocation (the S3 trigger, a sweeper re-drive, the import's Verify) must
-      // verify a whole image: the cap follows from the verification rate, and may not pass it.
-      sizeCap: boundedEnv(
-        'IMAGE_SIZE_CAP',
-        defaultSizeCap(verifyBytesPerSecond),
-        0,
-        verifiableBytes(verifyBytesPerSecond),
-      ),
-    },
+    delayedDelete: settingEnv(delayedDelete),
+    scrubTimeSeconds: settingEnv(scrubTimeSeconds),
+    limits: { sizeCap },
     quotas: readQuotaDefaults(),
-    verifyBytesPerSecond,
-    taskTimeToLiveHours: integerEnv('TASK_TIME_TO_LIVE', 48),
-    imageMemberQuota: boundedEnv('IMAGE_MEMBER_QUOTA', 128, 0, MAX_IMAGE_MEMBER_QUOTA),
+    verifyBytesPerSecond: rate,
+    taskTimeToLiveHours: settingEnv(taskTimeToLiveHours),
+    imageMemberQuota: settingEnv(imageMemberQuota),
   };
 };
 
 // ---------------------------------------------------------------------------------------------
 // Disk-format inspection: Glance's `[image_format]` options (docs/image-formats.md#configuration)
 
-export const readImageFormatPolicy = (): ImageFormatPolicy => {
-  const nonfatal = namesEnv(
-    'IMAGE_FORMAT_GPT_NONFATAL_CHECKS',
-    DEFAULT_IMAGE_FORMAT_POLICY.gptSafetyChecksNonfatal,
-  );
-  for (const check of nonfatal) {
-    if (!(GPT_NONFATAL_CHECKS as readonly string[]).includes(check)) {
-      throw new MissingConfigError(
-        `IMAGE_FORMAT_GPT_NONFATAL_CHECKS: '${check}' is not a GPT check (known: ${GPT_NONFATAL_CHECKS.join(', ')})`,
-      );
-    }
-  }
-  return {
-    requireImageFormatMatch: flagEnv(
-      'IMAGE_FORMAT_REQUIRE_MATCH',
-      DEFAULT_IMAGE_FORMAT_POLICY.requireImageFormatMatch,
-    ),
-    vmdkAllowedTypes: namesEnv(
-      'IMAGE_FORMAT_VMDK_ALLOWED_TYPES',
-      DEFAULT_IMAGE_FORMAT_POLICY.vmdkAllowedTypes,
-    ),
-    gptSafetyChecksNonfatal: nonfatal,
-  };
-};
+export const readImageFormatPolicy = (): ImageFormatPolicy => ({
+  requireImageFormatMatch: settingEnv(imageFormatRequireMatch),
+  vmdkAllowedTypes: settingEnv(imageFormatVmdkAllowedTypes),
+  gptSafetyChecksNonfatal: settingEnv(imageFormatGptNonfatalChecks),
+});
 
 // ---------------------------------------------------------------------------------------------
 // The data path (decisions D2, D5, D6): every value has a safe default, and bounds
@@ -259,37 +234,29 @@ export interface UploadSettings {
 }
 
 export const readUploadSettings = (): UploadSettings => ({
-  uploadUrlSeconds: boundedEnv('UPLOAD_URL_SECONDS', 900, 1, 900),
-  uploadGraceSeconds: boundedEnv('UPLOAD_GRACE_SECONDS', 900, 0, 7 * 24 * 3600),
-  // Within the lifetime the bucket's lifecycle rule leaves a multipart upload (uploads/lifetime.ts).
-  multipartGraceSeconds: boundedEnv('MULTIPART_GRACE_SECONDS', 24 * 3600, 0, MAX_MULTIPART_SECONDS),
-  multipartThreshold: boundedEnv('MULTIPART_THRESHOLD_BYTES', 100 * MiB, 1, S3_LIMITS.maxSinglePut),
-  // Below S3's 5 MiB minimum only makes sense against the local s3rver (tests).
-  partSize: boundedEnv('MULTIPART_PART_SIZE_BYTES', 64 * MiB, 1, S3_LIMITS.maxPartSize),
-  maxPartUrls: boundedEnv('PRESIGN_MAX_PART_URLS', 1000, 1, S3_LIMITS.maxParts),
-  downloadUrlSeconds: boundedEnv('DOWNLOAD_URL_SECONDS', 300, 1, 300),
-  refinaliseAfterSeconds: boundedEnv('SWEEP_REFINALISE_AFTER_SECONDS', 900, 0, 24 * 3600),
+  uploadUrlSeconds: settingEnv(uploadUrlSeconds),
+  uploadGraceSeconds: settingEnv(uploadGraceSeconds),
+  multipartGraceSeconds: settingEnv(multipartGraceSeconds),
+  multipartThreshold: settingEnv(multipartThresholdBytes),
+  partSize: settingEnv(multipartPartSizeBytes),
+  maxPartUrls: settingEnv(presignMaxPartUrls),
+  downloadUrlSeconds: settingEnv(downloadUrlSeconds),
+  refinaliseAfterSeconds: settingEnv(sweepRefinaliseAfterSeconds),
 });
 
 // ---------------------------------------------------------------------------------------------
 // The import
 
-/** The web-download URI filter (`IMPORT_*` variables; the table is in shared/import/uri-filter.ts). */
-export const uriFilterFromEnv = (): UriFilter => {
-  const filter: UriFilter = {
-    allowedSchemes: listEnv('IMPORT_ALLOWED_SCHEMES', DEFAULT_URI_FILTER.allowedSchemes),
-    disallowedSchemes: listEnv('IMPORT_DISALLOWED_SCHEMES', []),
-    allowedHosts: listEnv('IMPORT_ALLOWED_HOSTS', []),
-    disallowedHosts: listEnv('IMPORT_DISALLOWED_HOSTS', []),
-    allowedPorts: portsEnv('IMPORT_ALLOWED_PORTS', DEFAULT_URI_FILTER.allowedPorts),
-    disallowedPorts: portsEnv('IMPORT_DISALLOWED_PORTS', []),
-    allowedNetworks: listEnv('IMPORT_ALLOWED_NETWORKS', []),
-  };
-  for (const cidr of filter.allowedNetworks) {
-    if (!parseCidr(cidr)) throw new MissingConfigError(`IMPORT_ALLOWED_NETWORKS: '${cidr}' is not a CIDR`);
-  }
-  return filter;
-};
+/** The web-download URI filter (`IMPORT_*` variables; the rules are in shared/import/uri-filter.ts). */
+export const uriFilterFromEnv = (): UriFilter => ({
+  allowedSchemes: settingEnv(importAllowedSchemes),
+  disallowedSchemes: settingEnv(importDisallowedSchemes),
+  allowedHosts: settingEnv(importAllowedHosts),
+  disallowedHosts: settingEnv(importDisallowedHosts),
+  allowedPorts: settingEnv(importAllowedPorts).map(Number),
+  disallowedPorts: settingEnv(importDisallowedPorts).map(Number),
+  allowedNetworks: settingEnv(importAllowedNetworks),
+});
 
 /**
  * Locations (docs/locations.md#configuration): `LOCATION_S3_ALLOWED`, comma-separated `s3://bucket/prefix` entries

@@ -26,7 +26,7 @@ import {
   routes,
 } from '#infra/routes';
 import type { Data } from './data.ts';
-import { dataEnvironment, GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, type FunctionSettings, GlanceFunction } from './glance-function.ts';
 
 export interface ApiProps {
   readonly data: Data;
@@ -34,7 +34,12 @@ export interface ApiProps {
   readonly identity: IdentitySettings;
   /** Extra environment for every route function (e.g. the location settings). */
   readonly environment?: Record<string, string>;
+  /** Memory, timeouts and environment from the settings. */
+  readonly functions: FunctionSettings;
 }
+
+/** API Gateway waits at most 30 seconds for an integration; a function must answer before. */
+export const API_MAX_TIMEOUT_SECONDS = 29;
 
 /** Glance clients authenticate with `X-Auth-Token`, not `Authorization`. */
 export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
@@ -70,10 +75,22 @@ export class Api extends Construct {
     const fn = (
       name: string,
       entry: string,
-      extra: { memorySize?: number; timeout?: Duration } = {},
+      defaults: { memoryMb?: number; timeoutSeconds?: number } = {},
       scope: Construct = this,
     ) => {
-      const created = new GlanceFunction(scope, name, { entry, environment, ...extra });
+      const created = new GlanceFunction(
+        scope,
+        name,
+        props.functions.propsFor(
+          name,
+          { entry, environment },
+          {
+            ...defaults,
+            maxTimeoutSeconds: API_MAX_TIMEOUT_SECONDS,
+            maxTimeoutReason: `API Gateway answers 503 after 30 seconds, so an API function may take at most ${API_MAX_TIMEOUT_SECONDS}`,
+          },
+        ),
+      );
       functions.set(name, created);
       return created;
     };
@@ -95,10 +112,7 @@ export class Api extends Construct {
       const handler = fn(
         route.name,
         route.entry,
-        {
-          memorySize: route.memoryMb,
-          timeout: route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds),
-        },
+        { memoryMb: route.memoryMb, timeoutSeconds: route.timeoutSeconds },
         scope,
       );
       applyGrants(handler, grantsFor(route), props.data);

@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -6,11 +5,13 @@ import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { PUBLISH_ENTRY } from '#infra/functions';
 import { IMAGE_SORT_KEY } from '#shared/table';
-import { GlanceFunction } from './glance-function.ts';
+import { type FunctionSettings, GlanceFunction } from './glance-function.ts';
 
 export interface EventsProps {
   /** The table, with its stream enabled (new and old images). */
   readonly table: ITable;
+  /** Memory, timeouts and environment from the settings. */
+  readonly functions: FunctionSettings;
 }
 
 /**
@@ -24,11 +25,18 @@ export class TransitionEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: EventsProps) {
     super(scope, id);
-    this.publisher = new GlanceFunction(this, 'Publisher', {
-      entry: PUBLISH_ENTRY,
-      description: 'Publishes image and task transitions from the table stream to EventBridge (B2)',
-      timeout: Duration.seconds(30),
-    });
+    this.publisher = new GlanceFunction(
+      this,
+      'Publisher',
+      props.functions.propsFor(
+        'Publisher',
+        {
+          entry: PUBLISH_ENTRY,
+          description: 'Publishes image and task transitions from the table stream to EventBridge (B2)',
+        },
+        { timeoutSeconds: 30 },
+      ),
+    );
     this.publisher.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,

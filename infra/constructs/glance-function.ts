@@ -7,6 +7,14 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { contextKey, PerFunction, settingsEnvironment, settingsFailure } from '#infra/settings';
+import {
+  accountConcurrency,
+  memoryMb as memoryMbSetting,
+  reservedConcurrency as reservedConcurrencySetting,
+  type Settings,
+  timeoutSeconds as timeoutSecondsSetting,
+} from '#shared/settings';
 
 /**
  * The repository root, from this file's location rather than the working directory, so `cdk synth`,
@@ -47,6 +55,99 @@ export interface GlanceFunctionProps {
   readonly memorySize?: number;
   /** @default 10 seconds */
   readonly timeout?: Duration;
+  /** Executions reserved for this function; none by default (the account's pool is shared). */
+  readonly reservedConcurrency?: number;
+  /** @default one month */
+  readonly logRetention?: RetentionDays;
+}
+
+/** Memory and timeout a function has unless the settings say otherwise. */
+export interface FunctionDefaults {
+  readonly memoryMb?: number;
+  readonly timeoutSeconds?: number;
+  /** The most the settings may give it (API functions: API Gateway waits 30 seconds). */
+  readonly maxTimeoutSeconds?: number;
+  /** Why `maxTimeoutSeconds`, for the synth error. */
+  readonly maxTimeoutReason?: string;
+}
+
+/**
+ * A function's props from the settings when there are any (the stack), from its defaults alone
+ * otherwise (a construct synthesized on its own, as the local import runner does).
+ */
+export const tunedProps = (
+  functions: FunctionSettings | undefined,
+  name: string,
+  props: GlanceFunctionProps,
+  defaults: FunctionDefaults = {},
+): GlanceFunctionProps =>
+  functions
+    ? functions.propsFor(name, props, defaults)
+    : {
+        ...props,
+        memorySize: defaults.memoryMb ?? props.memorySize,
+        timeout:
+          defaults.timeoutSeconds === undefined ? props.timeout : Duration.seconds(defaults.timeoutSeconds),
+      };
+
+/** Lambda keeps this many executions of an account unreserved; it refuses reservations that would take them. */
+export const MIN_UNRESERVED_CONCURRENCY = 100;
+
+/**
+ * What every function of one stack shares from the settings (infra/settings.ts): per-function
+ * memory, timeout and reserved concurrency, log retention, and the environment of the settings
+ * the functions read. Constructs ask it for a function's props by the function's name; once the
+ * stack is built, `check()` fails on a name that matched no function and on reservations AWS
+ * would refuse.
+ */
+export class FunctionSettings {
+  private readonly memory: PerFunction;
+  private readonly timeouts: PerFunction;
+  private readonly reservations: PerFunction;
+
+  constructor(readonly settings: Settings) {
+    this.memory = new PerFunction(memoryMbSetting, settings.memoryMb);
+    this.timeouts = new PerFunction(timeoutSecondsSetting, settings.timeoutSeconds);
+    this.reservations = new PerFunction(reservedConcurrencySetting, settings.reservedConcurrency);
+  }
+
+  /** The environment every function gets: the settings the functions read. */
+  get environment(): Record<string, string> {
+    return settingsEnvironment(this.settings);
+  }
+
+  /** The props of function `name`: its defaults, overridden by the settings. */
+  propsFor(name: string, props: GlanceFunctionProps, defaults: FunctionDefaults = {}): GlanceFunctionProps {
+    if (defaults.maxTimeoutSeconds !== undefined) {
+      this.timeouts.checkMax(name, defaults.maxTimeoutSeconds, defaults.maxTimeoutReason ?? 'too long');
+    }
+    const memory = this.memory.of(name, defaults.memoryMb ?? props.memorySize);
+    const timeout = this.timeouts.of(name, defaults.timeoutSeconds);
+    return {
+      ...props,
+      memorySize: memory,
+      timeout: timeout === undefined ? props.timeout : Duration.seconds(timeout),
+      reservedConcurrency: this.reservations.of(name),
+      logRetention: Number(this.settings.logRetentionDays) as RetentionDays,
+      environment: { ...this.environment, ...props.environment },
+    };
+  }
+
+  /** Run once every function exists. */
+  check(): void {
+    this.memory.checkAllUsed();
+    this.timeouts.checkAllUsed();
+    this.reservations.checkAllUsed();
+    const reserved = this.reservations.entries.reduce((sum, [, value]) => sum + value, 0);
+    const room = this.settings.accountConcurrency - MIN_UNRESERVED_CONCURRENCY;
+    if (reserved > room) {
+      settingsFailure(
+        contextKey(reservedConcurrencySetting),
+        `reserves ${reserved} executions in all, but an account limit of ${this.settings.accountConcurrency} ` +
+          `(${contextKey(accountConcurrency)}) leaves room for ${room}: Lambda keeps ${MIN_UNRESERVED_CONCURRENCY} unreserved`,
+      );
+    }
+  }
 }
 
 /**
@@ -66,10 +167,13 @@ export class GlanceFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       description: props.description,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       // Created in the parent scope because `this` cannot own children before `super` returns.
-      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
+      logGroup: new LogGroup(scope, `${id}Logs`, {
+        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      }),
       bundling: {
         forceDockerBundling: false,
         // Ship the SDK versions the tests ran with instead of whatever the runtime carries.

@@ -29,12 +29,14 @@ import {
   stateTimeoutSeconds,
 } from '#shared/import/state-machine';
 import { DATA_PREFIX, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
-import { dataEnvironment, GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, type FunctionSettings, GlanceFunction, tunedProps } from './glance-function.ts';
 
 export interface ImportWorkflowProps {
   readonly table: ITable;
   readonly bucket: IBucket;
-  /** Extra environment for every workflow function (e.g. the web-download URI filter). */
+  /** Memory, timeouts and environment from the settings; without them, the steps' own. */
+  readonly functions?: FunctionSettings;
+  /** Extra environment for every workflow function (e.g. the location settings). */
   readonly environment?: Record<string, string>;
 }
 
@@ -71,13 +73,22 @@ export class ImportWorkflow extends Construct {
       memoryMb: number,
       description: string,
     ) => {
-      const created = new GlanceFunction(this, `${name}Function`, {
-        entry,
-        description,
-        environment,
-        memorySize: memoryMb,
-        timeout: Duration.seconds(timeoutSeconds),
-      });
+      const created = new GlanceFunction(
+        this,
+        `${name}Function`,
+        tunedProps(
+          props.functions,
+          name,
+          { entry, description, environment },
+          {
+            memoryMb,
+            timeoutSeconds,
+            // The state timeouts and the execution timeout are derived from the steps' own.
+            maxTimeoutSeconds: timeoutSeconds,
+            maxTimeoutReason: `the import's state and execution timeouts are derived from ${name}'s ${timeoutSeconds} s (shared/import/state-machine.ts)`,
+          },
+        ),
+      );
       created.grantImagesWrite(props.table);
       functions.set(name, created);
       return created;

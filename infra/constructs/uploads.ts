@@ -8,13 +8,13 @@ import { Construct } from 'constructs';
 import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
 import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
 import { DATA_PREFIXES } from '#shared/storage/bucket';
-import { dataEnvironment, GlanceFunction } from './glance-function.ts';
+import { dataEnvironment, type FunctionSettings, GlanceFunction } from './glance-function.ts';
 
 export interface UploadsProps {
   readonly table: ITable;
   readonly bucket: IBucket;
-  /** Extra environment for both functions (size cap, quota, upload settings...). */
-  readonly environment?: Record<string, string>;
+  /** Memory, timeouts and environment from the settings. */
+  readonly functions: FunctionSettings;
   /** @default every 5 minutes */
   readonly sweepEvery?: Duration;
 }
@@ -23,8 +23,9 @@ export interface UploadsProps {
  * The data path's functions outside the API (decisions D1–D3, D7):
  *
  * - `Finalise`, the S3 `ObjectCreated` trigger of the data and staging prefixes only. It reads each
- *   new object once (size, md5, sha512) and moves the image to active or killed. 3538 MB gives it
- *   two vCPUs, so sha512 runs on a second thread next to md5 and the S3 read; 15 minutes (Lambda's
+ *   new object once (size, md5, sha512) and moves the image to active or killed. 3008 MB (the
+ *   most a new account allows; `memoryMb` raises it) gives it about 1.7 vCPUs, so sha512 runs on a
+ *   second thread next to md5 and the S3 read; 15 minutes (Lambda's
  *   maximum) bounds what one invocation can read, at a few hundred MB/s, to some hundreds of GiB.
  *   It may only read and delete objects.
  *   S3 invokes it asynchronously: two retries, events kept for 6 hours.
@@ -39,16 +40,24 @@ export class Uploads extends Construct {
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
-    const environment = dataEnvironment(props, props.environment);
+    const environment = dataEnvironment(props);
+    const dataPath = { memoryMb: FINALISE_MEMORY_MB, timeoutSeconds: DATA_PATH_TIMEOUT_SECONDS };
     const targets = { table: props.table, bucket: props.bucket };
 
-    this.finalise = new GlanceFunction(this, 'Finalise', {
-      entry: FINALISE_ENTRY,
-      description: 'S3 ObjectCreated trigger: verifies uploaded image data and activates or kills the image',
-      environment,
-      memorySize: FINALISE_MEMORY_MB,
-      timeout: Duration.seconds(DATA_PATH_TIMEOUT_SECONDS),
-    });
+    this.finalise = new GlanceFunction(
+      this,
+      'Finalise',
+      props.functions.propsFor(
+        'Finalise',
+        {
+          entry: FINALISE_ENTRY,
+          description:
+            'S3 ObjectCreated trigger: verifies uploaded image data and activates or kills the image',
+          environment,
+        },
+        dataPath,
+      ),
+    );
     applyGrants(this.finalise, FINALISE_GRANTS, targets);
     this.finalise.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
     for (const prefix of DATA_PREFIXES) {
@@ -57,13 +66,19 @@ export class Uploads extends Construct {
       });
     }
 
-    this.sweeper = new GlanceFunction(this, 'Sweeper', {
-      entry: SWEEP_ENTRY,
-      description: 'Moves uploads whose deadline passed without data back to queued (D2)',
-      environment,
-      memorySize: FINALISE_MEMORY_MB,
-      timeout: Duration.seconds(DATA_PATH_TIMEOUT_SECONDS),
-    });
+    this.sweeper = new GlanceFunction(
+      this,
+      'Sweeper',
+      props.functions.propsFor(
+        'Sweeper',
+        {
+          entry: SWEEP_ENTRY,
+          description: 'Moves uploads whose deadline passed without data back to queued (D2)',
+          environment,
+        },
+        dataPath,
+      ),
+    );
     applyGrants(this.sweeper, SWEEP_GRANTS, targets);
     this.schedule = new Rule(this, 'SweepSchedule', {
       description: 'Runs the upload sweeper',

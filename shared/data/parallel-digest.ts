@@ -7,7 +7,7 @@
  * md5 on the reading thread that thread was the bound: docs/benchmarks.md#data-path-with-ranged-reads). Memory stays bounded by the pool (8 MiB): the reader waits for a free block, which pauses
  * the stream (TCP backpressure towards S3).
  *
- * Worth it only with a second CPU (Lambda at 1769 MB has one; 3538 MB has two) and for data
+ * Worth it only with a second CPU (Lambda at 1769 MB has the share of one; 3008 MB about 1.7, 3538 MB two) and for data
  * larger than a few MiB (a worker costs some tens of milliseconds to start): `digestStreamFast`
  * picks this or the single-thread `digestStream` accordingly.
  */

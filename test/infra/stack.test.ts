@@ -4,7 +4,7 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
-import { FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/functions';
+import { DEFAULT_ACCOUNT_MEMORY_MB, FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/functions';
 import { DATA_ROUTE_GRANTS } from '#infra/grants';
 import {
   knownPaths,
@@ -170,6 +170,12 @@ describe('functions', () => {
       expect(inMainStack(variables.BUCKET_NAME)).toEqual({
         Ref: logicalId(stack.data.bucket.node.defaultChild as CfnElement),
       });
+    }
+  });
+
+  it('asks for no more memory than every account accepts by default (3008 MB)', () => {
+    for (const fn of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.MemorySize ?? 128).toBeLessThanOrEqual(DEFAULT_ACCOUNT_MEMORY_MB);
     }
   });
 
@@ -593,8 +599,8 @@ describe('data path', () => {
     });
   });
 
-  it('gives the finaliser two vCPUs and 15 minutes, with two async retries', () => {
-    expect(resources[finaliseId()]?.Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+  it('gives the finaliser the most memory a new account allows and 15 minutes, with two async retries', () => {
+    expect(resources[finaliseId()]?.Properties).toMatchObject({ MemorySize: 3008, Timeout: 900 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: finaliseId() },
       MaximumRetryAttempts: 2,

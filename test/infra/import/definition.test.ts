@@ -222,7 +222,21 @@ describe('in the stack', () => {
       const variables =
         (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
       expect(Object.keys(variables)).not.toContain('LOCAL_FAULTS');
-      expect(Object.keys(variables).filter((name) => name.startsWith('IMPORT_'))).toEqual([]);
+      const filter = Object.entries(variables).filter(([name]) => name.startsWith('IMPORT_'));
+      // Every setting travels in its variable; without context, the URI filter's are the defaults.
+      expect(Object.fromEntries(filter)).toEqual(
+        filter.length === 0
+          ? {}
+          : {
+              IMPORT_ALLOWED_SCHEMES: 'http,https',
+              IMPORT_DISALLOWED_SCHEMES: '',
+              IMPORT_ALLOWED_HOSTS: '',
+              IMPORT_DISALLOWED_HOSTS: '',
+              IMPORT_ALLOWED_PORTS: '80,443',
+              IMPORT_DISALLOWED_PORTS: '',
+              IMPORT_ALLOWED_NETWORKS: '',
+            },
+      );
     }
   });
 
