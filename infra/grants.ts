@@ -10,8 +10,10 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
 
 /**
  * What a function may do with image data, always limited to the data prefixes (`images/*`,
- * `staging/*`). `read` includes ListBucket on those prefixes: without it S3 answers a read of a
- * missing key with 403 instead of 404, and the finaliser and sweeper must tell "gone" apart.
+ * `staging/*`). `read` includes ListBucket on the bucket, without conditions: without it S3
+ * answers a read of a missing key with 403 instead of 404, and the finaliser and sweeper must tell
+ * "gone" apart. A `s3:prefix` condition would not do: a GetObject or HeadObject request carries no
+ * prefix, so S3 would still answer 403 (infra/local/s3-access.ts reproduces this locally).
  * `write` covers PutObject, CreateMultipartUpload, UploadPart and CompleteMultipartUpload (and thus
  * the URLs the function presigns); `multipart` is ListParts and AbortMultipartUpload.
  */
@@ -86,7 +88,10 @@ export const applyGrants = (fn: GlanceFunction, grants: RouteGrants, targets: Gr
   applyBucketGrants(fn, grants.bucket ?? [], targets.bucket);
 };
 
-/** One statement for object actions on the data prefixes, one for ListBucket limited to them. */
+/**
+ * One statement for object actions on the data prefixes; ListBucket on the whole bucket for
+ * readers (a missing key must answer 404), limited to the data prefixes for the others.
+ */
 const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], bucket: IBucket): void => {
   const wanted = new Set(access);
   const objectActions = [...wanted].flatMap((kind) => (kind === 'list' ? [] : BUCKET_ACTIONS[kind]));
@@ -99,7 +104,15 @@ const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], 
       }),
     );
   }
-  if (wanted.has('list') || wanted.has('read')) {
+  if (wanted.has('read')) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+      }),
+    );
+  } else if (wanted.has('list')) {
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,

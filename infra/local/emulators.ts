@@ -25,6 +25,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '#shared/table';
 import { LOCAL_REGION } from './lambda-runtime.ts';
+import { defaultS3Access, enforceS3Access, type S3AccessModel } from './s3-access.ts';
 import { addConditionalReads } from './s3-conditional-reads.ts';
 import { addMultipartCalls } from './s3-multipart.ts';
 
@@ -45,6 +46,8 @@ export interface EmulatorOptions {
   /** 0 (the default) lets the OS choose. */
   readonly dynamoPort?: number;
   readonly s3Port?: number;
+  /** What the callers' IAM role lets S3 tell them (s3-access.ts); defaults to the functions' grants. */
+  readonly s3Access?: S3AccessModel;
 }
 
 export type ObjectCreatedListener = (event: S3Event) => void | Promise<void>;
@@ -105,6 +108,8 @@ export const startEmulators = async (options: EmulatorOptions): Promise<Emulator
   });
   addMultipartCalls(s3);
   addConditionalReads(s3);
+  // Installed last, checked first: AWS decides access before conditions.
+  enforceS3Access(s3, options.s3Access ?? defaultS3Access());
   let s3Endpoint: string;
   try {
     s3Endpoint = endpointOf(host, (await s3.run()).port);

@@ -18,6 +18,7 @@ import {
 } from './keys.ts';
 import { type Accounts, defaultAccounts, loadOrCreateAccounts } from './keystone/accounts.ts';
 import { type LocalKeystone, startLocalKeystone } from './keystone/server.ts';
+import type { S3AccessModel } from './s3-access.ts';
 import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager.ts';
 import { startUploadEvents } from './upload-events.ts';
 
@@ -51,6 +52,8 @@ export interface LocalStackOptions {
   readonly accounts?: Accounts;
   /** Keystone mode: the authorizer's `KEYSTONE_CACHE_SECONDS` (default 300). */
   readonly authorizerCacheSeconds?: number;
+  /** What S3 answers callers with the functions' roles would get; defaults to the stack's grants. */
+  readonly s3Access?: S3AccessModel;
 }
 
 export type IdentityMode = 'jwt' | 'keystone';
@@ -105,6 +108,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     bucketName: options.bucketName ?? 'glance-images',
     dataDir: options.persist ? dataDir : undefined,
     host: '127.0.0.1',
+    s3Access: options.s3Access,
   });
   try {
     Object.assign(process.env, localEnvironment(emulators));

@@ -44,6 +44,24 @@ export const isS3Error = (error: unknown, ...names: string[]): boolean =>
 /** No such object (or no such key): an answer, not a failure. */
 export const isMissingObject = (error: unknown): boolean => isS3Error(error, 'NoSuchKey', 'NotFound', '404');
 
+/**
+ * S3 refused the request (403). For a read of a key this is also how S3 answers a missing key to
+ * a role without `s3:ListBucket` on the bucket; infra/grants.ts gives readers that permission, so
+ * here it is never "missing" but a permission to fix, and says so.
+ */
+export class ObjectAccessDenied extends Error {
+  constructor(operation: string, key: string, options?: ErrorOptions) {
+    super(
+      `S3 answered 403 to ${operation} of ${key}: the function's role lacks a permission ` +
+        '(s3:GetObject on the key, or s3:ListBucket on the bucket, without which a missing key answers 403, not 404).',
+      options,
+    );
+    this.name = 'ObjectAccessDenied';
+  }
+}
+
+const isAccessDenied = (error: unknown): boolean => isS3Error(error, 'AccessDenied', 'Forbidden', '403');
+
 /** A conditional request (`If-Match`, `If-None-Match`) whose condition did not hold. */
 export const isPreconditionFailed = (error: unknown): boolean =>
   isS3Error(error, 'PreconditionFailed', '412');
@@ -103,6 +121,7 @@ export class ObjectStore {
       };
     } catch (error) {
       if (isMissingObject(error)) return undefined;
+      if (isAccessDenied(error)) throw new ObjectAccessDenied('HeadObject', key, { cause: error });
       throw error;
     }
   }
@@ -128,6 +147,7 @@ export class ObjectStore {
       return { body: object.Body as AsyncIterable<Uint8Array>, etag: object.ETag ?? null };
     } catch (error) {
       if (isMissingObject(error)) return undefined;
+      if (isAccessDenied(error)) throw new ObjectAccessDenied('GetObject', key, { cause: error });
       throw error;
     }
   }

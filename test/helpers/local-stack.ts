@@ -13,6 +13,7 @@
  */
 
 import type { Accounts } from '#infra/local/keystone/accounts';
+import type { S3AccessModel } from '#infra/local/s3-access';
 import { type IdentityMode, type LocalStack, startLocalStack } from '#infra/local/stack';
 import type { Route } from '#infra/routes';
 
@@ -56,6 +57,8 @@ export interface TestStackOptions {
   readonly accounts?: Accounts;
   /** Keystone mode: the authorizer's validation cache lifetime (default 300 s). */
   readonly authorizerCacheSeconds?: number;
+  /** What S3 tells the functions about missing keys (infra/local/s3-access.ts); defaults to the stack's grants. */
+  readonly s3Access?: S3AccessModel;
 }
 
 /** Starts an in-memory stack on port 0; call `stop()` in `afterAll`. */

@@ -1,0 +1,85 @@
+/**
+ * What IAM changes in S3's answers, for the local s3rver (which checks no permissions): a GET or
+ * HEAD of a missing key answers 404 only when the caller may `s3:ListBucket` the bucket; without
+ * that permission S3 answers 403 (AccessDenied), so a role cannot learn which keys exist.
+ * A `s3:prefix` condition does not help: a GetObject or HeadObject request carries no prefix, so
+ * the condition never matches it (docs/local-development.md#s3-permissions).
+ *
+ * The local stack is configured like the functions' roles with `S3AccessModel`; the tests derive
+ * it from the synthesized policies with `listBucketAllowed`, so a grant that would make AWS
+ * answer 403 makes the local S3 answer 403 too.
+ */
+/** Read on every request, so a test may change it on a running stack. */
+export interface S3AccessModel {
+  /** Whether the caller may ListBucket the whole bucket, without conditions. */
+  listBucket: boolean;
+}
+
+/** What the functions' roles get from infra/grants.ts: unconditional ListBucket for readers. */
+export const defaultS3Access = (): S3AccessModel => ({ listBucket: true });
+
+/** One statement of an IAM policy document as CloudFormation holds it. */
+export interface PolicyStatement {
+  readonly Effect: string;
+  readonly Action: string | readonly string[];
+  readonly Resource?: unknown;
+  readonly Condition?: unknown;
+}
+
+const matchesAction = (pattern: string, action: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action);
+
+/** The bucket itself, not objects in it: object ARNs (and CloudFormation joins building them) have a `/`. */
+const isBucketResource = (resource: unknown) => resource === '*' || !JSON.stringify(resource).includes('/');
+
+/**
+ * Whether statements allow `s3:ListBucket` on the bucket for a request that carries no
+ * `s3:prefix` (a GetObject or HeadObject): an Allow naming the action (or a wildcard covering
+ * it) on a resource that is not an object ARN, without a condition.
+ */
+export const listBucketAllowed = (statements: readonly PolicyStatement[]): boolean =>
+  statements.some(
+    (statement) =>
+      statement.Effect === 'Allow' &&
+      statement.Condition === undefined &&
+      [statement.Action].flat().some((action) => matchesAction(action, 's3:ListBucket')) &&
+      [statement.Resource].flat().some(isBucketResource),
+  );
+
+/** The slice of Koa's context the middleware uses. */
+interface KoaContext {
+  readonly method: string;
+  readonly path: string;
+  readonly querystring: string;
+  status: number;
+  body: unknown;
+  type: string;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface S3rverInternals {
+  readonly middleware: Middleware[];
+  readonly store: { existsObject(bucket: string, key: string): Promise<boolean> };
+}
+
+/** Installs the model in front of s3rver's router; call before `run()`. */
+export const enforceS3Access = (server: unknown, access: S3AccessModel): void => {
+  const s3rver = server as S3rverInternals;
+  s3rver.middleware.unshift(async (ctx, next) => {
+    if (access.listBucket) return next();
+    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    // Object reads only; subresources (?uploadId, ?acl...) keep s3rver's answers.
+    if (!match || !['GET', 'HEAD'].includes(ctx.method) || ctx.querystring.includes('uploadId'))
+      return next();
+    const bucket = decodeURIComponent(match[1] ?? '');
+    const key = (match[2] ?? '').split('/').map(decodeURIComponent).join('/');
+    if (await s3rver.store.existsObject(bucket, key)) return next();
+    ctx.status = 403;
+    if (ctx.method === 'HEAD') {
+      ctx.body = '';
+      return;
+    }
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+  });
+};
