@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: integration files each start their own emulators on port 0.
     maxWorkers: 2,
     reporters: ['default'],
+    // Metrics are log lines; a test that checks them turns them on (test/unit/shared/metrics.test.ts).
+    env: { POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

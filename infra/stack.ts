@@ -1,13 +1,16 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { quotaVariable } from '#shared/config';
 import { InvalidQuota, parseLimit, QUOTA_NAMES, type QuotaName } from '#shared/quotas/usage';
 import type { Settings } from '#shared/settings';
 import { Api } from './constructs/api.ts';
+import { ServiceAlarms } from './constructs/dashboard.ts';
 import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
 import { FunctionSettings, GlanceFunction } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
 import { grantLocationRead, locationConfigOf, locationEnvironment } from './locations.ts';
@@ -33,6 +36,8 @@ export class ServerlessGlanceStack extends Stack {
   readonly importWorkflow: ImportWorkflow;
   /** Transition events from the table stream to EventBridge (decision B2). */
   readonly events: TransitionEvents;
+  /** Dead-letter queues, alarms, the alarms' topic, the dashboard (docs/operations.md). */
+  readonly monitoring: Monitoring;
   /** The deploy-time settings, as read from CDK context (infra/settings.ts). */
   readonly settings: Settings;
 
@@ -45,6 +50,11 @@ export class ServerlessGlanceStack extends Stack {
     const settings = this.settings;
     const functions = new FunctionSettings(settings);
     const locations = locationConfigOf(this);
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      namespace: settings.metricsNamespace,
+      alarmEmail: settings.alarmEmail,
+    });
+    const monitoring = this.monitoring;
 
     this.data = new Data(this, 'Data', { stagingExpirationDays: settings.stagingExpirationDays });
     this.api = new Api(this, 'Api', {
@@ -52,12 +62,15 @@ export class ServerlessGlanceStack extends Stack {
       identity,
       functions,
       environment: locationEnvironment(locations),
+      throttle: { rateLimit: settings.apiThrottleRate, burstLimit: settings.apiThrottleBurst },
+      logRetention: Number(settings.logRetentionDays) as RetentionDays,
     });
 
     this.uploads = new Uploads(this, 'Uploads', {
       table: this.data.table,
       bucket: this.data.bucket,
       functions,
+      monitoring,
       sweepEvery: Duration.minutes(settings.sweepEveryMinutes),
     });
 
@@ -66,6 +79,8 @@ export class ServerlessGlanceStack extends Stack {
       bucket: this.data.bucket,
       functions,
       environment: locationEnvironment(locations),
+      monitoring,
+      logRetention: Number(settings.logRetentionDays) as RetentionDays,
     });
     // The two functions that read locations: the workflow's Verify, and the download redirect's presigner.
     for (const reader of [
@@ -81,9 +96,16 @@ export class ServerlessGlanceStack extends Stack {
       this.importWorkflow.allowStart(starter);
     }
 
-    this.events = new TransitionEvents(this, 'Events', { table: this.data.table, functions });
+    this.events = new TransitionEvents(this, 'Events', { table: this.data.table, functions, monitoring });
     functions.check();
     this.setQuotaLimits();
+
+    new ServiceAlarms(this, 'Alarms', {
+      monitoring,
+      httpApi: this.api.httpApi,
+      stateMachine: this.importWorkflow.stateMachine,
+      sweepEvery: Duration.minutes(settings.sweepEveryMinutes),
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });

@@ -7,7 +7,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { type ChangedItem, type TransitionEvent, transitionEvents } from '#shared/events';
-import { logger } from '#shared/logger';
+import { logger, withLambdaContext } from '#shared/logger';
 import { eventBridgeClient } from '#shared/runtime';
 
 /** PutEvents takes at most 10 entries per call. */
@@ -36,15 +36,17 @@ export const changeOf = (record: StreamRecord): ChangedItem => ({
   new: record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as AttributeMap) : undefined,
 });
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  for (const record of event.Records) {
-    try {
-      await publish(transitionEvents(changeOf(record)));
-    } catch (error) {
-      logger.error('publishing transition events failed', { error: error as Error });
-      // Records are in order per item: retry from the first one not published.
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+export const handler = withLambdaContext(
+  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    for (const record of event.Records) {
+      try {
+        await publish(transitionEvents(changeOf(record)));
+      } catch (error) {
+        logger.error('publishing transition events failed', { error: error as Error });
+        // Records are in order per item: retry from the first one not published.
+        return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+      }
     }
-  }
-  return { batchItemFailures: [] };
-};
+    return { batchItemFailures: [] };
+  },
+);

@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { classify } from '#shared/import/errors';
 import { type FailureResult, failImport } from '#shared/import/steps';
-import { logger } from '#shared/logger';
+import { logger, withLambdaContext } from '#shared/logger';
 import { importStepDeps } from '#shared/runtime';
 
 export interface ExecutionStatusChange {
@@ -22,28 +22,30 @@ export interface ExecutionStatusChange {
  * processing nor the image importing. Runs the failure branch's cleanup, which does nothing
  * when the workflow already finished the task.
  */
-export const handler = async (
-  event: EventBridgeEvent<'Step Functions Execution Status Change', ExecutionStatusChange>,
-): Promise<FailureResult | undefined> => {
-  const { detail } = event;
-  let input: { task_id?: unknown } = {};
-  try {
-    input = JSON.parse(detail.input ?? '{}') as { task_id?: unknown };
-  } catch {
-    // Not ours to judge: an execution started by hand with a malformed input has no task.
-  }
-  if (typeof input?.task_id !== 'string') return undefined;
-  const why = detail.error ? ` (${detail.error}${detail.cause ? `: ${detail.cause}` : ''})` : '';
-  const message = `Import failed: the workflow execution ${detail.name} ended with status ${detail.status}${why}.`;
-  try {
-    return await failImport(
-      importStepDeps(),
-      { task_id: input.task_id },
-      { message, execution: detail.name },
-    );
-  } catch (error) {
-    const thrown = classify(error);
-    logger.error('execution-ended cleanup failed', { taskId: input.task_id, error: thrown });
-    throw thrown;
-  }
-};
+export const handler = withLambdaContext(
+  async (
+    event: EventBridgeEvent<'Step Functions Execution Status Change', ExecutionStatusChange>,
+  ): Promise<FailureResult | undefined> => {
+    const { detail } = event;
+    let input: { task_id?: unknown } = {};
+    try {
+      input = JSON.parse(detail.input ?? '{}') as { task_id?: unknown };
+    } catch {
+      // Not ours to judge: an execution started by hand with a malformed input has no task.
+    }
+    if (typeof input?.task_id !== 'string') return undefined;
+    const why = detail.error ? ` (${detail.error}${detail.cause ? `: ${detail.cause}` : ''})` : '';
+    const message = `Import failed: the workflow execution ${detail.name} ended with status ${detail.status}${why}.`;
+    try {
+      return await failImport(
+        importStepDeps(),
+        { task_id: input.task_id },
+        { message, execution: detail.name },
+      );
+    } catch (error) {
+      const thrown = classify(error);
+      logger.error('execution-ended cleanup failed', { taskId: input.task_id, error: thrown });
+      throw thrown;
+    }
+  },
+);

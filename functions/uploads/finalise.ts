@@ -9,7 +9,8 @@
  */
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
-import { logger } from '#shared/logger';
+import { logger, withLambdaContext } from '#shared/logger';
+import { recordFinalise } from '#shared/metrics';
 import { dynamoDbClient, serviceConfig, uploadContext } from '#shared/runtime';
 import { decodeS3EventKey } from '#shared/storage/bucket';
 import { TRIGGER_ACTOR } from '#shared/uploads/context';
@@ -40,6 +41,7 @@ const idempotencyConfig = finaliseIdempotencyConfig();
 
 /** Finalises one write; verification stops before the invocation's time runs out. */
 const finalise = async (write: S3Write, context: Context): Promise<RecordResult> => {
+  const started = Date.now();
   const result = await finaliseUpload(
     uploadContext(),
     { key: write.key, eTag: write.eTag || undefined, size: write.size },
@@ -48,6 +50,7 @@ const finalise = async (write: S3Write, context: Context): Promise<RecordResult>
       budget: { remainingMs: () => context.getRemainingTimeInMillis() },
     },
   );
+  recordFinalise(result.outcome, Date.now() - started, write.size);
   return {
     key: write.key,
     outcome: result.outcome,
@@ -79,28 +82,30 @@ const writeOf = (record: S3EventRecord): S3Write => ({
   size: record.s3.object.size ?? 0,
 });
 
-export const handler = async (event: S3Event, context: Context): Promise<RecordResult[]> => {
-  idempotencyConfig.registerLambdaContext(context);
-  const { bucketName } = serviceConfig();
-  const results: RecordResult[] = [];
-  const failures: unknown[] = [];
-  // S3's test notification (s3:TestEvent) has no Records.
-  for (const record of event.Records ?? []) {
-    if (!record.eventName?.startsWith('ObjectCreated:')) continue;
-    const write = writeOf(record);
-    if (write.bucket !== bucketName) {
-      logger.warn('event for another bucket ignored', { bucket: write.bucket });
-      continue;
+export const handler = withLambdaContext(
+  async (event: S3Event, context: Context): Promise<RecordResult[]> => {
+    idempotencyConfig.registerLambdaContext(context);
+    const { bucketName } = serviceConfig();
+    const results: RecordResult[] = [];
+    const failures: unknown[] = [];
+    // S3's test notification (s3:TestEvent) has no Records.
+    for (const record of event.Records ?? []) {
+      if (!record.eventName?.startsWith('ObjectCreated:')) continue;
+      const write = writeOf(record);
+      if (write.bucket !== bucketName) {
+        logger.warn('event for another bucket ignored', { bucket: write.bucket });
+        continue;
+      }
+      try {
+        const result = await finaliseWrite(write, context);
+        results.push(result);
+        logger.debug('object finalised', { ...result });
+      } catch (error) {
+        logger.error('finalisation failed', { key: write.key, error: error as Error });
+        failures.push(error);
+      }
     }
-    try {
-      const result = await finaliseWrite(write, context);
-      results.push(result);
-      logger.debug('object finalised', { ...result });
-    } catch (error) {
-      logger.error('finalisation failed', { key: write.key, error: error as Error });
-      failures.push(error);
-    }
-  }
-  if (failures.length) throw new AggregateError(failures, `${failures.length} record(s) failed`);
-  return results;
-};
+    if (failures.length) throw new AggregateError(failures, `${failures.length} record(s) failed`);
+    return results;
+  },
+);

@@ -1,11 +1,14 @@
 import { Duration, NestedStack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
+  HttpStage,
   type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   HttpJwtAuthorizer,
@@ -13,6 +16,7 @@ import {
   HttpLambdaResponseType,
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { applyGrants, grantsFor } from '#infra/grants';
@@ -36,7 +40,29 @@ export interface ApiProps {
   readonly environment?: Record<string, string>;
   /** Memory, timeouts and environment from the settings. */
   readonly functions: FunctionSettings;
+  /** Requests per second, and per burst, the stage lets through (all routes together). */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** How long the access log is kept. */
+  readonly logRetention: RetentionDays;
 }
+
+/** One JSON line per request: who, what, how it ended, how long it took, and the authorizer's word. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  userAgent: '$context.identity.userAgent',
+});
 
 /** API Gateway waits at most 30 seconds for an integration; a function must answer before. */
 export const API_MAX_TIMEOUT_SECONDS = 29;
@@ -53,6 +79,9 @@ export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
  */
 export class Api extends Construct {
   readonly httpApi: HttpApi;
+  /** The `$default` stage: throttling and access logs. */
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
   /** Route functions by route name, plus `MethodNotAllowed` and `NotFound`; for grants and tests. */
   readonly functions: ReadonlyMap<string, GlanceFunction>;
   /** Nested stacks holding the routes that name one (`Route.nestedStack`), by name. */
@@ -105,6 +134,20 @@ export class Api extends Construct {
       defaultIntegration: new HttpLambdaIntegration('NotFound', notFound),
       // Only `$default` takes this: every other route names its authorizer.
       defaultAuthorizer: authorizer,
+      // The stage below: throttled, with access logs.
+      createDefaultStage: false,
+    });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      // A burst of API calls must not take every execution of the account from the data path.
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
     });
 
     for (const route of routes) {

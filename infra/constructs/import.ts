@@ -3,12 +3,16 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import {
   type Chain,
   DefinitionBody,
   Fail,
   type IChainable,
+  LogLevel,
   QueryLanguage,
   StateMachine,
   StateMachineType,
@@ -30,6 +34,7 @@ import {
 } from '#shared/import/state-machine';
 import { DATA_PREFIX, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
 import { dataEnvironment, type FunctionSettings, GlanceFunction, tunedProps } from './glance-function.ts';
+import type { Monitoring } from './monitoring.ts';
 
 export interface ImportWorkflowProps {
   readonly table: ITable;
@@ -38,6 +43,10 @@ export interface ImportWorkflowProps {
   readonly functions?: FunctionSettings;
   /** Extra environment for every workflow function (e.g. the location settings). */
   readonly environment?: Record<string, string>;
+  /** Dead-letter queues, alarms and the state machine's log retention; without it, none. */
+  readonly monitoring?: Monitoring;
+  /** @default one month */
+  readonly logRetention?: RetentionDays;
 }
 
 /** The bucket's staged data and image data (shared/storage/bucket.ts). */
@@ -59,6 +68,8 @@ const DATA = prefixPattern(DATA_PREFIX);
  */
 export class ImportWorkflow extends Construct {
   readonly stateMachine: StateMachine;
+  /** Ended executions whose cleanup could not be delivered or failed (with monitoring). */
+  readonly executionEndedFailures: Queue | undefined;
   /** Import functions by state name, plus `ExecutionEnded`. */
   readonly functions: ReadonlyMap<string, GlanceFunction>;
 
@@ -122,6 +133,15 @@ export class ImportWorkflow extends Construct {
       queryLanguage: QueryLanguage.JSON_PATH,
       definitionBody: DefinitionBody.fromChainable(chain as IChainable),
       timeout: Duration.seconds(EXECUTION_TIMEOUT_SECONDS),
+      // Every state's events, without the data: states carry web-download URLs, which may hold credentials.
+      logs: {
+        destination: new LogGroup(this, 'StateMachineLogs', {
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        }),
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
       comment:
         'serverless-glance image import: input {"task_id": "<task id>"}; everything else is read from the task.',
     });
@@ -135,6 +155,19 @@ export class ImportWorkflow extends Construct {
     );
     props.bucket.grantDelete(ended, STAGING);
     props.bucket.grantDelete(ended, DATA);
+    // EventBridge invokes asynchronously: an event it cannot deliver, or the cleanup keeps failing
+    // on, is kept in a queue (alarmed) rather than leaving a task processing.
+    const failures = props.monitoring?.deadLetterQueue(
+      this,
+      'ExecutionEndedFailures',
+      'ended import executions whose cleanup could not be delivered or failed',
+    );
+    this.executionEndedFailures = failures;
+    ended.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      ...(failures ? { onFailure: new SqsDestination(failures) } : {}),
+    });
     new Rule(this, 'ExecutionEndedRule', {
       description: 'Import executions that did not succeed: make sure their task and image are finished.',
       eventPattern: {
@@ -145,7 +178,13 @@ export class ImportWorkflow extends Construct {
           stateMachineArn: [this.stateMachine.stateMachineArn],
         },
       },
-      targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+      targets: [
+        new LambdaFunction(ended, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          ...(failures ? { deadLetterQueue: failures } : {}),
+        }),
+      ],
     });
 
     this.functions = functions;

@@ -2,19 +2,24 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
 import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
 import { DATA_PREFIXES } from '#shared/storage/bucket';
 import { dataEnvironment, type FunctionSettings, GlanceFunction } from './glance-function.ts';
+import type { Monitoring } from './monitoring.ts';
 
 export interface UploadsProps {
   readonly table: ITable;
   readonly bucket: IBucket;
   /** Memory, timeouts and environment from the settings. */
   readonly functions: FunctionSettings;
+  /** Dead-letter queues and alarms. */
+  readonly monitoring: Monitoring;
   /** @default every 5 minutes */
   readonly sweepEvery?: Duration;
 }
@@ -28,15 +33,21 @@ export interface UploadsProps {
  *   second thread next to md5 and the S3 read; 15 minutes (Lambda's
  *   maximum) bounds what one invocation can read, at a few hundred MB/s, to some hundreds of GiB.
  *   It may only read and delete objects.
- *   S3 invokes it asynchronously: two retries, events kept for 6 hours.
+ *   S3 invokes it asynchronously: two retries, events kept for 6 hours, then the event goes to
+ *   the `FinaliseFailures` queue (alarmed; the sweeper also finalises what was never finalised).
  * - `Sweeper`, every 5 minutes (EventBridge): uploads whose deadline passed go back to queued,
  *   objects the trigger never finalised are finalised, and import tasks whose execution never
- *   started are failed (docs/import-workflow.md#imports-that-never-started).
+ *   started are failed (docs/import-workflow.md#imports-that-never-started). A run that fails or
+ *   cannot be delivered lands in `SweepFailures` (alarmed).
  */
 export class Uploads extends Construct {
   readonly finalise: GlanceFunction;
   readonly sweeper: GlanceFunction;
   readonly schedule: Rule;
+  /** ObjectCreated events the finaliser failed on after S3's retries. */
+  readonly finaliseFailures: Queue;
+  /** Sweeper runs that could not be delivered or failed. */
+  readonly sweepFailures: Queue;
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
@@ -59,7 +70,17 @@ export class Uploads extends Construct {
       ),
     );
     applyGrants(this.finalise, FINALISE_GRANTS, targets);
-    this.finalise.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    // S3 invokes asynchronously: what still fails after two retries (or ages out) is kept.
+    this.finaliseFailures = props.monitoring.deadLetterQueue(
+      this,
+      'FinaliseFailures',
+      'S3 ObjectCreated events the finaliser could not process',
+    );
+    this.finalise.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(this.finaliseFailures),
+    });
     for (const prefix of DATA_PREFIXES) {
       props.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.finalise), {
         prefix,
@@ -80,10 +101,28 @@ export class Uploads extends Construct {
       ),
     );
     applyGrants(this.sweeper, SWEEP_GRANTS, targets);
+    // A failed run is not retried (the next one comes in minutes) but recorded: one that cannot be
+    // delivered goes to the rule target's queue, one that fails to the function's.
+    this.sweepFailures = props.monitoring.deadLetterQueue(
+      this,
+      'SweepFailures',
+      'sweeper runs that could not be delivered or failed',
+    );
+    this.sweeper.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(this.sweepFailures),
+    });
     this.schedule = new Rule(this, 'SweepSchedule', {
       description: 'Runs the upload sweeper',
       schedule: Schedule.rate(props.sweepEvery ?? Duration.minutes(5)),
-      targets: [new LambdaFunction(this.sweeper, { retryAttempts: 0 })],
+      targets: [
+        new LambdaFunction(this.sweeper, {
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: this.sweepFailures,
+        }),
+      ],
     });
   }
 }

@@ -112,6 +112,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   });
   try {
     Object.assign(process.env, localEnvironment(emulators));
+    // Metrics are CloudWatch log lines; locally they would only flood the console.
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'ServerlessGlance';
     const metadefsStarterCatalog = options.metadefsStarterCatalog
       ? // Loaded only when asked for: it brings the runtime and the logger, which must read the
         // environment set above, as the handlers do at their cold start.

@@ -4,6 +4,7 @@
  * A handler body only parses, calls the domain and returns a `Reply`.
  */
 import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type {
@@ -150,10 +151,13 @@ const glanceErrors = (): middy.MiddlewareObj<ApiEvent, ApiResult> => ({
 /** Wraps a handler body into a Lambda handler for API Gateway HTTP API (payload v2). */
 export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: HandlerOptions = {}) =>
   middy<ApiEvent, ApiResult, Error, Context>()
+    // The Lambda context and API Gateway's request id (the access log's) on every line.
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(requestIds())
     .use(glanceErrors())
     .handler(async (event) => {
+      logger.appendKeys({ api_request_id: event.requestContext?.requestId });
       const { authorizer } = event.requestContext;
       if (options.auth === false || options.auth === 'deferred') {
         // The fallbacks behind an authorizer still answer its 401 or 503 first.

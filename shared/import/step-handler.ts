@@ -5,7 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { TimeBudget } from '#shared/data/verify';
-import { logger } from '#shared/logger';
+import { logger, withLambdaContext } from '#shared/logger';
 import { classify } from './errors.ts';
 import { checkFault, faultsEnabled } from './faults.ts';
 import type { ImportState, StepDeps, StepInput } from './steps.ts';
@@ -24,18 +24,17 @@ const imageIdOfTask = async (deps: StepDeps, state: ImportState): Promise<string
  * wiring's accessor, called on each invocation), the execution state, the execution's name and
  * the invocation's time (from the Lambda context, for steps that must stop before it runs out).
  */
-export const importStep =
-  <R>(
-    name: string,
-    deps: () => StepDeps,
-    run: (
-      deps: StepDeps,
-      state: ImportState,
-      execution: string | undefined,
-      budget: TimeBudget | undefined,
-    ) => Promise<R>,
-  ) =>
-  async (input: StepInput, context?: Context): Promise<R> => {
+export const importStep = <R>(
+  name: string,
+  deps: () => StepDeps,
+  run: (
+    deps: StepDeps,
+    state: ImportState,
+    execution: string | undefined,
+    budget: TimeBudget | undefined,
+  ) => Promise<R>,
+) =>
+  withLambdaContext(async (input: StepInput, context?: Context): Promise<R> => {
     const state = input?.state as ImportState;
     const execution = input?.execution;
     const budget = context ? { remainingMs: () => context.getRemainingTimeInMillis() } : undefined;
@@ -67,4 +66,4 @@ export const importStep =
       });
       throw thrown;
     }
-  };
+  });

@@ -21,6 +21,7 @@ import type { ImageRecord } from '#shared/images/model';
 import type { ImageConflict, ImageRepository } from '#shared/images/repository';
 import type { LocationSettings } from '#shared/locations/url';
 import { verifyLocationData } from '#shared/locations/verify';
+import { recordImport } from '#shared/metrics';
 import { retryOnConflict } from '#shared/retry';
 import {
   decideTask,
@@ -446,18 +447,23 @@ export const complete = async (
     throw new ImportError(`Task ${task.id} is '${task.status}', not processing.`);
   const image = await loadImage(deps, task);
   const promoted = state.promote;
-  const done =
+  const landed =
     promoted?.location !== undefined
       ? hasUsableData(image.status) && hasLocation(image, promoted.location)
       : hasUsableData(image.status) && image.data_key === promoted?.key;
-  if (!done) {
+  if (!landed) {
     throw new ImportError(`Image ${image.id} is '${image.status}': none of the uploads finished.`);
   }
-  await deps.tasks.transition(task, decideTask(task, 'succeed'), {
+  const done = await deps.tasks.transition(task, decideTask(task, 'succeed'), {
     set: { result: { image_id: image.id }, message: '' },
     timeToLiveHours: deps.taskTimeToLiveHours,
     now: deps.now?.(),
   });
+  recordImport(
+    state.mark?.method ?? 'unknown',
+    Date.parse(done.updated_at) - Date.parse(task.created_at),
+    state.verify?.size ?? image.size ?? 0,
+  );
   return { status: TASK_STATUS.success };
 };
 

@@ -179,8 +179,8 @@ describe('functions', () => {
     }
   });
 
-  it('gives each function its own log group kept for one month', () => {
-    template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length);
+  it('gives each function its own log group kept for one month, as the state machine and the API access log', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length + 2);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });

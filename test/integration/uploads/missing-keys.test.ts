@@ -78,6 +78,7 @@ describe('S3 answers for missing keys, as the roles get them', () => {
     const { report, image } = await expiredUploadThenSweep(accessOf((s) => s.uploads.sweeper));
     expect(report.swept).toContain(image.id);
     expect(image.status).toBe('queued');
+    expect(report.overdue).toEqual({ uploads: 0, imports: 0 });
   });
 
   it('without ListBucket, as on AWS: the missing object answers 403 and the sweeper cannot move on', async () => {
@@ -85,6 +86,10 @@ describe('S3 answers for missing keys, as the roles get them', () => {
     expect(report.swept).not.toContain(image.id);
     expect(report.skipped).toContain(image.id);
     expect(image.status).toBe('saving');
+    // An hour later it is still waiting: the stuck-images alarm's metric counts it.
+    const { handler } = await import('#functions/uploads/sweep');
+    const later = await handler({ time: new Date(Date.now() + 2 * 3600_000).toISOString() });
+    expect(later.overdue.uploads).toBeGreaterThanOrEqual(1);
     await expect(
       s3Of(stack).send(
         new HeadObjectCommand({ Bucket: stack.bucketName, Key: `images/${image.id}/nothing` }),

@@ -109,7 +109,7 @@ describe('the sweeper', () => {
     const image = await createImage(stack, owner);
     expect((await presign(image.id, { size: 10 })).status).toBe(200);
     const { handler } = await import('#functions/uploads/sweep');
-    const report = await handler();
+    const report = await handler({});
     expect([...report.swept, ...report.finalised]).not.toContain(image.id);
     expect((await showImage(stack, owner, image.id)).status).toBe('saving');
   });
