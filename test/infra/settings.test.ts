@@ -67,6 +67,25 @@ describe('the example context', () => {
   });
 });
 
+describe('the deploy walk-through', () => {
+  const walkThrough = readFileSync(join(REPO_ROOT, 'docs/deploying.md'), 'utf8');
+  it.each((Object.values(SETTINGS) as Setting[]).map((s) => [s.key, s.env ?? '–'] as const))(
+    'names %s (variable %s) in its settings tables',
+    (key, env) => {
+      const row = walkThrough.split('\n').find((line) => line.startsWith(`| \`${key}\` |`));
+      expect(row, `docs/deploying.md has no row for ${key}`).toBeDefined();
+      if (env !== '–') expect(row).toContain(`\`${env}\``);
+    },
+  );
+
+  it.each(Object.values(IDENTITY_CONTEXT).map((key) => key.slice(CONTEXT_PREFIX.length)))(
+    'names the identity setting %s',
+    (key) => {
+      expect(walkThrough.split('\n').some((line) => line.startsWith(`| \`${key}\` |`))).toBe(true);
+    },
+  );
+});
+
 describe('bad context fails the synth naming the key', () => {
   it.each<[string, unknown, RegExp]>([
     ['imageSizeCap', 'big', /must be an integer/],
