@@ -1,7 +1,7 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { DATA_PREFIXES, prefixPattern } from '#shared/storage/bucket';
+import { DATA_PREFIX, DATA_PREFIXES, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
 import type { GlanceFunction } from './constructs/glance-function.ts';
 import type { Route } from './routes.ts';
 
@@ -85,14 +85,43 @@ export interface GrantTargets {
 export const applyGrants = (fn: GlanceFunction, grants: RouteGrants, targets: GrantTargets): void => {
   if (grants.table === 'read') fn.grantImagesRead(targets.table);
   if (grants.table === 'readWrite') fn.grantImagesWrite(targets.table);
-  applyBucketGrants(fn, grants.bucket ?? [], targets.bucket);
+  applyBucketGrants(fn, grants.bucket ?? [], targets.bucket, DATA_PREFIXES);
 };
 
 /**
- * One statement for object actions on the data prefixes; ListBucket on the whole bucket for
- * readers (a missing key must answer 404), limited to the data prefixes for the others.
+ * Bucket access of the import's functions (docs/import-workflow.md#state-machine), per prefix:
+ * Fetch writes the staged object (streamed, multipart) or finds the uploaded one; Verify reads
+ * it; Promote copies it to the image's data key and removes it; the failure branch and the
+ * execution-ended cleanup remove what an import left. Every one also reads and writes the table.
  */
-const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], bucket: IBucket): void => {
+export const IMPORT_GRANTS: Readonly<
+  Record<string, { readonly staging?: readonly BucketAccess[]; readonly data?: readonly BucketAccess[] }>
+> = {
+  Fetch: { staging: ['read', 'write', 'multipart'] },
+  Verify: { staging: ['read'] },
+  Promote: { staging: ['read', 'delete'], data: ['read', 'write', 'multipart'] },
+  FailImport: { staging: ['delete'], data: ['delete'] },
+  ExecutionEnded: { staging: ['delete'], data: ['delete'] },
+};
+
+/** An import function's grants: the table, and its bucket access per prefix. */
+export const applyImportGrants = (fn: GlanceFunction, name: string, targets: GrantTargets): void => {
+  fn.grantImagesWrite(targets.table);
+  const grants = IMPORT_GRANTS[name];
+  if (grants?.staging) applyBucketGrants(fn, grants.staging, targets.bucket, [STAGING_PREFIX]);
+  if (grants?.data) applyBucketGrants(fn, grants.data, targets.bucket, [DATA_PREFIX]);
+};
+
+/**
+ * One statement for object actions on the given prefixes; ListBucket on the whole bucket for
+ * readers (a missing key must answer 404), limited to the prefixes for the others.
+ */
+const applyBucketGrants = (
+  fn: GlanceFunction,
+  access: readonly BucketAccess[],
+  bucket: IBucket,
+  prefixes: readonly string[],
+): void => {
   const wanted = new Set(access);
   const objectActions = [...wanted].flatMap((kind) => (kind === 'list' ? [] : BUCKET_ACTIONS[kind]));
   if (objectActions.length) {
@@ -100,7 +129,7 @@ const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], 
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: objectActions,
-        resources: DATA_PREFIXES.map((prefix) => bucket.arnForObjects(prefixPattern(prefix))),
+        resources: prefixes.map((prefix) => bucket.arnForObjects(prefixPattern(prefix))),
       }),
     );
   }
@@ -118,7 +147,7 @@ const applyBucketGrants = (fn: GlanceFunction, access: readonly BucketAccess[], 
         effect: Effect.ALLOW,
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': DATA_PREFIXES.map(prefixPattern) } },
+        conditions: { StringLike: { 's3:prefix': prefixes.map(prefixPattern) } },
       }),
     );
   }

@@ -14,8 +14,14 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
 import { grantLocationRead, locationConfigOf, locationEnvironment } from './locations.ts';
+import { acknowledgeNagFindings } from './nag.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
 import { readSettings } from './settings.ts';
+
+export interface ServerlessGlanceStackProps extends StackProps {
+  /** False leaves the cdk-nag findings the stack keeps unacknowledged (a test checks each is real). */
+  readonly acknowledgeNagFindings?: boolean;
+}
 
 /**
  * CDK context key of a quota's deployment limit (docs/quotas.md#names-and-limits), with Glance's
@@ -41,7 +47,7 @@ export class ServerlessGlanceStack extends Stack {
   /** The deploy-time settings, as read from CDK context (infra/settings.ts). */
   readonly settings: Settings;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props?: ServerlessGlanceStackProps) {
     super(scope, id, props);
 
     // First, so a wrong, missing or placeholder setting fails the synth before anything is built.
@@ -56,7 +62,10 @@ export class ServerlessGlanceStack extends Stack {
     });
     const monitoring = this.monitoring;
 
-    this.data = new Data(this, 'Data', { stagingExpirationDays: settings.stagingExpirationDays });
+    this.data = new Data(this, 'Data', {
+      stagingExpirationDays: settings.stagingExpirationDays,
+      accessLogDays: Number(settings.logRetentionDays),
+    });
     this.api = new Api(this, 'Api', {
       data: this.data,
       identity,
@@ -111,6 +120,9 @@ export class ServerlessGlanceStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
     new CfnOutput(this, 'ImportStateMachineArn', { value: this.importWorkflow.stateMachine.stateMachineArn });
+
+    // Last: the findings it acknowledges are on resources built above (infra/nag.ts).
+    if (props?.acknowledgeNagFindings !== false) acknowledgeNagFindings(this);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { STAGING_PREFIX } from '#shared/storage/bucket';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '#shared/table';
@@ -14,6 +14,8 @@ export interface DataProps {
    * must exceed the longest multipart upload lifetime (shared/uploads/lifetime.ts).
    */
   readonly abortIncompleteUploadsDays?: number;
+  /** Days the image bucket's access logs are kept. */
+  readonly accessLogDays?: number;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface DataProps {
 export class Data extends Construct {
   readonly table: Table;
   readonly bucket: Bucket;
+  /** The image bucket's server access logs. */
+  readonly accessLogs: Bucket;
 
   constructor(scope: Construct, id: string, props: DataProps = {}) {
     super(scope, id);
@@ -63,7 +67,19 @@ export class Data extends Construct {
         `abortIncompleteUploadsDays (${abortDays}) must leave more than the ${MAX_MULTIPART_SECONDS} s a multipart upload may last.`,
       );
     }
+    // Who read or wrote which image object: presigned requests are the bucket's main traffic,
+    // and only server access logs record them.
+    this.accessLogs = new Bucket(this, 'AccessLogBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(props.accessLogDays ?? 90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.bucket = new Bucket(this, 'ImageBucket', {
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'image-bucket/',
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

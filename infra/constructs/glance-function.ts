@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -15,6 +16,7 @@ import {
   type Settings,
   timeoutSeconds as timeoutSecondsSetting,
 } from '#shared/settings';
+import { TABLE_KEYS } from '#shared/table';
 
 /**
  * The repository root, from this file's location rather than the working directory, so `cdk synth`,
@@ -30,6 +32,8 @@ const CJS_REQUIRE_BANNER =
   "import { createRequire as __glanceCreateRequire } from 'node:module'; const require = __glanceCreateRequire(import.meta.url);";
 
 const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
+/** The table's indexes (shared/table.ts), which listings, the sweeper and the scrubber query. */
+const TABLE_INDEXES = [TABLE_KEYS.gsi1.name, TABLE_KEYS.gsi2.name, TABLE_KEYS.gsi3.name];
 /** DeleteItem is for the idempotency records of the S3 trigger; images are never deleted, only tombstoned. */
 const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
@@ -157,8 +161,19 @@ export class FunctionSettings {
  * permissions are added afterwards with the `grant*` methods, one concern each.
  */
 export class GlanceFunction extends NodejsFunction {
+  /** The function's own log group; its role may write there and nowhere else. */
+  readonly logs: LogGroup;
+
   constructor(scope: Construct, id: string, props: GlanceFunctionProps) {
+    // Created in the parent scope because `this` cannot own children before `super` returns.
+    const logs = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): its own group only.
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logs.grantWrite(role);
     super(scope, id, {
+      role,
       entry: join(REPO_ROOT, props.entry),
       handler: 'handler',
       projectRoot: REPO_ROOT,
@@ -170,10 +185,7 @@ export class GlanceFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrency,
       description: props.description,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      // Created in the parent scope because `this` cannot own children before `super` returns.
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      }),
+      logGroup: logs,
       bundling: {
         forceDockerBundling: false,
         // Ship the SDK versions the tests ran with instead of whatever the runtime carries.
@@ -187,15 +199,26 @@ export class GlanceFunction extends NodejsFunction {
         sourcesContent: false,
       },
     });
+    this.logs = logs;
   }
 
   /** Read access to the table and its indexes: GetItem and Query only (listings never Scan). */
   grantImagesRead(table: ITable): void {
-    table.grant(this, ...TABLE_READ_ACTIONS);
+    this.grantTable(table, TABLE_READ_ACTIONS);
   }
 
   /** Read and write access, for routes that change images or tasks; still no Scan. */
   grantImagesWrite(table: ITable): void {
-    table.grant(this, ...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS);
+    this.grantTable(table, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
+  }
+
+  /** The table and each of its indexes by name: no `index/*` wildcard. */
+  private grantTable(table: ITable, actions: readonly string[]): void {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...actions],
+        resources: [table.tableArn, ...TABLE_INDEXES.map((index) => `${table.tableArn}/index/${index}`)],
+      }),
+    );
   }
 }

@@ -21,6 +21,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { applyImportGrants } from '#infra/grants';
 import {
   ERROR_KEY,
   EXECUTION_ENDED_ENTRY,
@@ -32,7 +33,6 @@ import {
   type StepSpec,
   stateTimeoutSeconds,
 } from '#shared/import/state-machine';
-import { DATA_PREFIX, prefixPattern, STAGING_PREFIX } from '#shared/storage/bucket';
 import { dataEnvironment, type FunctionSettings, GlanceFunction, tunedProps } from './glance-function.ts';
 import type { Monitoring } from './monitoring.ts';
 
@@ -48,10 +48,6 @@ export interface ImportWorkflowProps {
   /** @default one month */
   readonly logRetention?: RetentionDays;
 }
-
-/** The bucket's staged data and image data (shared/storage/bucket.ts). */
-const STAGING = prefixPattern(STAGING_PREFIX);
-const DATA = prefixPattern(DATA_PREFIX);
 
 /**
  * The import workflow (docs/import-workflow.md#import-flow): a Standard state machine in JSONPath (the local runner,
@@ -100,7 +96,7 @@ export class ImportWorkflow extends Construct {
           },
         ),
       );
-      created.grantImagesWrite(props.table);
+      applyImportGrants(created, name, props);
       functions.set(name, created);
       return created;
     };
@@ -113,13 +109,10 @@ export class ImportWorkflow extends Construct {
       causePath: `$.${FAILURE_STEP.resultKey}.message`,
     });
     const failFunction = stepFunction(FAILURE_STEP);
-    props.bucket.grantDelete(failFunction, STAGING);
-    props.bucket.grantDelete(failFunction, DATA);
     const failImport = this.invoke(FAILURE_STEP, failFunction).next(failed);
 
     const states = STEPS.map((step) => {
       const handler = stepFunction(step);
-      this.grantData(step.name, handler, props.bucket);
       const state = this.invoke(step, handler);
       state.addCatch(failImport, { errors: ['States.ALL'], resultPath: `$.${ERROR_KEY}` });
       return state;
@@ -153,8 +146,6 @@ export class ImportWorkflow extends Construct {
       256,
       'Import: cleans up after an execution that ended FAILED, TIMED_OUT or ABORTED.',
     );
-    props.bucket.grantDelete(ended, STAGING);
-    props.bucket.grantDelete(ended, DATA);
     // EventBridge invokes asynchronously: an event it cannot deliver, or the cleanup keeps failing
     // on, is kept in a queue (alarmed) rather than leaving a task processing.
     const failures = props.monitoring?.deadLetterQueue(
@@ -220,24 +211,5 @@ export class ImportWorkflow extends Construct {
       });
     }
     return state;
-  }
-
-  /** Least privilege on the bucket, per step. */
-  private grantData(step: string, fn: GlanceFunction, bucket: IBucket): void {
-    switch (step) {
-      case 'Fetch':
-        bucket.grantRead(fn, STAGING);
-        bucket.grantPut(fn, STAGING);
-        return;
-      case 'Verify':
-        bucket.grantRead(fn, STAGING);
-        return;
-      case 'Promote':
-        bucket.grantRead(fn, STAGING);
-        bucket.grantDelete(fn, STAGING);
-        bucket.grantRead(fn, DATA);
-        bucket.grantPut(fn, DATA);
-        return;
-    }
   }
 }

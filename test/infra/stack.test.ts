@@ -452,7 +452,9 @@ describe('grants', () => {
     const actions = actionsOf(name);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
     for (const action of WRITE_ACTIONS) expect(actions).not.toContain(action);
-    expect(JSON.stringify(policiesOf(name))).toContain('/index/*');
+    for (const index of ['gsi1', 'gsi2', 'gsi3'])
+      expect(JSON.stringify(policiesOf(name))).toContain(`/index/${index}`);
+    expect(JSON.stringify(policiesOf(name))).not.toContain('/index/*');
   });
 
   it.each(writeRoutes.map((r) => r.name))('%s reads and writes the table', (name) => {
@@ -469,9 +471,33 @@ describe('grants', () => {
   it.each([...routes.filter(isDiscovery).map((r) => r.name), ...FALLBACKS])(
     '%s has no data access at all',
     (name) => {
-      expect(policiesOf(name)).toEqual([]);
+      expect(actionsOf(name).filter((action) => !action.startsWith('logs:'))).toEqual([]);
     },
   );
+
+  it('lets every function write its own log group and no other (no AWSLambdaBasicExecutionRole)', () => {
+    for (const fn of glanceFunctions() as GlanceFunction[]) {
+      const role = logicalId(fn.role?.node.defaultChild as CfnElement);
+      expect(JSON.stringify(resources[role]?.Properties.ManagedPolicyArns ?? [])).not.toContain(
+        'AWSLambdaBasicExecutionRole',
+      );
+      const logStatements = ofType('AWS::IAM::Policy')
+        .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${role}"`))
+        .flatMap(
+          (policy) =>
+            (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+              .Statement,
+        )
+        .filter((statement) => JSON.stringify(statement.Action).includes('logs:'));
+      expect(logStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logicalId(fn.logs.node.defaultChild as CfnElement), 'Arn'] },
+        },
+      ]);
+    }
+  });
 
   /** The S3 statements of a function's role: actions and resources, flattened. */
   const s3StatementsOf = (fnOrName: string | GlanceFunction) => {
