@@ -20,6 +20,7 @@ import {
   type QuotaName,
 } from '#shared/quotas/usage';
 import {
+  booleanSetting,
   delayedDelete,
   downloadUrlSeconds,
   imageFormatGptNonfatalChecks,
@@ -34,14 +35,14 @@ import {
   importDisallowedHosts,
   importDisallowedPorts,
   importDisallowedSchemes,
+  integerSetting,
+  listSetting,
   multipartGraceSeconds,
   multipartPartSizeBytes,
   multipartThresholdBytes,
-  parseSetting,
   presignMaxPartUrls,
   type Setting,
   SettingError,
-  type SettingValue,
   scrubTimeSeconds,
   sizeCapFor,
   sweepRefinaliseAfterSeconds,
@@ -97,12 +98,16 @@ export const listEnv = (name: string, fallback: readonly string[]): string[] => 
 // Deploy-time settings (shared/settings.ts declares each: variable, type, default, bounds)
 
 /**
- * A setting's value from its environment variable: unset (or empty, but for lists) gives its
- * default, a value that does not fit fails naming the variable.
+ * A setting's value from its environment variable, read by `read` (integerSetting,
+ * booleanSetting, listSetting): unset gives its default, a value that does not fit fails naming
+ * the variable.
  */
-export const settingEnv = <S extends Setting & { readonly env: string }>(setting: S): SettingValue<S> => {
+export const settingEnv = <S extends Setting & { readonly env: string }, T>(
+  setting: S,
+  read: (setting: S, raw: unknown) => T,
+): T => {
   try {
-    return parseSetting(setting, process.env[setting.env]);
+    return read(setting, process.env[setting.env]);
   } catch (error) {
     if (!(error instanceof SettingError)) throw error;
     throw new MissingConfigError(`environment variable ${setting.env} ${error.message}`);
@@ -172,10 +177,10 @@ export const readQuotaDefaults = (): Limits => {
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
 export const readServiceConfig = (): ServiceConfig => {
-  const rate = settingEnv(verifyBytesPerSecond);
+  const rate = settingEnv(verifyBytesPerSecond, integerSetting);
   // One 15-minute invocation (the S3 trigger, a sweeper re-drive, the import's Verify) must
   // verify a whole image: unset, the cap follows from the verification rate; set, it may not pass it.
-  const given = process.env[imageSizeCap.env] ? settingEnv(imageSizeCap) : undefined;
+  const given = process.env[imageSizeCap.env] ? settingEnv(imageSizeCap, integerSetting) : undefined;
   let sizeCap: number;
   try {
     sizeCap = sizeCapFor(given, rate);
@@ -186,13 +191,13 @@ export const readServiceConfig = (): ServiceConfig => {
   return {
     tableName: requiredEnv('TABLE_NAME'),
     bucketName: requiredEnv('BUCKET_NAME'),
-    delayedDelete: settingEnv(delayedDelete),
-    scrubTimeSeconds: settingEnv(scrubTimeSeconds),
+    delayedDelete: settingEnv(delayedDelete, booleanSetting),
+    scrubTimeSeconds: settingEnv(scrubTimeSeconds, integerSetting),
     limits: { sizeCap },
     quotas: readQuotaDefaults(),
     verifyBytesPerSecond: rate,
-    taskTimeToLiveHours: settingEnv(taskTimeToLiveHours),
-    imageMemberQuota: settingEnv(imageMemberQuota),
+    taskTimeToLiveHours: settingEnv(taskTimeToLiveHours, integerSetting),
+    imageMemberQuota: settingEnv(imageMemberQuota, integerSetting),
   };
 };
 
@@ -200,9 +205,9 @@ export const readServiceConfig = (): ServiceConfig => {
 // Disk-format inspection: Glance's `[image_format]` options (docs/image-formats.md#configuration)
 
 export const readImageFormatPolicy = (): ImageFormatPolicy => ({
-  requireImageFormatMatch: settingEnv(imageFormatRequireMatch),
-  vmdkAllowedTypes: settingEnv(imageFormatVmdkAllowedTypes),
-  gptSafetyChecksNonfatal: settingEnv(imageFormatGptNonfatalChecks),
+  requireImageFormatMatch: settingEnv(imageFormatRequireMatch, booleanSetting),
+  vmdkAllowedTypes: settingEnv(imageFormatVmdkAllowedTypes, listSetting),
+  gptSafetyChecksNonfatal: settingEnv(imageFormatGptNonfatalChecks, listSetting),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -234,14 +239,14 @@ export interface UploadSettings {
 }
 
 export const readUploadSettings = (): UploadSettings => ({
-  uploadUrlSeconds: settingEnv(uploadUrlSeconds),
-  uploadGraceSeconds: settingEnv(uploadGraceSeconds),
-  multipartGraceSeconds: settingEnv(multipartGraceSeconds),
-  multipartThreshold: settingEnv(multipartThresholdBytes),
-  partSize: settingEnv(multipartPartSizeBytes),
-  maxPartUrls: settingEnv(presignMaxPartUrls),
-  downloadUrlSeconds: settingEnv(downloadUrlSeconds),
-  refinaliseAfterSeconds: settingEnv(sweepRefinaliseAfterSeconds),
+  uploadUrlSeconds: settingEnv(uploadUrlSeconds, integerSetting),
+  uploadGraceSeconds: settingEnv(uploadGraceSeconds, integerSetting),
+  multipartGraceSeconds: settingEnv(multipartGraceSeconds, integerSetting),
+  multipartThreshold: settingEnv(multipartThresholdBytes, integerSetting),
+  partSize: settingEnv(multipartPartSizeBytes, integerSetting),
+  maxPartUrls: settingEnv(presignMaxPartUrls, integerSetting),
+  downloadUrlSeconds: settingEnv(downloadUrlSeconds, integerSetting),
+  refinaliseAfterSeconds: settingEnv(sweepRefinaliseAfterSeconds, integerSetting),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -249,13 +254,13 @@ export const readUploadSettings = (): UploadSettings => ({
 
 /** The web-download URI filter (`IMPORT_*` variables; the rules are in shared/import/uri-filter.ts). */
 export const uriFilterFromEnv = (): UriFilter => ({
-  allowedSchemes: settingEnv(importAllowedSchemes),
-  disallowedSchemes: settingEnv(importDisallowedSchemes),
-  allowedHosts: settingEnv(importAllowedHosts),
-  disallowedHosts: settingEnv(importDisallowedHosts),
-  allowedPorts: settingEnv(importAllowedPorts).map(Number),
-  disallowedPorts: settingEnv(importDisallowedPorts).map(Number),
-  allowedNetworks: settingEnv(importAllowedNetworks),
+  allowedSchemes: settingEnv(importAllowedSchemes, listSetting),
+  disallowedSchemes: settingEnv(importDisallowedSchemes, listSetting),
+  allowedHosts: settingEnv(importAllowedHosts, listSetting),
+  disallowedHosts: settingEnv(importDisallowedHosts, listSetting),
+  allowedPorts: settingEnv(importAllowedPorts, listSetting).map(Number),
+  disallowedPorts: settingEnv(importDisallowedPorts, listSetting).map(Number),
+  allowedNetworks: settingEnv(importAllowedNetworks, listSetting),
 });
 
 /**

@@ -9,10 +9,7 @@
  * Each definition is its own constant, so a function bundle carries only the ones its
  * configuration reads; the registry `SETTINGS` is for the infrastructure and the tests.
  */
-import { DEFAULT_VERIFY_BYTES_PER_SECOND, defaultSizeCap, verifiableBytes } from '#shared/data/limits';
-import { DEFAULT_IMAGE_FORMAT_POLICY, GPT_NONFATAL_CHECKS } from '#shared/image-format/decision';
-import { DEFAULT_URI_FILTER, parseCidr } from '#shared/import/uri-filter';
-import { S3_LIMITS } from '#shared/storage/bucket';
+import { parseCidr } from '#shared/import/uri-filter';
 import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
 
 interface Common {
@@ -88,9 +85,10 @@ export type SettingValue<S extends Setting> = S extends IntegerSetting
 /** A value that does not fit its setting; the reader says where it came from. */
 export class SettingError extends Error {}
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-const DAY = 24 * 3600;
+// Numbers are written as literals (S3's bounds from `S3_LIMITS` in shared/storage/bucket.ts, which
+// a test keeps equal): esbuild leaves a definition out of a bundle that does not use it only when
+// its initializer is free of side effects to its eyes, and a property read or even `24 * 3600` is
+// not.
 
 // ---------------------------------------------------------------------------------------------
 // Images and data (docs/lifecycle.md#size-cap-and-quota, docs/uploads.md)
@@ -103,9 +101,9 @@ export const verifyBytesPerSecond = {
   key: 'verifyBytesPerSecond',
   env: 'VERIFY_BYTES_PER_SECOND',
   kind: 'integer',
-  default: DEFAULT_VERIFY_BYTES_PER_SECOND,
-  min: MiB,
-  max: 10 * GiB,
+  default: 134_217_728, // 128 MiB/s (shared/data/limits.ts: hashing is the bound)
+  min: 1_048_576,
+  max: 10_737_418_240,
 } as const satisfies IntegerSetting;
 
 /**
@@ -117,17 +115,25 @@ export const imageSizeCap = {
   key: 'imageSizeCap',
   env: 'IMAGE_SIZE_CAP',
   kind: 'integer',
-  default: defaultSizeCap(DEFAULT_VERIFY_BYTES_PER_SECOND),
+  default: 112_742_891_520, // 105 * 1024 ** 3: what one invocation verifies at the default rate
   min: 1,
-  max: verifiableBytes(10 * GiB),
+  max: 5_497_558_138_880, // 5 * 1024 ** 4, S3's largest object
 } as const satisfies IntegerSetting;
 
-/** The size cap for a verification rate: the one given, or what the rate verifies; a cap the rate cannot verify is refused. */
+/**
+ * Seconds of one invocation that verify data: Lambda's 900 less 60 for the work around it
+ * (shared/data/limits.ts `verifiableBytes`, which the tests hold this to).
+ */
+const VERIFY_SECONDS = 840;
+const WHOLE_GIB = 1_073_741_824;
+
+/** The size cap for a verification rate: the one given, or what the rate verifies in whole GiB; a cap the rate cannot verify is refused. */
 export const sizeCapFor = (given: number | undefined, bytesPerSecond: number): number => {
-  const cap = given ?? defaultSizeCap(bytesPerSecond);
-  if (cap > verifiableBytes(bytesPerSecond)) {
+  const verifiable = Math.floor(VERIFY_SECONDS * bytesPerSecond);
+  const cap = given ?? Math.floor(verifiable / WHOLE_GIB) * WHOLE_GIB;
+  if (cap > verifiable) {
     throw new SettingError(
-      `must be at most ${verifiableBytes(bytesPerSecond)}, what one invocation verifies at ${bytesPerSecond} bytes per second (verifyBytesPerSecond), not ${cap}`,
+      `must be at most ${verifiable}, what one invocation verifies at ${bytesPerSecond} bytes per second (verifyBytesPerSecond), not ${cap}`,
     );
   }
   return cap;
@@ -140,7 +146,7 @@ export const userStorageQuota = {
   kind: 'integer',
   default: 0,
   min: 0,
-  max: Number.MAX_SAFE_INTEGER,
+  max: 9_007_199_254_740_991, // Number.MAX_SAFE_INTEGER
 } as const satisfies IntegerSetting;
 
 /** glance_store's `delayed_delete`: deleting an image with data leaves it `pending_delete` until the scrubber (T19, T20). */
@@ -158,7 +164,7 @@ export const scrubTimeSeconds = {
   kind: 'integer',
   default: 0,
   min: 0,
-  max: 365 * DAY,
+  max: 31_536_000, // 365 * 24 * 3600
 } as const satisfies IntegerSetting;
 
 /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`). */
@@ -168,7 +174,7 @@ export const taskTimeToLiveHours = {
   kind: 'integer',
   default: 48,
   min: 1,
-  max: 365 * 24,
+  max: 8_760, // 365 * 24
 } as const satisfies IntegerSetting;
 
 /** Glance's `image_member_quota`: most members one image may have (docs/api.md#members); bounded by the one member item. */
@@ -189,7 +195,7 @@ export const imageFormatRequireMatch = {
   key: 'imageFormatRequireMatch',
   env: 'IMAGE_FORMAT_REQUIRE_MATCH',
   kind: 'boolean',
-  default: DEFAULT_IMAGE_FORMAT_POLICY.requireImageFormatMatch,
+  default: true,
 } as const satisfies BooleanSetting;
 
 /** `vmdk_allowed_types`: VMDK create types accepted, as written. */
@@ -197,7 +203,7 @@ export const imageFormatVmdkAllowedTypes = {
   key: 'imageFormatVmdkAllowedTypes',
   env: 'IMAGE_FORMAT_VMDK_ALLOWED_TYPES',
   kind: 'list',
-  default: DEFAULT_IMAGE_FORMAT_POLICY.vmdkAllowedTypes,
+  default: ['streamOptimized', 'monolithicSparse'],
   keepCase: true,
 } as const satisfies ListSetting;
 
@@ -206,11 +212,9 @@ export const imageFormatGptNonfatalChecks = {
   key: 'imageFormatGptNonfatalChecks',
   env: 'IMAGE_FORMAT_GPT_NONFATAL_CHECKS',
   kind: 'list',
-  default: DEFAULT_IMAGE_FORMAT_POLICY.gptSafetyChecksNonfatal,
-  item: {
-    describe: `GPT check (${GPT_NONFATAL_CHECKS.join(', ')})`,
-    valid: (item: string) => (GPT_NONFATAL_CHECKS as readonly string[]).includes(item),
-  },
+  default: [],
+  // The GPT checks Glance lets an operator make nonfatal (shared/image-format/decision.ts GPT_NONFATAL_CHECKS).
+  item: { describe: 'GPT check (mbr)', valid: (item: string) => item === 'mbr' },
 } as const satisfies ListSetting;
 
 // ---------------------------------------------------------------------------------------------
@@ -233,7 +237,7 @@ export const uploadGraceSeconds = {
   kind: 'integer',
   default: 900,
   min: 0,
-  max: 7 * DAY,
+  max: 604_800, // 7 * 24 * 3600
 } as const satisfies IntegerSetting;
 
 /** A multipart upload's deadline is its latest URL's expiry plus this, so an interrupted upload can resume; within the bucket's multipart lifetime. */
@@ -241,7 +245,7 @@ export const multipartGraceSeconds = {
   key: 'multipartGraceSeconds',
   env: 'MULTIPART_GRACE_SECONDS',
   kind: 'integer',
-  default: DAY,
+  default: 86_400, // 24 * 3600
   min: 0,
   max: MAX_MULTIPART_SECONDS,
 } as const satisfies IntegerSetting;
@@ -251,9 +255,9 @@ export const multipartThresholdBytes = {
   key: 'multipartThresholdBytes',
   env: 'MULTIPART_THRESHOLD_BYTES',
   kind: 'integer',
-  default: 100 * MiB,
+  default: 104_857_600, // 100 * 1024 ** 2
   min: 1,
-  max: S3_LIMITS.maxSinglePut,
+  max: 5_368_709_120, // 5 * 1024 ** 3
 } as const satisfies IntegerSetting;
 
 /** Preferred part size (raised when an object would need more than 10,000 parts); S3 needs 5 MiB, the local s3rver takes less. */
@@ -261,10 +265,10 @@ export const multipartPartSizeBytes = {
   key: 'multipartPartSizeBytes',
   env: 'MULTIPART_PART_SIZE_BYTES',
   kind: 'integer',
-  default: 64 * MiB,
+  default: 67_108_864, // 64 * 1024 ** 2
   min: 1,
-  deployMin: S3_LIMITS.minPartSize,
-  max: S3_LIMITS.maxPartSize,
+  deployMin: 5_242_880, // 5 * 1024 ** 2
+  max: 5_368_709_120, // 5 * 1024 ** 3
 } as const satisfies IntegerSetting;
 
 /** Most part URLs one presign answer carries; the client asks for the rest by `upload_id`. */
@@ -274,7 +278,7 @@ export const presignMaxPartUrls = {
   kind: 'integer',
   default: 1000,
   min: 1,
-  max: S3_LIMITS.maxParts,
+  max: 10_000,
 } as const satisfies IntegerSetting;
 
 /** Lifetime of the presigned download URL. */
@@ -294,7 +298,7 @@ export const sweepRefinaliseAfterSeconds = {
   kind: 'integer',
   default: 900,
   min: 0,
-  max: DAY,
+  max: 86_400, // 24 * 3600
 } as const satisfies IntegerSetting;
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +311,8 @@ export const importAllowedSchemes = {
   key: 'importAllowedSchemes',
   env: 'IMPORT_ALLOWED_SCHEMES',
   kind: 'list',
-  default: DEFAULT_URI_FILTER.allowedSchemes,
+  // DEFAULT_URI_FILTER's (shared/import/uri-filter.ts), as the tests check.
+  default: ['http', 'https'],
 } as const satisfies ListSetting;
 
 export const importDisallowedSchemes = {
@@ -335,7 +340,7 @@ export const importAllowedPorts = {
   key: 'importAllowedPorts',
   env: 'IMPORT_ALLOWED_PORTS',
   kind: 'list',
-  default: DEFAULT_URI_FILTER.allowedPorts.map(String),
+  default: ['80', '443'],
   item: PORT,
 } as const satisfies ListSetting;
 
@@ -656,28 +661,42 @@ const parsePerFunction = (setting: PerFunctionSetting, raw: unknown): Record<str
  */
 export function parseSetting<S extends Setting>(setting: S, raw: unknown, deploy?: boolean): SettingValue<S>;
 export function parseSetting(setting: Setting, raw: unknown, deploy = false): unknown {
-  if (raw === undefined || (raw === '' && setting.kind !== 'list' && setting.kind !== 'text')) {
-    if (setting.default === undefined) throw new SettingError('must be set');
-    return setting.kind === 'list' ? [...setting.default] : setting.default;
-  }
   switch (setting.kind) {
     case 'integer':
-      return parseInteger(setting, raw, deploy);
+      return integerSetting(setting, raw, deploy);
     case 'boolean':
-      return parseBoolean(raw);
+      return booleanSetting(setting, raw);
     case 'list':
-      return parseList(setting, raw);
+      return listSetting(setting, raw);
     case 'choice':
-      return parseChoice(setting, raw);
+      return unset(raw) ? setting.default : parseChoice(setting, raw);
     case 'text': {
-      const value = parseText(setting, raw);
+      if (raw === undefined && setting.default === undefined) throw new SettingError('must be set');
+      const value = raw === undefined ? (setting.default as string) : parseText(setting, raw);
       if (value === '' && setting.default === undefined) throw new SettingError('must not be empty');
       return value;
     }
     case 'perFunction':
-      return parsePerFunction(setting, raw);
+      return unset(raw) ? setting.default : parsePerFunction(setting, raw);
   }
 }
+
+// One reader per kind, so a function bundle carries only the parsers its settings need
+// (shared/config.ts reads with these).
+
+const unset = (raw: unknown) => raw === undefined || raw === '';
+
+/** An integer setting's value; unset or empty gives the default. */
+export const integerSetting = (setting: IntegerSetting, raw: unknown, deploy = false): number =>
+  unset(raw) ? setting.default : parseInteger(setting, raw, deploy);
+
+/** A boolean setting's value; unset or empty gives the default. */
+export const booleanSetting = (setting: BooleanSetting, raw: unknown): boolean =>
+  unset(raw) ? setting.default : parseBoolean(raw);
+
+/** A list setting's value; unset gives the default, empty text an empty list (no restriction). */
+export const listSetting = (setting: ListSetting, raw: unknown): string[] =>
+  raw === undefined ? [...setting.default] : parseList(setting, raw);
 
 /** How a value travels in its environment variable (parseSetting reads it back). */
 export const settingToEnv = (

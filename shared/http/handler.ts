@@ -1,12 +1,11 @@
 /**
- * The one way an API function is built: middy with header normalisation, the caller taken
- * from the authorizer claims, and Glance-shaped error responses from one middleware.
+ * The one way an API function is built: middy with the Lambda context on every log line, the
+ * caller taken from the authorizer claims, and Glance-shaped error responses from one middleware.
  * A handler body only parses, calls the domain and returns a `Reply`.
  */
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type {
   APIGatewayEventRequestContextJWTAuthorizer,
   APIGatewayEventRequestContextLambdaAuthorizer,
@@ -71,6 +70,13 @@ export const toResult = ({ status, body, headers }: Reply): ApiResult => {
 export const errorResult = (error: GlanceError): ApiResult =>
   toResult({ status: error.status, body: error.toBody(), headers: error.headers });
 
+/**
+ * Header names in lower case. HTTP API's payload v2 already lower-cases them (and the local
+ * adapter does as API Gateway does); a handler invoked any other way still reads them the same.
+ */
+const lowerCaseHeaders = (headers: ApiEvent['headers'] | undefined): Record<string, string | undefined> =>
+  Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+
 /** API Gateway base64-encodes binary bodies and passes text as it is. */
 const decodeBody = (event: ApiEvent): Buffer => {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
@@ -123,7 +129,7 @@ const requestIds = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> 
       const lambdaId = request.context?.awsRequestId;
       const id = `req-${lambdaId && UUID_FORM.test(lambdaId) ? lambdaId : randomUUID()}`;
       ids.set(request.event, id);
-      const incoming = request.event.headers?.['x-openstack-request-id'];
+      const incoming = lowerCaseHeaders(request.event.headers)['x-openstack-request-id'];
       logger.appendKeys({
         request_id: id,
         global_request_id: incoming && REQUEST_ID_FORM.test(incoming) ? incoming : undefined,
@@ -153,7 +159,6 @@ export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: Ha
   middy<ApiEvent, ApiResult, Error, Context>()
     // The Lambda context and API Gateway's request id (the access log's) on every line.
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer())
     .use(requestIds())
     .use(glanceErrors())
     .handler(async (event) => {
@@ -171,7 +176,7 @@ export const apiHandler = (fn: (request: Request) => Promise<Reply>, options: Ha
         caller,
         path: (event.pathParameters ?? {}) as Record<string, string>,
         query: new URLSearchParams(event.rawQueryString ?? ''),
-        headers: event.headers ?? {},
+        headers: lowerCaseHeaders(event.headers),
         body: decodeBody(event),
         requestId: requestIdsByEvent.get(event) ?? `req-${randomUUID()}`,
       };

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MissingConfigError, readServiceConfig, readUploadSettings, settingEnv } from '#shared/config';
+import { DEFAULT_URI_FILTER } from '#shared/import/uri-filter';
 import {
   type IntegerSetting,
   imageSizeCap,
   importAllowedNetworks,
   importAllowedPorts,
+  integerSetting,
   isPlaceholderHost,
   logRetentionDays,
   memoryMb,
@@ -18,6 +20,7 @@ import {
   type TextSetting,
   uploadUrlSeconds,
 } from '#shared/settings';
+import { S3_LIMITS } from '#shared/storage/bucket';
 
 const settings = Object.entries(SETTINGS) as [string, Setting][];
 const withEnv = settings.filter(([, s]) => s.env !== undefined);
@@ -45,6 +48,21 @@ describe('the registry', () => {
       expect(parseSetting(s, settingToEnv(s.default as never))).toEqual(parseSetting(s, undefined));
     },
   );
+});
+
+describe('bounds from elsewhere, kept as plain numbers', () => {
+  it('holds S3 limits as shared/storage/bucket.ts has them', () => {
+    expect(SETTINGS.multipartThresholdBytes.max).toBe(S3_LIMITS.maxSinglePut);
+    expect(multipartPartSizeBytes.deployMin).toBe(S3_LIMITS.minPartSize);
+    expect(multipartPartSizeBytes.max).toBe(S3_LIMITS.maxPartSize);
+    expect(SETTINGS.presignMaxPartUrls.max).toBe(S3_LIMITS.maxParts);
+    expect(SETTINGS.userStorageQuota.max).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("defaults the URI filter's lists to DEFAULT_URI_FILTER", () => {
+    expect(parseSetting(SETTINGS.importAllowedSchemes, undefined)).toEqual(DEFAULT_URI_FILTER.allowedSchemes);
+    expect(parseSetting(importAllowedPorts, undefined).map(Number)).toEqual(DEFAULT_URI_FILTER.allowedPorts);
+  });
 });
 
 describe('parsing', () => {
@@ -154,14 +172,14 @@ describe('parsing', () => {
 describe('reading the environment with the same definitions', () => {
   it('reads a variable, and falls back to the default when unset or empty', () => {
     process.env.IMAGE_SIZE_CAP = '2048';
-    expect(settingEnv(imageSizeCap)).toBe(2048);
+    expect(settingEnv(imageSizeCap, integerSetting)).toBe(2048);
     process.env.IMAGE_SIZE_CAP = '';
-    expect(settingEnv(imageSizeCap)).toBe(imageSizeCap.default);
+    expect(settingEnv(imageSizeCap, integerSetting)).toBe(imageSizeCap.default);
   });
 
   it('fails naming the variable', () => {
     process.env.UPLOAD_URL_SECONDS = '3600';
-    expect(() => settingEnv(uploadUrlSeconds)).toThrow(MissingConfigError);
+    expect(() => settingEnv(uploadUrlSeconds, integerSetting)).toThrow(MissingConfigError);
     expect(() => readUploadSettings()).toThrow(
       /environment variable UPLOAD_URL_SECONDS must be an integer from 1 to 900/,
     );
