@@ -8,7 +8,6 @@
  * reserved keys are still type-checked like Glance's schema does, but they are never part of what
  * these functions return, so forgetting the 403 check can never let them through.
  */
-import { z } from 'zod';
 import { BadRequest } from '#shared/errors';
 import {
   type ClientAttribute,
@@ -93,11 +92,8 @@ export const describeValue = (value: unknown): string => {
 const quoteList = (values: readonly (string | null)[]): string =>
   values.map((v) => (v === null ? 'null' : `'${v}'`)).join(', ');
 
-/** A zod error customiser: "expected <what>, got <value>". */
-const expected =
-  (what: string) =>
-  (issue: { input?: unknown }): string =>
-    `expected ${what}, got ${describeValue(issue.input)}`;
+/** "expected <what>, got <value>". */
+const expected = (what: string, value: unknown): string => `expected ${what}, got ${describeValue(value)}`;
 
 /** Length in characters (code points), as Glance's JSON schema and database columns count it. */
 export const charLength = (text: string): number => {
@@ -106,60 +102,143 @@ export const charLength = (text: string): number => {
   return count;
 };
 
-const text = (max?: number) => {
-  const what = max === undefined ? 'a string' : `a string of at most ${max} characters`;
-  const base = z.string({ error: expected(what) });
-  return max === undefined
-    ? base
-    : base.refine((value) => charLength(value) <= max, { error: expected(what) });
-};
-const nullableText = (max: number) => {
-  const what = `a string of at most ${max} characters or null`;
-  return z
-    .string({ error: expected(what) })
-    .refine((value) => charLength(value) <= max, { error: expected(what) })
-    .nullable();
-};
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: expected(`one of ${quoteList(values)}`) });
-const nullOrOneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: expected(`null or one of ${quoteList(values)}`) }).nullable();
-const boolean = z.boolean({ error: expected('a boolean (true or false)') });
-const bootRequirement = (() => {
-  const what = `an integer between 0 and ${MAX_DB_INT}`;
-  return z
-    .int({ error: expected(what) })
-    .min(0, { error: expected(what) })
-    .max(MAX_DB_INT, { error: expected(what) });
-})();
-const nullableInteger = z.int({ error: expected('an integer or null') }).nullable();
+// A few checks composed per attribute, each throwing the first problem with where it is. Written
+// out rather than taken from a validation library: the rules are few and plain, and a library
+// would be most of the size of the functions that validate (docs/benchmarks.md#cold-start).
 
-const validationData = z.strictObject(
+type Path = readonly (string | number)[];
+
+/** The first problem found: where in the value, and what was expected. */
+class Invalid {
+  constructor(
+    readonly path: Path,
+    readonly message: string,
+  ) {}
+}
+
+type Check<T> = (value: unknown, path: Path) => T;
+
+const invalid = (path: Path, what: string, value: unknown): never => {
+  throw new Invalid(path, expected(what, value));
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const nullable =
+  <T>(check: Check<T>, what: string): Check<T | null> =>
+  (value, path) => {
+    if (value === null) return null;
+    try {
+      return check(value, path);
+    } catch (error) {
+      if (error instanceof Invalid && error.path === path) invalid(path, what, value);
+      throw error;
+    }
+  };
+
+const text =
+  (max?: number): Check<string> =>
+  (value, path) => {
+    const what = max === undefined ? 'a string' : `a string of at most ${max} characters`;
+    if (typeof value !== 'string' || (max !== undefined && charLength(value) > max))
+      invalid(path, what, value);
+    return value as string;
+  };
+const nullableText = (max: number) => nullable(text(max), `a string of at most ${max} characters or null`);
+
+const oneOf =
+  <const T extends readonly string[]>(values: T): Check<T[number]> =>
+  (value, path) => {
+    if (typeof value !== 'string' || !values.includes(value))
+      invalid(path, `one of ${quoteList(values)}`, value);
+    return value as T[number];
+  };
+const nullOrOneOf = <const T extends readonly string[]>(values: T) =>
+  nullable(oneOf(values), `null or one of ${quoteList(values)}`);
+
+const boolean: Check<boolean> = (value, path) => {
+  if (typeof value !== 'boolean') invalid(path, 'a boolean (true or false)', value);
+  return value as boolean;
+};
+
+const integer =
+  (what: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Check<number> =>
+  (value, path) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      invalid(path, what, value);
+    }
+    return value as number;
+  };
+const bootRequirement = integer(`an integer between 0 and ${MAX_DB_INT}`, 0, MAX_DB_INT);
+const nullableInteger = nullable(integer('an integer or null'), 'an integer or null');
+
+const arrayOf =
+  <T>(item: Check<T>, what: string): Check<T[]> =>
+  (value, path) => {
+    if (!Array.isArray(value)) invalid(path, what, value);
+    return (value as unknown[]).map((element, index) => item(element, [...path, index]));
+  };
+
+/**
+ * An object with the given fields (absent ones are `undefined` to their checks); `strict` refuses
+ * any other key. A non-object, or an unknown key, is reported at the object with `what`.
+ */
+const object =
+  <T extends object>(
+    fields: { readonly [K in keyof T]: Check<T[K]> },
+    what: string,
+    strict = false,
+  ): Check<T> =>
+  (value, path) => {
+    if (!isRecord(value)) invalid(path, what, value);
+    const record = value as Record<string, unknown>;
+    const checked: Record<string, unknown> = { ...record };
+    for (const [key, check] of Object.entries(fields) as [string, Check<unknown>][]) {
+      const result = check(record[key], [...path, key]);
+      if (result !== undefined) checked[key] = result;
+    }
+    if (strict && Object.keys(record).some((key) => !Object.hasOwn(fields, key))) invalid(path, what, value);
+    return checked as T;
+  };
+
+const optional =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (value, path) =>
+    value === undefined ? undefined : check(value, path);
+
+const validationData = object<NonNullable<LocationValue['validation_data']>>(
   {
-    checksum: z
-      .string({ error: expected('a string of 32 characters') })
-      .refine((value) => charLength(value) === 32, { error: expected('a string of 32 characters') })
-      .optional(),
+    checksum: optional((value, path) => {
+      if (typeof value !== 'string' || charLength(value) !== 32)
+        invalid(path, 'a string of 32 characters', value);
+      return value as string;
+    }),
     os_hash_algo: text(64),
     os_hash_value: text(128),
   },
-  { error: expected('an object with only checksum, os_hash_algo and os_hash_value') },
+  'an object with only checksum, os_hash_algo and os_hash_value',
+  true,
 );
-const location = z.looseObject(
-  {
-    url: text(255),
-    metadata: z.record(z.string(), z.unknown(), { error: expected('an object') }),
-    validation_data: validationData.optional(),
-  },
-  { error: expected('an object with url and metadata') },
+const metadata: Check<Record<string, unknown>> = (value, path) => {
+  if (!isRecord(value)) invalid(path, 'an object', value);
+  return value as Record<string, unknown>;
+};
+const location = object<LocationValue>(
+  { url: text(255), metadata, validation_data: optional(validationData) },
+  'an object with url and metadata',
 );
 
-const tagsSchema = z.array(text(LIMITS.tagLength), { error: expected('an array of strings') });
+const uuid: Check<string> = (value, path) => {
+  if (typeof value !== 'string') invalid(path, 'a UUID string', value);
+  if (!IMAGE_ID_PATTERN.test(value as string)) {
+    invalid(path, 'a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hexadecimal)', value);
+  }
+  return value as string;
+};
 
-const SCHEMAS: { readonly [K in keyof ImageValueTypes]: z.ZodType<ImageValueTypes[K]> } = {
-  id: z.string({ error: expected('a UUID string') }).regex(IMAGE_ID_PATTERN, {
-    error: expected('a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hexadecimal)'),
-  }),
+const CHECKS: { readonly [K in keyof ImageValueTypes]: Check<ImageValueTypes[K]> } = {
+  id: uuid,
   name: nullableText(LIMITS.nameLength),
   visibility: oneOf(VISIBILITY_ENUM),
   protected: boolean,
@@ -169,8 +248,8 @@ const SCHEMAS: { readonly [K in keyof ImageValueTypes]: z.ZodType<ImageValueType
   disk_format: nullOrOneOf(DISK_FORMATS),
   min_disk: bootRequirement,
   min_ram: bootRequirement,
-  tags: tagsSchema,
-  locations: z.array(location, { error: expected('an array of locations') }),
+  tags: arrayOf(text(LIMITS.tagLength), 'an array of strings'),
+  locations: arrayOf(location, 'an array of locations'),
   status: oneOf(IMAGE_STATUS_ENUM),
   checksum: nullableText(32),
   os_hash_algo: nullableText(64),
@@ -185,26 +264,29 @@ const SCHEMAS: { readonly [K in keyof ImageValueTypes]: z.ZodType<ImageValueType
   schema: text(),
 };
 
-const additionalProperty = z.string({
-  error: expected('a string (additional properties take string values only)'),
-});
+const additionalProperty: Check<string> = (value, path) => {
+  if (typeof value !== 'string')
+    invalid(path, 'a string (additional properties take string values only)', value);
+  return value as string;
+};
 
-const isSchemaAttribute = (name: string): name is keyof ImageValueTypes => Object.hasOwn(SCHEMAS, name);
+const isSchemaAttribute = (name: string): name is keyof ImageValueTypes => Object.hasOwn(CHECKS, name);
 
 /** `tags[1]`, `locations[0].metadata`: where in the value the first problem is. */
-const pathOf = (attribute: string, path: readonly PropertyKey[]): string =>
+const pathOf = (path: Path): string =>
   path.reduce<string>(
-    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : `${text}.${String(part)}`),
-    attribute,
+    (text, part, index) =>
+      index === 0 ? String(part) : typeof part === 'number' ? `${text}[${part}]` : `${text}.${part}`,
+    '',
   );
 
-const parse = <T>(attribute: string, schema: z.ZodType<T>, value: unknown): T => {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new BadRequest(
-    `Invalid value for '${pathOf(attribute, issue?.path ?? [])}': ${issue?.message ?? 'invalid'}.`,
-  );
+const parse = <T>(attribute: string, check: Check<T>, value: unknown): T => {
+  try {
+    return check(value, [attribute]);
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error;
+    throw new BadRequest(`Invalid value for '${pathOf(error.path)}': ${error.message}.`);
+  }
 };
 
 const uniqueTags = (tags: readonly string[]): string[] => [...new Set(tags)];
@@ -234,7 +316,7 @@ export function validateImageValue(attribute: string, value: unknown): ImageValu
     validatePropertyName(attribute);
     return parse(attribute, additionalProperty, value);
   }
-  const parsed = parse(attribute, SCHEMAS[attribute] as z.ZodType<ImageValue>, value);
+  const parsed = parse(attribute, CHECKS[attribute] as Check<ImageValue>, value);
   return attribute === 'tags' ? uniqueTags(parsed as string[]) : parsed;
 }
 

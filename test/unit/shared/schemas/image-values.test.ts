@@ -367,7 +367,7 @@ describe('validators agree with the served image schema (property tests)', () =>
     'container_format',
     'disk_format',
     'tags',
-  ])('%s: zod accepts exactly what the JSON schema accepts', (attribute) => {
+  ])('%s: the checks accept exactly what the JSON schema accepts', (attribute) => {
     fc.assert(
       fc.property(
         candidates,
