@@ -8,12 +8,14 @@
  * of different triggers), so nothing waits for a flush at the end of the invocation.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Transition } from '#shared/events';
+import { isActive, isDeactivated, isKilled } from '#shared/status-rules';
 
 export const SERVICE_NAME = 'serverless-glance';
 
 /** Metric names, shared with the dashboard and the alarms (infra/constructs/dashboard.ts). */
 export const METRIC = {
-  /** An image transition was written: dimensions `trigger` and `status` (the new one). */
+  /** An image transition was written (creation included): dimensions `trigger` and `status` (the new one). */
   imageTransition: 'ImageTransition',
   /** A task transition was written: dimensions `trigger` and `status`. */
   taskTransition: 'TaskTransition',
@@ -21,7 +23,7 @@ export const METRIC = {
   imageKilledByReason: 'ImageKilledByReason',
   /** An image was killed, any reason (no extra dimension, for the alarm). */
   imageKilled: 'ImageKilled',
-  /** An image became active, any way (the denominator of the killed rate). */
+  /** An image's data was accepted: active from saving, importing... (the killed rate's denominator). */
   imageActivated: 'ImageActivated',
   /** Time the finaliser took for one object, and its size. */
   finaliseDuration: 'FinaliseDuration',
@@ -44,19 +46,25 @@ const emit = (name: string, unit: Unit, value: number, dimensions: Record<string
   single.addMetric(name, unit, value);
 };
 
-/** Written by ImageRepository.transition after its conditional write succeeded. */
-export const recordImageTransition = (trigger: string, status: string, killReason?: string): void => {
-  emit(METRIC.imageTransition, MetricUnit.Count, 1, { trigger, status });
-  if (status === 'killed') {
-    emit(METRIC.imageKilledByReason, MetricUnit.Count, 1, { reason: killReason ?? trigger });
+/**
+ * A transition the table's stream shows was written (functions/events/publish-transitions.ts):
+ * exactly what was committed, whichever function wrote it, counted once its events are published.
+ */
+export const recordTransition = (transition: Transition): void => {
+  if (transition.kind === 'task') {
+    emit(METRIC.taskTransition, MetricUnit.Count, 1, { trigger: transition.trigger, status: transition.to });
+    return;
+  }
+  const { entry } = transition;
+  emit(METRIC.imageTransition, MetricUnit.Count, 1, { trigger: entry.trigger, status: entry.to });
+  if (isKilled(entry.to)) {
+    emit(METRIC.imageKilledByReason, MetricUnit.Count, 1, { reason: entry.failure ?? entry.trigger });
     emit(METRIC.imageKilled, MetricUnit.Count, 1);
   }
-  if (status === 'active') emit(METRIC.imageActivated, MetricUnit.Count, 1);
-};
-
-/** Written by TaskRepository.transition after its conditional write succeeded. */
-export const recordTaskTransition = (trigger: string, status: string): void => {
-  emit(METRIC.taskTransition, MetricUnit.Count, 1, { trigger, status });
+  // Data verdicts only: reactivating a deactivated image is not one.
+  if (isActive(entry.to) && entry.from !== null && !isDeactivated(entry.from)) {
+    emit(METRIC.imageActivated, MetricUnit.Count, 1);
+  }
 };
 
 /** The finaliser's time and bytes for one object, by outcome (`activated`, `killed`...). */

@@ -11,8 +11,6 @@
  *
  * So every path that changes a status keeps history and usage right, and a crash between the
  * steps loses nothing: docs/quotas.md#crashes and docs/lifecycle.md#history say why.
- *
- * Each transition written is also counted, by trigger and new status (shared/metrics.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -36,7 +34,6 @@ import {
 import { RecordConflict } from '#shared/errors';
 import { logger } from '#shared/logger';
 import { MemberRepository } from '#shared/members/repository';
-import { recordImageTransition } from '#shared/metrics';
 import { type UsageChange, usageChange } from '#shared/quotas/change';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { type QuotaName, UNLIMITED } from '#shared/quotas/usage';
@@ -284,7 +281,6 @@ export class ImageRepository {
       () => this.conditionalUpdate(image.id, update),
       () => this.flushOutbox(image),
     );
-    recordImageTransition(decision.trigger, decision.to, options.failure);
     return next;
   }
 

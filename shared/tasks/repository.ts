@@ -2,8 +2,7 @@
  * Tasks in DynamoDB, next to the images in the single table (keys in shared/table.ts). Like
  * images, every write is one conditional single-item request: creation on
  * `attribute_not_exists`, every status change and every touch on the status and version that
- * were read. A lost race throws `TaskConflict` carrying the current record. Each transition
- * written is counted, by trigger and new status (shared/metrics.ts).
+ * were read. A lost race throws `TaskConflict` carrying the current record.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
@@ -24,7 +23,6 @@ import {
   UpdateBuilder,
 } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
-import { recordTaskTransition } from '#shared/metrics';
 import { isTaskPending, isTerminalTaskStatus, type TaskDecision } from '#shared/status-rules';
 import {
   ALL_TASKS_INDEX_KEY,
@@ -118,9 +116,7 @@ export class TaskRepository {
       expires_at: expires,
       ...(expires ? { ttl: Math.floor(Date.parse(expires) / 1000) } : {}),
     };
-    const next = await this.write(task, decision.from, changes, now);
-    recordTaskTransition(decision.trigger, decision.to);
-    return next;
+    return this.write(task, decision.from, changes, now);
   }
 
   /**
