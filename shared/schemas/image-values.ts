@@ -22,7 +22,7 @@ import {
   READ_ONLY_ATTRIBUTES,
   type Visibility,
 } from '#shared/images/model';
-import { IMAGE_STATUS_ENUM, UUID_PATTERN, VISIBILITY_ENUM } from './documents.ts';
+import { IMAGE_STATUS_ENUM, UUID_PATTERN, VISIBILITY_ENUM } from './enums.ts';
 
 /** Glance's image id pattern (docs/api.md#image-entity), as a RegExp. */
 export const IMAGE_ID_PATTERN = new RegExp(UUID_PATTERN);

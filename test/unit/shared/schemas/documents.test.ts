@@ -4,7 +4,6 @@ import { CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES } from '#shared/images/mo
 import { imageView } from '#shared/images/view';
 import {
   IMAGE_SCHEMA,
-  IMAGE_STATUS_ENUM,
   IMAGES_SCHEMA,
   type JsonObject,
   MEMBER_SCHEMA,
@@ -13,8 +12,8 @@ import {
   schemaDocument,
   TASK_SCHEMA,
   TASKS_SCHEMA,
-  VISIBILITY_ENUM,
 } from '#shared/schemas/documents';
+import { IMAGE_STATUS_ENUM, VISIBILITY_ENUM } from '#shared/schemas/enums';
 import { IMAGE_STATUSES, TASK_STATUSES } from '#shared/status-rules';
 import { queuedImage } from '#test/helpers/images';
 import { check } from './json-schema-lite.ts';
