@@ -4,10 +4,11 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { FUNCTION_BUNDLING } from '#infra/bundles';
 import { contextKey, PerFunction, settingsEnvironment, settingsFailure } from '#infra/settings';
 import {
   accountConcurrency,
@@ -23,13 +24,6 @@ import { TABLE_KEYS } from '#shared/table';
  * vitest and tsx resolve the same entry files wherever they are started from.
  */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Lets the ESM bundle load CommonJS dependencies: esbuild's `require` shim throws in ESM output
- * unless a real `require` is in scope. The import is aliased so it cannot clash with bundled names.
- */
-const CJS_REQUIRE_BANNER =
-  "import { createRequire as __glanceCreateRequire } from 'node:module'; const require = __glanceCreateRequire(import.meta.url);";
 
 const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
 /** The table's indexes (shared/table.ts), which listings, the sweeper and the scrubber query. */
@@ -186,18 +180,7 @@ export class GlanceFunction extends NodejsFunction {
       description: props.description,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       logGroup: logs,
-      bundling: {
-        forceDockerBundling: false,
-        // Ship the SDK versions the tests ran with instead of whatever the runtime carries.
-        bundleAwsSDK: true,
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: CJS_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        // Mappings are enough for readable stack traces; embedding the sources only grows the zip.
-        sourcesContent: false,
-      },
+      bundling: FUNCTION_BUNDLING,
     });
     this.logs = logs;
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|data-path|import|image-format]`: every benchmark of the service, measured in one run on
+ * `npm run bench [-- api|data-path|import|bundles|image-format]`: every benchmark of the service, measured in one run on
  * this machine and printed as tables of ratios against in-run baselines (never timed assertions in
  * tests). Each part runs in a child process of its own: a local stack sets the process environment
  * its clients are built from, so two parts cannot share one process.
@@ -23,6 +23,10 @@ const PARTS = {
   import: async () => {
     const { runImportBench } = await import('./import.ts');
     printTable('Import workflow: glance-direct stage → active vs one hashing pass', await runImportBench());
+  },
+  bundles: async () => {
+    const { runBundlesBench } = await import('./bundles.ts');
+    printTable('Cold start: API function bundles vs a DynamoDB-client-only bundle', await runBundlesBench());
   },
   'image-format': async () => {
     const { runImageFormatBench } = await import('./image-format.ts');

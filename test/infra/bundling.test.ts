@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { afterAll, expect, it } from 'vitest';
-import { GlanceFunction } from '#infra/constructs/glance-function';
+import { bundles } from '#infra/bundles';
+import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
 import { keystoneAuthorizerEntry, notFoundEntry } from '#infra/routes';
 
 const outdir = mkdtempSync(join(tmpdir(), 'glance-bundling-'));
@@ -26,6 +27,9 @@ it('bundles a real function with the local esbuild into a working ESM handler', 
   const bundle = join(assetDir, 'index.mjs');
   expect(existsSync(`${bundle}.map`)).toBe(true);
   expect(readFileSync(bundle, 'utf8')).toContain('createRequire');
+  // The budget test and the bench bundle in process with the same settings: the very same bytes.
+  const inProcess = await bundles(REPO_ROOT, { index: notFoundEntry });
+  expect(inProcess.get('index')).toBe(readFileSync(bundle, 'utf8'));
 
   const { handler } = await import(pathToFileURL(bundle).href);
   const result = await handler(
