@@ -99,10 +99,11 @@ const compile = (path: string): Compiled => {
 /** API Gateway prefers the most specific route: more literal segments win over `{param}` ones. */
 const bySpecificity = (a: Compiled, b: Compiled) => b.literals - a.literals;
 
-const matchPath = (compiled: Compiled, rawPath: string): Record<string, string> | undefined => {
-  const match = compiled.pattern.exec(rawPath);
+/** Matches the decoded path; its parameters are taken as they are, never decoded twice. */
+const matchPath = (compiled: Compiled, path: string): Record<string, string> | undefined => {
+  const match = compiled.pattern.exec(path);
   if (!match) return undefined;
-  return Object.fromEntries(compiled.params.map((name, i) => [name, decode(match[i + 1] ?? '')]));
+  return Object.fromEntries(compiled.params.map((name, i) => [name, match[i + 1] ?? '']));
 };
 
 const decode = (value: string): string => {
@@ -121,10 +122,10 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
   table.sort(bySpecificity);
   const anyPaths = [...new Set(table.map((entry) => entry.path))].map(compile).sort(bySpecificity);
 
-  const resolveTarget = (method: string, rawPath: string) => {
+  const resolveTarget = (method: string, path: string) => {
     for (const entry of table) {
       if (entry.route.method !== method) continue;
-      const pathParameters = matchPath(entry, rawPath);
+      const pathParameters = matchPath(entry, path);
       if (!pathParameters) continue;
       const { name, entry: file, auth, timeoutSeconds, memoryMb } = entry.route;
       const target: Target = {
@@ -138,7 +139,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
       return { target, pathParameters };
     }
     for (const compiled of anyPaths) {
-      const pathParameters = matchPath(compiled, rawPath);
+      const pathParameters = matchPath(compiled, path);
       if (!pathParameters) continue;
       const target: Target = {
         name: 'MethodNotAllowed',
@@ -161,7 +162,9 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
     const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
     const rawQueryString = queryAt < 0 ? '' : url.slice(queryAt + 1);
     const method = req.method ?? 'GET';
-    const { target, pathParameters } = resolveTarget(method, rawPath);
+    // HTTP API matches routes on the decoded path: `%2F` is a `/` there, so `tags/a%2Fb` is two
+    // segments and matches no `{tag}` route (D15). The event still carries the raw path.
+    const { target, pathParameters } = resolveTarget(method, decode(rawPath));
     const { headers, cookies } = eventHeaders(req);
 
     let claims: Record<string, string> | undefined;

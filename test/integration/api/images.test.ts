@@ -308,6 +308,17 @@ describe('tags', () => {
       400,
     );
   });
+  it('routes a tag with an encoded slash nowhere, as HTTP API does (docs/decisions.md#d11); PATCH sets and removes it', async () => {
+    const image = await create();
+    expectGlanceError(await stack.api('PUT', `/v2/images/${image.id}/tags/a%2Fb`, { token: owner }), 404);
+    expect((await stack.api('GET', `/v2/images/${image.id}`, { token: owner })).json.tags).toEqual([]);
+
+    const tagged = await patch(image.id, [{ op: 'replace', path: '/tags', value: ['a/b'] }]);
+    expect(tagged.status).toBe(200);
+    expect(tagged.json.tags).toEqual(['a/b']);
+    expectGlanceError(await stack.api('DELETE', `/v2/images/${image.id}/tags/a%2Fb`, { token: owner }), 404);
+    expect((await patch(image.id, [{ op: 'replace', path: '/tags', value: [] }])).json.tags).toEqual([]);
+  });
 });
 
 describe('deactivate, reactivate and delete', () => {

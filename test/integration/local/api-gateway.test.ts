@@ -45,7 +45,7 @@ const rawRequest = (
 
 describe('payload v2 event', () => {
   it('carries route key, raw query, decoded path parameters, joined headers and flattened claims', async () => {
-    const path = '/test/echo/a%20b/items/x%2Fy?tag=a&tag=b%20c&limit=5&empty';
+    const path = '/test/echo/a%20b/items/x%2Cy?tag=a&tag=b%20c&limit=5&empty';
     const res = await rawRequest(
       'POST',
       path,
@@ -68,10 +68,10 @@ describe('payload v2 event', () => {
     expect(event).toMatchObject({
       version: '2.0',
       routeKey: 'POST /test/echo/{id}/items/{item}',
-      rawPath: '/test/echo/a%20b/items/x%2Fy',
+      rawPath: '/test/echo/a%20b/items/x%2Cy',
       rawQueryString: 'tag=a&tag=b%20c&limit=5&empty',
       queryStringParameters: { tag: 'a,b c', limit: '5', empty: '' },
-      pathParameters: { id: 'a b', item: 'x/y' },
+      pathParameters: { id: 'a b', item: 'x,y' },
       cookies: ['a=1', 'b=2'],
       body: '{"name":"ü"}',
       isBase64Encoded: false,
@@ -93,7 +93,7 @@ describe('payload v2 event', () => {
       domainName: new URL(stack.url).host,
       http: {
         method: 'POST',
-        path: '/test/echo/a%20b/items/x%2Fy',
+        path: '/test/echo/a%20b/items/x%2Cy',
         protocol: 'HTTP/1.1',
         userAgent: 'local-test',
       },
@@ -207,6 +207,20 @@ describe('routing', () => {
       expect(res.json.versions[0]).toMatchObject({ id: 'v2.17', status: 'CURRENT' });
     },
   );
+
+  it('routes on the decoded path as HTTP API does: %2F separates segments, %252F is a literal %2F', async () => {
+    const split = await stack.api('POST', '/test/echo/a/items/x%2Fy', { token });
+    expect(split.status).toBe(404);
+    expect(split.json).toEqual(glanceError(404, 'Not Found'));
+    expect(invocations).toHaveLength(0);
+
+    const literal = await rawRequest('POST', '/test/echo/a/items/x%252Fy', { 'X-Auth-Token': token });
+    expect(literal.status).toBe(200);
+    const { event } = JSON.parse(literal.body) as { event: APIGatewayProxyEventV2WithJWTAuthorizer };
+    // Decoded once, for routing; the event keeps the raw path.
+    expect(event.pathParameters).toEqual({ id: 'a', item: 'x%2Fy' });
+    expect(event.rawPath).toBe('/test/echo/a/items/x%252Fy');
+  });
 
   it('sends a known path with another method to the ANY route: 405 with Allow', async () => {
     const res = await stack.api('PUT', '/v2/images', { token });

@@ -144,6 +144,14 @@ describe('PUT /file (direct upload)', () => {
     expect((await showImage(stack, owner, image.id)).status).toBe('queued');
   });
 
+  it("refuses, in Glance's shape, a body under 6 MB whose base64 form is over it, writing nothing", async () => {
+    const image = await createImage(stack, owner);
+    const response = await uploadDirect(stack, owner, image.id, randomData(5_000_000));
+    expect(response.status).toBe(413);
+    expect(response.json.error).toMatchObject({ code: 413, title: 'Request Entity Too Large' });
+    expect((await showImage(stack, owner, image.id)).status).toBe('queued');
+  });
+
   it('refuses data that is not qcow2, or not safe, with 415 and the reason; takes a real qcow2 with its virtual size', async () => {
     const image = await createImage(stack, owner, { disk_format: 'qcow2' });
     const notQcow2 = await uploadDirect(stack, owner, image.id, randomData(1000));
