@@ -144,6 +144,8 @@ describe('the synthesized definition', () => {
       for (const error of FUNCTION_TIMEOUT_ERRORS) {
         expect(retried.includes(error)).toBe(step.lambdaTimeoutSeconds < 900);
       }
+      // The function's own timeout comes first, so AWS reports Sandbox.Timedout, not States.Timeout.
+      expect(stateTimeoutSeconds(step)).toBeGreaterThan(step.lambdaTimeoutSeconds);
     },
   );
 
