@@ -23,6 +23,7 @@ beforeAll(() => {
     context: {
       ...example,
       'aws:cdk:bundling-stacks': [],
+      'serverless-glance:identityMode': 'jwt',
       'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
       'serverless-glance:jwtAudience': 'glance',
     },

@@ -19,6 +19,7 @@ const build = (acknowledgeNagFindings: boolean) => {
     context: {
       ...example,
       'aws:cdk:bundling-stacks': [],
+      'serverless-glance:identityMode': 'jwt',
       'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
       'serverless-glance:jwtAudience': 'glance',
     },

@@ -22,6 +22,7 @@ beforeAll(() => {
   const app = new App({
     context: {
       'aws:cdk:bundling-stacks': [],
+      'serverless-glance:identityMode': 'jwt',
       'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
       'serverless-glance:jwtAudience': 'glance',
     },
