@@ -92,6 +92,11 @@ describe('bad context fails the synth naming the key', () => {
     ['imageSizeCap', 0, /from 1 to/],
     ['imageSizeCap', { bytes: 1 }, /must be an integer/],
     ['uploadUrlSeconds', 3600, /from 1 to 900/],
+    // 200 GiB: more than one 15-minute invocation verifies at the default 128 MiB/s.
+    ['imageSizeCap', 214_748_364_800, /must be at most 112742891520, what one invocation verifies/],
+    ['verifyBytesPerSecond', 1000, /must be an integer from 1048576/],
+    ['imageMemberQuota', 501, /from 0 to 500/],
+    ['imageFormatGptNonfatalChecks', ['gpt'], /GPT check \(mbr\)/],
     ['multipartPartSizeBytes', 100000, /from 5242880/],
     ['delayedDelete', 'yes', /true or false/],
     ['importAllowedPorts', ['http'], /port/],

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MissingConfigError, readServiceConfig, readUploadSettings, settingEnv } from '#shared/config';
+import { DEFAULT_VERIFY_BYTES_PER_SECOND, defaultSizeCap, verifiableBytes } from '#shared/data/limits';
+import { DEFAULT_IMAGE_FORMAT_POLICY, GPT_NONFATAL_CHECKS } from '#shared/image-format/decision';
 import { DEFAULT_URI_FILTER } from '#shared/import/uri-filter';
 import {
   type IntegerSetting,
@@ -17,6 +19,7 @@ import {
   type Setting,
   SettingError,
   settingToEnv,
+  sizeCapFor,
   type TextSetting,
   uploadUrlSeconds,
 } from '#shared/settings';
@@ -202,6 +205,40 @@ describe('reading the environment with the same definitions', () => {
       scrubTimeSeconds: 60,
       limits: { sizeCap: 4096, projectQuota: 8192 },
       taskTimeToLiveHours: 2,
+      verifyBytesPerSecond: 134_217_728,
+      imageMemberQuota: 128,
     });
+  });
+});
+
+describe('literal defaults and bounds agree with the modules they come from', () => {
+  it("the verification rate, the size cap it gives, and Glance's [image_format] defaults", () => {
+    expect(SETTINGS.verifyBytesPerSecond.default).toBe(DEFAULT_VERIFY_BYTES_PER_SECOND);
+    expect(SETTINGS.imageSizeCap.default).toBe(defaultSizeCap(DEFAULT_VERIFY_BYTES_PER_SECOND));
+    expect(SETTINGS.imageFormatRequireMatch.default).toBe(
+      DEFAULT_IMAGE_FORMAT_POLICY.requireImageFormatMatch,
+    );
+    expect(SETTINGS.imageFormatVmdkAllowedTypes.default).toEqual(
+      DEFAULT_IMAGE_FORMAT_POLICY.vmdkAllowedTypes,
+    );
+    expect(SETTINGS.imageFormatGptNonfatalChecks.default).toEqual(
+      DEFAULT_IMAGE_FORMAT_POLICY.gptSafetyChecksNonfatal,
+    );
+    for (const check of GPT_NONFATAL_CHECKS) {
+      expect(SETTINGS.imageFormatGptNonfatalChecks.item.valid(check)).toBe(true);
+    }
+  });
+
+  it('sizeCapFor is shared/data/limits at every rate: the default cap, and the largest one accepted', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: SETTINGS.verifyBytesPerSecond.min, max: SETTINGS.verifyBytesPerSecond.max }),
+        (rate) => {
+          expect(sizeCapFor(undefined, rate)).toBe(defaultSizeCap(rate));
+          expect(sizeCapFor(verifiableBytes(rate), rate)).toBe(verifiableBytes(rate));
+          expect(() => sizeCapFor(verifiableBytes(rate) + 1, rate)).toThrow(/must be at most/);
+        },
+      ),
+    );
   });
 });
