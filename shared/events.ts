@@ -5,8 +5,8 @@
  * metrics there (shared/metrics.ts). Pure: stream images in, transitions and events out.
  */
 import type { HistoryEntry } from './images/model.ts';
-import { IMAGE_SORT_KEY } from './table.ts';
 import { TASK_TRIGGERS } from './status-rules.ts';
+import { IMAGE_SORT_KEY } from './table.ts';
 
 export const EVENT_SOURCE = 'serverless-glance';
 export const EVENT_DETAIL_TYPES = {

@@ -26,9 +26,11 @@ import {
   readImageFormatPolicy,
   readKeystoneConfig,
   readLocationSettings,
+  readQuotaDefaults,
   readServiceConfig,
   readStateMachineArn,
   readUploadSettings,
+  requiredEnv,
   sdkEnvironment,
   uriFilterFromEnv,
 } from '#shared/config';
@@ -39,6 +41,8 @@ import { ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { FailureDeps, StepDeps } from '#shared/import/steps';
 import type { LocationApiDeps } from '#shared/locations/add-location';
+import { MemberReads } from '#shared/members/reads';
+import { MemberRepository } from '#shared/members/repository';
 import { MetadefRepository } from '#shared/metadefs/repository';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { ObjectStore } from '#shared/storage/object-store';
@@ -102,6 +106,11 @@ export const createCliDocumentClient = (endpoint = awsEndpoint('DYNAMODB')): Dyn
 
 /** Table, bucket, limits, delayed delete, scrub time, task lifetime. */
 export const serviceConfig = /* @__PURE__ */ once(readServiceConfig);
+/**
+ * The table's name alone: the repositories need nothing else, so a function that reads no other
+ * setting (most API functions) bundles none of the settings' parsers (docs/benchmarks.md#cold-start).
+ */
+export const tableName = /* @__PURE__ */ once(() => requiredEnv('TABLE_NAME'));
 /** The data path's URL lifetimes, graces and multipart sizes. */
 export const uploadSettings = /* @__PURE__ */ once(readUploadSettings);
 /** Glance's `[image_format]` options: what inspected data must be to be accepted. */
@@ -120,21 +129,31 @@ export const documentClient = /* @__PURE__ */ once(() => documentClientOf(dynamo
 export const s3Client = /* @__PURE__ */ once(() => createS3Client());
 export const eventBridgeClient = /* @__PURE__ */ once(() => new EventBridgeClient({}));
 
-/** The per-project usage items and limits (docs/quotas.md), shared by every image write. */
+/**
+ * The deployment's quota limits (docs/quotas.md#names-and-limits), read the first time a write
+ * needs room: a function that only reads images or gives room back never parses them.
+ */
+export const quotaDefaults = /* @__PURE__ */ once(readQuotaDefaults);
+/** The per-project usage items (docs/quotas.md), shared by every image write. */
 export const ledger = /* @__PURE__ */ once(
-  () =>
-    new UsageLedger({ doc: documentClient(), tableName: serviceConfig().tableName }, serviceConfig().quotas),
+  () => new UsageLedger({ doc: documentClient(), tableName: tableName() }, quotaDefaults),
 );
 export const images = /* @__PURE__ */ once(
-  () => new ImageRepository(documentClient(), serviceConfig().tableName, { ledger: ledger() }),
+  () =>
+    new ImageRepository(documentClient(), tableName(), new MemberReads(documentClient(), tableName()), {
+      ledger: ledger(),
+    }),
 );
-export const tasks = /* @__PURE__ */ once(
-  () => new TaskRepository(documentClient(), serviceConfig().tableName),
+/** The image repository that also writes members: the member routes and image deletes. */
+export const imagesAndMembers = /* @__PURE__ */ once(
+  () =>
+    new ImageRepository(documentClient(), tableName(), new MemberRepository(documentClient(), tableName()), {
+      ledger: ledger(),
+    }),
 );
+export const tasks = /* @__PURE__ */ once(() => new TaskRepository(documentClient(), tableName()));
 /** The metadata definitions catalog (docs/metadefs.md#storage). */
-export const metadefs = /* @__PURE__ */ once(
-  () => new MetadefRepository(documentClient(), serviceConfig().tableName),
-);
+export const metadefs = /* @__PURE__ */ once(() => new MetadefRepository(documentClient(), tableName()));
 export const objectStore = /* @__PURE__ */ once(
   () => new ObjectStore(s3Client(), serviceConfig().bucketName),
 );

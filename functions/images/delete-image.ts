@@ -5,7 +5,7 @@ import { applyTrigger } from '#shared/images/actions';
 import { withFreshImage } from '#shared/images/edit';
 import { logger } from '#shared/logger';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
-import { images, objectStore, serviceConfig } from '#shared/runtime';
+import { imagesAndMembers, objectStore, serviceConfig } from '#shared/runtime';
 import { deleteTrigger } from '#shared/status-rules';
 
 /**
@@ -19,19 +19,19 @@ export const handler = apiHandler(async ({ caller, path }) => {
   const { delayedDelete } = serviceConfig();
   // A race with an edit, an upload's finalisation or the sweeper is retried on the fresh image.
   const { image, trigger } = await withFreshImage(
-    images(),
+    imagesAndMembers(),
     caller,
     path.image_id ?? '',
     async (current, membership) => {
       requireImagePolicy(caller, current, canModifyImage, 'delete', membership);
       if (current.protected) throw new Forbidden(`Image ${current.id} is protected and cannot be deleted.`);
       const chosen = deleteTrigger(current.status, delayedDelete);
-      await applyTrigger(images(), current, chosen, { actor: actorOf(caller) });
+      await applyTrigger(imagesAndMembers(), current, chosen, { actor: actorOf(caller) });
       return { image: current, trigger: chosen };
     },
   );
   // After the transition: a gone image grants nothing already, so this is only tidying up.
-  await images()
+  await imagesAndMembers()
     .members.removeAll(image.id)
     .catch((error: unknown) =>
       logger.error('members of a deleted image could not be removed', {

@@ -2,7 +2,7 @@
 import type { Caller } from '#shared/auth';
 import { NotFound } from '#shared/errors';
 import type { Membership } from '#shared/members/model';
-import type { MemberRepository } from '#shared/members/repository';
+import type { MemberReads } from '#shared/members/reads';
 import { canSeeImage } from '#shared/policy';
 import { isGone } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
@@ -23,7 +23,7 @@ export interface VisibleImage {
  * image the project does not own, for a caller who is not an admin (docs/api.md#policy).
  */
 export const membershipOf = async (
-  members: MemberRepository,
+  members: MemberReads,
   caller: Caller,
   image: Pick<ImageRecord, 'id' | 'owner' | 'visibility'>,
 ): Promise<Membership> =>

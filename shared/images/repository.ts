@@ -33,7 +33,7 @@ import {
 } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
 import { logger } from '#shared/logger';
-import { MemberRepository } from '#shared/members/repository';
+import type { MemberReads } from '#shared/members/reads';
 import { type UsageChange, usageChange } from '#shared/quotas/change';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { type QuotaName, UNLIMITED } from '#shared/quotas/usage';
@@ -143,18 +143,28 @@ export interface DuePage {
 /** History entries a container remembers having written (a bound on its memory, not a correctness limit). */
 const FLUSHED_REMEMBERED = 10_000;
 
-export class ImageRepository {
+/**
+ * `M`: what the function may do with members, in the same table: read them (every image function,
+ * for the policy and the listing) or also write them (the member routes and deletes); given by the
+ * runtime wiring, so a function that never writes members does not bundle the writes.
+ */
+export class ImageRepository<M extends MemberReads = MemberReads> {
   private readonly table: Table;
-  /** The images' members (docs/api.md#members), in the same table. */
-  readonly members: MemberRepository;
+  /** The images' members (docs/api.md#members). */
+  readonly members: M;
   private readonly flushed = new Set<string>();
   readonly ledger: UsageLedger;
   private readonly afterStep: NonNullable<ImageRepositoryOptions['afterStep']>;
 
-  constructor(doc: DynamoDBDocumentClient, tableName: string, options: ImageRepositoryOptions = {}) {
+  constructor(
+    doc: DynamoDBDocumentClient,
+    tableName: string,
+    members: M,
+    options: ImageRepositoryOptions = {},
+  ) {
     this.table = { doc, tableName };
-    this.members = new MemberRepository(doc, tableName);
-    this.ledger = options.ledger ?? new UsageLedger(this.table, UNLIMITED);
+    this.members = members;
+    this.ledger = options.ledger ?? new UsageLedger(this.table, () => UNLIMITED);
     this.afterStep = options.afterStep ?? (() => {});
   }
 

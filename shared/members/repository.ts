@@ -16,28 +16,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { batchGetItems, type Item, putNew, queryPage, type Table } from '#shared/dynamo';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Item, putNew } from '#shared/dynamo';
 import { RecordConflict } from '#shared/errors';
 import { retryOnConflict } from '#shared/retry';
 import { createdSortKey, memberEntryKey, membersKey, sharedWithIndexKey, TABLE_KEYS } from '#shared/table';
-import type { MemberRecord, MemberStatus, Membership } from './model.ts';
+import type { MemberRecord, MemberStatus } from './model.ts';
+import { MemberReads, recordOf, type StoredMember, slot, storedIn } from './reads.ts';
 
-/** A member as stored in the image's member map. */
-interface StoredMember {
-  readonly status: MemberStatus;
-  readonly created_at: string;
-  readonly updated_at: string;
-  /** The token of this member's index entry. */
-  readonly entry: string;
-}
+export type { SharedPage } from './reads.ts';
 
 /** An add lost its condition to a concurrent change of the member item (409 if it keeps losing). */
 export class MembersChanged extends RecordConflict<undefined> {}
@@ -48,93 +35,13 @@ export type AddOutcome =
   | { readonly kind: 'exists' }
   | { readonly kind: 'full'; readonly count: number };
 
-/** A page of the images shared with a project, in index order. */
-export interface SharedPage {
-  readonly imageIds: string[];
-  readonly lastKey?: Record<string, unknown>;
-}
-
 /** Deletes in flight at once when an image's members are removed. */
 const DELETES_AT_ONCE = 25;
 
-/**
- * The key of a member in the map: its id behind a prefix, so that no member id (`__proto__`
- * included) is ever an object's special key when the SDK turns the map into an object.
- */
-const slot = (memberId: string): string => `m:${memberId}`;
-const memberIdOf = (key: string): string => key.slice(2);
-
-/** The stored member under `memberId`, own keys only. */
-const storedIn = (members: Record<string, StoredMember> | undefined, memberId: string) =>
-  members && Object.hasOwn(members, slot(memberId)) ? members[slot(memberId)] : undefined;
-
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
-const recordOf = (imageId: string, memberId: string, stored: StoredMember): MemberRecord => ({
-  image_id: imageId,
-  member_id: memberId,
-  status: stored.status,
-  created_at: stored.created_at,
-  updated_at: stored.updated_at,
-});
-
-export class MemberRepository {
-  private readonly table: Table;
-
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.table = { doc, tableName };
-  }
-
-  /** Every member of the image, oldest first. */
-  async list(imageId: string): Promise<MemberRecord[]> {
-    const members = (await this.memberMap(imageId)) ?? {};
-    return Object.entries(members)
-      .map(([key, stored]) => recordOf(imageId, memberIdOf(key), stored))
-      .sort((a, b) =>
-        a.created_at === b.created_at
-          ? a.member_id.localeCompare(b.member_id)
-          : a.created_at.localeCompare(b.created_at),
-      );
-  }
-
-  /** One member, or undefined. */
-  async get(imageId: string, memberId: string): Promise<MemberRecord | undefined> {
-    const { Item } = await this.table.doc.send(
-      new GetCommand({
-        TableName: this.table.tableName,
-        Key: membersKey(imageId),
-        ConsistentRead: true,
-        ProjectionExpression: '#members.#member',
-        ExpressionAttributeNames: { '#members': 'members', '#member': slot(memberId) },
-      }),
-    );
-    const stored = storedIn(Item?.members as Record<string, StoredMember> | undefined, memberId);
-    return stored ? recordOf(imageId, memberId, stored) : undefined;
-  }
-
-  /** The project's member status on the image, or null when it is not a member. */
-  async statusOf(imageId: string, memberId: string): Promise<Membership> {
-    return (await this.get(imageId, memberId))?.status ?? null;
-  }
-
-  /** The project's member status on each of the images (null where it is not a member). */
-  async statusesOf(imageIds: readonly string[], memberId: string): Promise<Map<string, Membership>> {
-    const statuses = new Map<string, Membership>(imageIds.map((id) => [id, null]));
-    const items = await batchGetItems(this.table, imageIds.map(membersKey), {
-      ProjectionExpression: '#pk, #members.#member',
-      ExpressionAttributeNames: {
-        '#pk': TABLE_KEYS.partition,
-        '#members': 'members',
-        '#member': slot(memberId),
-      },
-    });
-    for (const item of items) {
-      const stored = storedIn(item.members as Record<string, StoredMember> | undefined, memberId);
-      if (stored) statuses.set(String(item[TABLE_KEYS.partition]).replace(/^MEMBERS#/, ''), stored.status);
-    }
-    return statuses;
-  }
-
+/** Reads and writes of image members: the member routes and image deletes. */
+export class MemberRepository extends MemberReads {
   /**
    * Adds a `pending` member unless it is one already or the image has `quota` members (the quota
    * is checked first, as in Glance). One conditional write decides; a lost race decides again.
@@ -264,35 +171,6 @@ export class MemberRepository {
       }
       startKey = LastEvaluatedKey;
     } while (startKey);
-  }
-
-  /**
-   * One page of the ids of images the project was made a member of, in index order (one Query on
-   * gsi1). Entries are pointers: the caller checks each image and membership.
-   */
-  async sharedWith(
-    memberId: string,
-    input: {
-      readonly descending: boolean;
-      /** Exclusive bound on the index sort key. */
-      readonly after?: string;
-      readonly limit: number;
-      readonly startKey?: Record<string, unknown>;
-    },
-  ): Promise<SharedPage> {
-    const { items, lastKey } = await queryPage(this.table, {
-      index: 'gsi1',
-      partition: sharedWithIndexKey(memberId),
-      ...input,
-    });
-    return { imageIds: items.map((item) => String(item.image_id)), ...(lastKey ? { lastKey } : {}) };
-  }
-
-  private async memberMap(imageId: string): Promise<Record<string, StoredMember> | undefined> {
-    const { Item } = await this.table.doc.send(
-      new GetCommand({ TableName: this.table.tableName, Key: membersKey(imageId), ConsistentRead: true }),
-    );
-    return Item ? ((Item.members as Record<string, StoredMember> | undefined) ?? {}) : undefined;
   }
 
   /**

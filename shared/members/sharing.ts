@@ -12,6 +12,7 @@ import type { Caller } from '#shared/auth';
 import { Conflict, Forbidden, NotFound, PayloadTooLarge } from '#shared/errors';
 import { loadImageAccess, type VisibleImage } from '#shared/images/access';
 import type { ImageRepository } from '#shared/images/repository';
+import type { MemberRepository } from '#shared/members/repository';
 import {
   canManageMembers,
   canReadMembers,
@@ -86,7 +87,7 @@ export const showMember = async (
  * `image_member_quota` (the quota holds under concurrent adds: shared/members/repository.ts).
  */
 export const addMember = async (
-  repository: ImageRepository,
+  repository: ImageRepository<MemberRepository>,
   caller: Caller,
   imageId: string,
   memberId: string,
@@ -130,7 +131,7 @@ const statusRefusal = (caller: Caller, image: VisibleImage['image'], memberId: s
  * accepts or rejects; the status value is checked last, as in Glance.
  */
 export const setMemberStatus = async (
-  repository: ImageRepository,
+  repository: ImageRepository<MemberRepository>,
   caller: Caller,
   imageId: string,
   memberId: string,
@@ -152,7 +153,7 @@ export const setMemberStatus = async (
 
 /** `DELETE /v2/images/{image_id}/members/{member_id}`: the owner project or an admin. */
 export const removeMember = async (
-  repository: ImageRepository,
+  repository: ImageRepository<MemberRepository>,
   caller: Caller,
   imageId: string,
   memberId: string,

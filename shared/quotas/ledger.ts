@@ -103,12 +103,24 @@ export class UsageLedger {
   /** Limit overrides last seen per project: a guess, checked by every reservation's condition. */
   private readonly seen = new Map<string, ProjectQuota>();
 
+  private readonly readDefaults: () => Limits;
+
   constructor(
     private readonly table: Table,
-    /** The deployment's limits (`GLANCE_QUOTA_*`, shared/config.ts). */
-    readonly defaults: Limits,
+    /**
+     * The deployment's limits (`GLANCE_QUOTA_*`, shared/config.ts), or how to read them: read only
+     * when a limit is checked, so a write that needs no room never parses them.
+     */
+    defaults: Limits | (() => Limits),
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.readDefaults = typeof defaults === 'function' ? defaults : () => defaults;
+  }
+
+  /** The deployment's limits. */
+  get defaults(): Limits {
+    return this.readDefaults();
+  }
 
   /** The project's item as stored now (a consistent read). */
   async read(project: string): Promise<ProjectQuota> {

@@ -60,7 +60,7 @@ export const runApiBench = async (): Promise<{ rows: BenchRow[]; profile: string
     // The runtime reads the environment the stack just set: import it only now.
     const runtime = await import('#shared/runtime');
     const documentClient = runtime.documentClient();
-    const images = runtime.images();
+    const images = runtime.imagesAndMembers();
     const config = runtime.serviceConfig();
     const { newImage } = await import('#shared/images/create');
     const token = await stack.signToken({ project: 'bench', roles: ['member', 'reader'] });

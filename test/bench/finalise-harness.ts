@@ -120,11 +120,13 @@ export const startBenchStore = async (): Promise<BenchStore> => {
   // bodies, which s3rver would store framing and all.
   const { createDocumentClient, createS3Client } = await import('#shared/runtime');
   const { ImageRepository } = await import('#shared/images/repository');
+  const { MemberReads } = await import('#shared/members/reads');
   const { applyTrigger } = await import('#shared/images/actions');
   const { newImage } = await import('#shared/images/create');
   const { uploadKey, newUploadId } = await import('#shared/storage/bucket');
   const s3 = createS3Client(emulators.s3Endpoint);
-  const images = new ImageRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName);
+  const doc = createDocumentClient(emulators.dynamoEndpoint);
+  const images = new ImageRepository(doc, emulators.tableName, new MemberReads(doc, emulators.tableName));
   const caller = { userId: 'bench', projectId: 'bench', roles: ['member'], isAdmin: false };
   const unquoted = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 

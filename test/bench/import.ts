@@ -13,6 +13,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack } from '#infra/local/stack';
 import { digestStream } from '#shared/data/digest';
 import { ImageRepository } from '#shared/images/repository';
+import { MemberRepository } from '#shared/members/repository';
 import { createDocumentClient, createS3Client } from '#shared/runtime';
 import { decideImage } from '#shared/status-rules';
 import type { BenchRow } from './table.ts';
@@ -59,7 +60,11 @@ export const runImportBench = async (): Promise<BenchRow[]> => {
         headers: { 'x-auth-token': token, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    const images = new ImageRepository(createDocumentClient(stack.dynamoEndpoint), stack.tableName);
+    const images = new ImageRepository(
+      createDocumentClient(stack.dynamoEndpoint),
+      stack.tableName,
+      new MemberRepository(createDocumentClient(stack.dynamoEndpoint), stack.tableName),
+    );
     const s3 = createS3Client(stack.s3Endpoint);
 
     // A warm-up import of a small image: loads the handlers and synthesizes the definition.

@@ -33,6 +33,17 @@ export const overBudgetReason = (route: Route): string | undefined => {
   if (route.nestedStack === 'Metadefs' && (route.method === 'POST' || route.method === 'PUT')) {
     return 'metadefs writes validate bodies with ajv against the served schemas (docs/metadefs.md)';
   }
+  // Over since the member API (each within 1.5 % of the budget, measured with the esbuild
+  // metafile): what they add is what the request does on every call, not a library to drop.
+  if (route.name === 'ListImages') {
+    return 'the listing merges shared images through the member index, on top of the list-query parser';
+  }
+  if (route.name === 'PatchImage') {
+    return "the JSON-patch engine and the image-value checks on top of the policy's member reads";
+  }
+  if (route.name === 'AddImageMember') {
+    return 'member writes with the conflict retry, and the quota read with every service setting';
+  }
   if (route.name === 'CreateTask') {
     return "an image's create-body checks and the import URI filter on top of the workflow client";
   }

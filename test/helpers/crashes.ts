@@ -7,6 +7,7 @@
 
 import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository, type TransitionOptions, type WriteStep } from '#shared/images/repository';
+import { MemberRepository } from '#shared/members/repository';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { type Limits, UNLIMITED } from '#shared/quotas/usage';
 import { decideImage, type ImageTrigger } from '#shared/status-rules';
@@ -23,7 +24,7 @@ export const repositoryOf = (
   db: DynamoFixture,
   options: { limits?: Limits; crash?: (step: WriteStep) => boolean } = {},
 ): ImageRepository =>
-  new ImageRepository(db.doc, db.emulators.tableName, {
+  new ImageRepository(db.doc, db.emulators.tableName, new MemberRepository(db.doc, db.emulators.tableName), {
     ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, options.limits ?? UNLIMITED),
     afterStep: (step) => {
       if (options.crash?.(step)) throw new Crash(step);

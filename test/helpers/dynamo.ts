@@ -2,11 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Emulators, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from '#infra/local/emulators';
 import { ImageRepository } from '#shared/images/repository';
+import { MemberRepository } from '#shared/members/repository';
 
 export interface DynamoFixture {
   readonly emulators: Emulators;
   readonly doc: DynamoDBDocumentClient;
-  readonly images: ImageRepository;
+  readonly images: ImageRepository<MemberRepository>;
   stop(): Promise<void>;
 }
 
@@ -24,7 +25,7 @@ export const startDynamo = async (): Promise<DynamoFixture> => {
   return {
     emulators,
     doc,
-    images: new ImageRepository(doc, emulators.tableName),
+    images: new ImageRepository(doc, emulators.tableName, new MemberRepository(doc, emulators.tableName)),
     stop: () => emulators.stop(),
   };
 };

@@ -18,6 +18,7 @@ import { PARALLEL_MIN_BYTES } from '#shared/data/parallel-digest';
 import { applyTrigger } from '#shared/images/actions';
 import { newImage } from '#shared/images/create';
 import { ImageRepository } from '#shared/images/repository';
+import { MemberRepository } from '#shared/members/repository';
 import { createDocumentClient, createS3Client } from '#shared/runtime';
 
 const outdir = mkdtempSync(join(tmpdir(), 'glance-bundling-uploads-'));
@@ -33,7 +34,11 @@ it('bundles the finaliser into a working ESM handler that hashes on two threads'
   const emulators = await startEmulators({ tableName: 'bundle-test', bucketName: 'bundle-test' });
   try {
     Object.assign(process.env, localEnvironment(emulators), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
-    const images = new ImageRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName);
+    const images = new ImageRepository(
+      createDocumentClient(emulators.dynamoEndpoint),
+      emulators.tableName,
+      new MemberRepository(createDocumentClient(emulators.dynamoEndpoint), emulators.tableName),
+    );
     const caller = { userId: 'u', projectId: 'p', roles: ['member'], isAdmin: false };
     const image = newImage({ name: 'bundle', disk_format: 'raw', container_format: 'bare' }, caller);
     await images.create(image);

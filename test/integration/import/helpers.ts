@@ -13,12 +13,13 @@ import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository } from '#shared/images/repository';
 import { withLock } from '#shared/import/lock';
 import { newTaskRecord } from '#shared/import/records';
+import { MemberRepository } from '#shared/members/repository';
 import { decideImage } from '#shared/status-rules';
 import { TaskRepository } from '#shared/tasks/repository';
 import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';
 
 export interface ImportStack extends TestStack {
-  readonly images: ImageRepository;
+  readonly images: ImageRepository<MemberRepository>;
   readonly tasks: TaskRepository;
   readonly s3: S3Client;
   readonly owner: string;
@@ -58,7 +59,7 @@ export const startImportStack = async (env: Record<string, string> = {}): Promis
   return {
     ...stack,
     stop,
-    images: new ImageRepository(doc, stack.tableName),
+    images: new ImageRepository(doc, stack.tableName, new MemberRepository(doc, stack.tableName)),
     tasks: new TaskRepository(doc, stack.tableName),
     s3: createS3Client(stack.s3Endpoint),
     owner: await stack.tokenFor({ project: 'p-own', roles: ['member', 'reader'] }),

@@ -8,6 +8,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '#shared/images/model';
 import { ImageConflict, ImageRepository, type WriteStep } from '#shared/images/repository';
+import { MemberRepository } from '#shared/members/repository';
 import { UsageLedger } from '#shared/quotas/ledger';
 import { reconcileReservations, STALE_RESERVATION_SECONDS } from '#shared/quotas/reconcile';
 import { UNLIMITED } from '#shared/quotas/usage';
@@ -126,9 +127,14 @@ describe('a write that landed but whose answer was lost', () => {
 
   it('is taken as landed, not given back: usage right at once, nothing left for the sweeper', async () => {
     const project = 'p-answer-lost';
-    const retrying = new ImageRepository(retryingDoc(), db.emulators.tableName, {
-      ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, UNLIMITED),
-    });
+    const retrying = new ImageRepository(
+      retryingDoc(),
+      db.emulators.tableName,
+      new MemberRepository(db.doc, db.emulators.tableName),
+      {
+        ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, UNLIMITED),
+      },
+    );
     let image = await retrying.create(queuedImage({ owner: project }));
     expect((await healthy.get(image.id))?.held?.token).toBe(image.held?.token);
     for (const step of LIFECYCLE) {
@@ -168,14 +174,19 @@ describe('a write that would land after the sweeper gave its reservation up', ()
     const atReservation = new Promise<void>((resolve) => {
       reserved = resolve;
     });
-    const slow = new ImageRepository(db.doc, db.emulators.tableName, {
-      ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, UNLIMITED),
-      afterStep: async (step) => {
-        if (step !== 'usage-reserved') return;
-        reserved();
-        await paused;
+    const slow = new ImageRepository(
+      db.doc,
+      db.emulators.tableName,
+      new MemberRepository(db.doc, db.emulators.tableName),
+      {
+        ledger: new UsageLedger({ doc: db.doc, tableName: db.emulators.tableName }, UNLIMITED),
+        afterStep: async (step) => {
+          if (step !== 'usage-reserved') return;
+          reserved();
+          await paused;
+        },
       },
-    });
+    );
     const late = slow.transition(image, decideImage(image, 'uploadStart'), {
       actor: 'test',
       set: {

@@ -289,13 +289,13 @@ const memoryMembers = (image: ImageRecord): MemberRepository => {
   } as unknown as MemberRepository;
 };
 
-const memoryImages = (image: ImageRecord): ImageRepository =>
+const memoryImages = (image: ImageRecord): ImageRepository<MemberRepository> =>
   ({
     get: async (id: string) => (id === image.id ? image : undefined),
     members: memoryMembers(image),
     update: async (current: ImageRecord) => current,
     transition: async (current: ImageRecord) => current,
-  }) as unknown as ImageRepository;
+  }) as unknown as ImageRepository<MemberRepository>;
 
 const ours = async ({ visibility, relation, role, operation }: Case): Promise<Outcome> => {
   const caller = callerOf(relation, role);
