@@ -66,7 +66,7 @@ describe('the runtime wiring', () => {
 
   it.each([
     ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.images()],
-    ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.tasks()],
+    ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.objectStore()],
     ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.metadefs()],
     ['STATE_MACHINE_ARN', (runtime: typeof import('#shared/runtime')) => runtime.importApiDeps()],
     ['KEYSTONE_URL', (runtime: typeof import('#shared/runtime')) => runtime.keystoneClient()],
@@ -79,9 +79,12 @@ describe('the runtime wiring', () => {
     expect(() => access(runtime)).toThrow(name);
   });
 
-  it('reads a section whole: a malformed setting fails even an accessor that does not use it', async () => {
+  it('reads a section whole: a malformed setting fails every accessor of its section; the repositories read only TABLE_NAME', async () => {
     process.env.IMAGE_SIZE_CAP = 'big';
-    await expect((async () => (await freshRuntime()).images())()).rejects.toThrow(/IMAGE_SIZE_CAP/);
+    const runtime = await freshRuntime();
+    expect(runtime.images()).toBe(runtime.images());
+    expect(() => runtime.serviceConfig()).toThrow(/IMAGE_SIZE_CAP/);
+    expect(() => runtime.uploadContext()).toThrow(/IMAGE_SIZE_CAP/);
     delete process.env.IMAGE_SIZE_CAP;
     process.env.UPLOAD_URL_SECONDS = '3600';
     await expect((async () => (await freshRuntime()).uploadContext())()).rejects.toThrow(
