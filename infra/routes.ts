@@ -38,6 +38,12 @@ const r = (name: string, method: HttpMethod, path: string, entry: string, auth =
 /** Direct uploads hold up to ~4.5 MiB in memory, hash it and write it to S3: more memory (and CPU), API Gateway's 29 s. */
 const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
 
+/** Image sharing (docs/api.md#members), in its own nested stack: the main stack keeps room for the next routes. */
+const member = (name: string, method: HttpMethod, path: string, entry: string): Route => ({
+  ...r(name, method, path, `images/${entry}`),
+  nestedStack: 'Members',
+});
+
 /** The metadefs namespace collection and one namespace. */
 const NS = '/v2/metadefs/namespaces';
 const NS1 = `${NS}/{namespace_name}`;
@@ -64,11 +70,11 @@ export const routes: readonly Route[] = [
   r('AddImageTag', 'PUT', '/v2/images/{image_id}/tags/{tag}', 'images/add-image-tag'),
   r('DeleteImageTag', 'DELETE', '/v2/images/{image_id}/tags/{tag}', 'images/delete-image-tag'),
   // Image sharing (docs/api.md#members).
-  r('ListImageMembers', 'GET', '/v2/images/{image_id}/members', 'images/list-image-members'),
-  r('AddImageMember', 'POST', '/v2/images/{image_id}/members', 'images/add-image-member'),
-  r('ShowImageMember', 'GET', '/v2/images/{image_id}/members/{member_id}', 'images/show-image-member'),
-  r('UpdateImageMember', 'PUT', '/v2/images/{image_id}/members/{member_id}', 'images/update-image-member'),
-  r('DeleteImageMember', 'DELETE', '/v2/images/{image_id}/members/{member_id}', 'images/delete-image-member'),
+  member('ListImageMembers', 'GET', '/v2/images/{image_id}/members', 'list-image-members'),
+  member('AddImageMember', 'POST', '/v2/images/{image_id}/members', 'add-image-member'),
+  member('ShowImageMember', 'GET', '/v2/images/{image_id}/members/{member_id}', 'show-image-member'),
+  member('UpdateImageMember', 'PUT', '/v2/images/{image_id}/members/{member_id}', 'update-image-member'),
+  member('DeleteImageMember', 'DELETE', '/v2/images/{image_id}/members/{member_id}', 'delete-image-member'),
   r('DeactivateImage', 'POST', '/v2/images/{image_id}/actions/deactivate', 'images/deactivate-image'),
   r('ReactivateImage', 'POST', '/v2/images/{image_id}/actions/reactivate', 'images/reactivate-image'),
 
