@@ -7,6 +7,7 @@ import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
 import type { Policy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { FAILURE_STEP, STEPS } from '#shared/import/state-machine';
+import { parseS3Prefix, type S3Prefix } from '#shared/locations/url';
 import { GlanceFunction } from './constructs/glance-function.ts';
 import { knownPaths, routes } from './routes.ts';
 import type { ServerlessGlanceStack } from './stack.ts';
@@ -62,6 +63,21 @@ export const acknowledgeNagFindings = (stack: ServerlessGlanceStack): void => {
         policy,
         `AwsSolutions-IAM5[Resource::${bucket}/${prefix}/*]`,
         `Objects are keyed per image under ${prefix}/; the function may only touch that prefix (infra/grants.ts).`,
+      );
+    }
+    // The location readers (infra/locations.ts): GetObject on the allowed prefixes, nothing else.
+    const allowed = stack.settings.locationS3Allowed?.map((entry) => parseS3Prefix(entry) as S3Prefix);
+    const locationResources: [resource: string, written: string][] = allowed
+      ? allowed.map((entry) => [
+          `arn:<AWS::Partition>:s3:::${entry.bucket}/${entry.prefix}*`,
+          `:::${entry.bucket}/${entry.prefix}*`,
+        ])
+      : [[`${bucket}/locations/*`, '/locations/*']];
+    for (const [resource] of locationResources.filter(([, written]) => document.includes(written))) {
+      ack(
+        policy,
+        `AwsSolutions-IAM5[Resource::${resource}]`,
+        'Locations are objects under the allowed prefixes (locationS3Allowed); the reader may only read those.',
       );
     }
   }

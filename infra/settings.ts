@@ -37,12 +37,7 @@ export const readSettings = (node: Node): Settings => {
   // The identity settings are read by infra/identity.ts.
   const known = new Set([...Object.values(SETTINGS).map(contextKey), ...Object.values(IDENTITY_CONTEXT)]);
   for (const key of Object.keys(node.getAllContext())) {
-    // The quota limits (`quota:<name>`) and the location settings are read by the stack itself.
-    const ownReader =
-      key.startsWith(`${CONTEXT_PREFIX}quota:`) ||
-      /^serverless-glance:(locationS3Allowed|showMultipleLocations)$/.test(key);
-    if (key.startsWith(CONTEXT_PREFIX) && !known.has(key) && !ownReader)
-      fail(key, 'is not a setting of serverless-glance');
+    if (key.startsWith(CONTEXT_PREFIX) && !known.has(key)) fail(key, 'is not a setting of serverless-glance');
   }
   const values: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
@@ -68,13 +63,14 @@ export const readSettings = (node: Node): Settings => {
 };
 
 /**
- * The environment variables of the settings the functions read (every setting with a variable),
+ * The environment variables of the settings the functions read (every setting with a variable and a value),
  * as the functions' configuration reads them back (shared/config.ts).
  */
 export const settingsEnvironment = (settings: Settings): Record<string, string> =>
   Object.fromEntries(
     (Object.entries(SETTINGS) as [SettingKey, Setting][]).flatMap(([name, setting]) =>
-      setting.env ? [[setting.env, settingToEnv(settings[name])]] : [],
+      // A null value (an unset quota, the default location list) sets no variable: the reader's default.
+      setting.env && settings[name] !== null ? [[setting.env, settingToEnv(settings[name])]] : [],
     ),
   );
 

@@ -1,22 +1,27 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { quotaVariable } from '#shared/config';
-import { InvalidQuota, parseLimit, QUOTA_NAMES, type QuotaName } from '#shared/quotas/usage';
-import type { Settings } from '#shared/settings';
+import type { QuotaName } from '#shared/quotas/usage';
+import {
+  quotaImageCountTotal,
+  quotaImageCountUploading,
+  quotaImageSizeTotal,
+  quotaImageStageTotal,
+  type Settings,
+} from '#shared/settings';
 import { Api } from './constructs/api.ts';
 import { ServiceAlarms } from './constructs/dashboard.ts';
 import { Data } from './constructs/data.ts';
 import { TransitionEvents } from './constructs/events.ts';
-import { FunctionSettings, GlanceFunction } from './constructs/glance-function.ts';
+import { FunctionSettings } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Uploads } from './constructs/uploads.ts';
 import { identitySettings } from './identity.ts';
-import { grantLocationRead, locationConfigOf, locationEnvironment } from './locations.ts';
+import { grantLocationRead, locationConfigOf } from './locations.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { IMPORT_STARTING_ROUTES } from './routes.ts';
-import { readSettings } from './settings.ts';
+import { contextKey, readSettings } from './settings.ts';
 
 export interface ServerlessGlanceStackProps extends StackProps {
   /** False leaves the cdk-nag findings the stack keeps unacknowledged (a test checks each is real). */
@@ -27,7 +32,15 @@ export interface ServerlessGlanceStackProps extends StackProps {
  * CDK context key of a quota's deployment limit (docs/quotas.md#names-and-limits), with Glance's
  * unified-limit name: `-c serverless-glance:quota:image_size_total=10`. Unset is unlimited.
  */
-export const quotaContextKey = (name: QuotaName) => `serverless-glance:quota:${name}`;
+export const quotaContextKey = (name: QuotaName): string =>
+  contextKey(
+    {
+      image_size_total: quotaImageSizeTotal,
+      image_stage_total: quotaImageStageTotal,
+      image_count_total: quotaImageCountTotal,
+      image_count_uploading: quotaImageCountUploading,
+    }[name],
+  );
 
 /**
  * The whole service in one stack. It sets no `env` and does no lookups, so it synthesizes offline
@@ -55,7 +68,7 @@ export class ServerlessGlanceStack extends Stack {
     this.settings = readSettings(this.node);
     const settings = this.settings;
     const functions = new FunctionSettings(settings);
-    const locations = locationConfigOf(this);
+    const locations = locationConfigOf(settings);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       namespace: settings.metricsNamespace,
       alarmEmail: settings.alarmEmail,
@@ -70,7 +83,6 @@ export class ServerlessGlanceStack extends Stack {
       data: this.data,
       identity,
       functions,
-      environment: locationEnvironment(locations),
       throttle: { rateLimit: settings.apiThrottleRate, burstLimit: settings.apiThrottleBurst },
       logRetention: Number(settings.logRetentionDays) as RetentionDays,
     });
@@ -87,7 +99,6 @@ export class ServerlessGlanceStack extends Stack {
       table: this.data.table,
       bucket: this.data.bucket,
       functions,
-      environment: locationEnvironment(locations),
       monitoring,
       logRetention: Number(settings.logRetentionDays) as RetentionDays,
     });
@@ -107,7 +118,6 @@ export class ServerlessGlanceStack extends Stack {
 
     this.events = new TransitionEvents(this, 'Events', { table: this.data.table, functions, monitoring });
     functions.check();
-    this.setQuotaLimits();
 
     new ServiceAlarms(this, 'Alarms', {
       monitoring,
@@ -123,31 +133,5 @@ export class ServerlessGlanceStack extends Stack {
 
     // Last: the findings it acknowledges are on resources built above (infra/nag.ts).
     if (props?.acknowledgeNagFindings !== false) acknowledgeNagFindings(this);
-  }
-
-  /**
-   * The deployment's quota limits from context, as `GLANCE_QUOTA_*` on every function of this
-   * stack: each one that writes images reserves against them, so they must agree
-   * (docs/configuration.md#setting-them-on-aws). A limit that is not a non-negative integer fails
-   * the synth with the key to fix.
-   */
-  private setQuotaLimits(): void {
-    const environment: Record<string, string> = {};
-    for (const name of QUOTA_NAMES) {
-      const key = quotaContextKey(name);
-      const value: unknown = this.node.tryGetContext(key);
-      if (value === undefined || value === null || value === '') continue;
-      try {
-        environment[quotaVariable(name)] = String(parseLimit(name, String(value)));
-      } catch (error) {
-        if (error instanceof InvalidQuota) throw new Error(`CDK context "${key}": ${error.message}`);
-        throw error;
-      }
-    }
-    if (Object.keys(environment).length === 0) return;
-    for (const construct of this.node.findAll()) {
-      if (!(construct instanceof GlanceFunction) || Stack.of(construct) !== this) continue;
-      for (const [variable, value] of Object.entries(environment)) construct.addEnvironment(variable, value);
-    }
   }
 }

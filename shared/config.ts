@@ -10,15 +10,8 @@
 import type { DataLimits } from '#shared/data/limits';
 import type { ImageFormatPolicy } from '#shared/image-format/decision';
 import type { UriFilter } from '#shared/import/uri-filter';
-import { defaultS3Allowed, type LocationSettings, parseS3Prefix } from '#shared/locations/url';
-import {
-  InvalidQuota,
-  type Limit,
-  type Limits,
-  parseLimit,
-  QUOTA_NAMES,
-  type QuotaName,
-} from '#shared/quotas/usage';
+import { defaultS3Allowed, type LocationSettings, parseS3Prefix, type S3Prefix } from '#shared/locations/url';
+import type { Limits, QuotaName } from '#shared/quotas/usage';
 import {
   booleanSetting,
   delayedDelete,
@@ -36,14 +29,21 @@ import {
   importDisallowedPorts,
   importDisallowedSchemes,
   integerSetting,
+  limitSetting,
   listSetting,
+  locationS3Allowed,
   multipartGraceSeconds,
   multipartPartSizeBytes,
   multipartThresholdBytes,
   presignMaxPartUrls,
+  quotaImageCountTotal,
+  quotaImageCountUploading,
+  quotaImageSizeTotal,
+  quotaImageStageTotal,
   type Setting,
   SettingError,
   scrubTimeSeconds,
+  showMultipleLocations,
   sizeCapFor,
   sweepRefinaliseAfterSeconds,
   taskTimeToLiveHours,
@@ -130,8 +130,6 @@ export interface ServiceConfig {
    * the size cap may not exceed what one invocation verifies at this rate.
    */
   readonly verifyBytesPerSecond: number;
-  /** The deployment's quota limits (`GLANCE_QUOTA_*`); projects may have overrides (docs/quotas.md). */
-  readonly quotas: Limits;
   /** `[task] task_time_to_live`: hours a finished task stays listed (`expires_at`), docs/lifecycle.md#task-statuses. */
   readonly taskTimeToLiveHours: number;
   /** Glance's `image_member_quota`: most members one image may have (docs/api.md#members). */
@@ -144,26 +142,22 @@ export interface ServiceConfig {
  */
 export const MAX_IMAGE_MEMBER_QUOTA = imageMemberQuota.max;
 
-/** The variable that sets a quota's deployment limit: `GLANCE_QUOTA_IMAGE_SIZE_TOTAL`, ... */
-export const quotaVariable = (name: QuotaName): string => `GLANCE_QUOTA_${name.toUpperCase()}`;
+/** The deployment's quota limits by Glance's name (shared/settings.ts declares each). */
+const QUOTA_SETTINGS = {
+  image_size_total: quotaImageSizeTotal,
+  image_stage_total: quotaImageStageTotal,
+  image_count_total: quotaImageCountTotal,
+  image_count_uploading: quotaImageCountUploading,
+} as const;
 
-const quotaEnv = (name: QuotaName): Limit => {
-  const variable = quotaVariable(name);
-  const raw = process.env[variable];
-  if (raw === undefined || raw.trim() === '') return null;
-  try {
-    return parseLimit(name, raw);
-  } catch (error) {
-    if (error instanceof InvalidQuota)
-      throw new MissingConfigError(`environment variable ${variable}: ${error.message}`);
-    throw error;
-  }
-};
+/** The variable that sets a quota's deployment limit: `GLANCE_QUOTA_IMAGE_SIZE_TOTAL`, ... */
+export const quotaVariable = (name: QuotaName): string => QUOTA_SETTINGS[name].env;
 
 /**
  * Glance's unified limits for every project (docs/quotas.md): each `GLANCE_QUOTA_<NAME>` is a
  * non-negative integer (MiB for the sizes), unset is unlimited. `USER_STORAGE_QUOTA` (bytes) is
- * gone: a deployment still setting it fails rather than silently losing its quota.
+ * gone: a deployment still setting it fails rather than silently losing its quota. Read apart
+ * from the service's other settings, by the ledger when a write first needs room (shared/runtime.ts).
  */
 export const readQuotaDefaults = (): Limits => {
   const legacy = process.env.USER_STORAGE_QUOTA?.trim();
@@ -172,7 +166,12 @@ export const readQuotaDefaults = (): Limits => {
       'environment variable USER_STORAGE_QUOTA is no longer read: set GLANCE_QUOTA_IMAGE_SIZE_TOTAL (MiB per project) instead',
     );
   }
-  return Object.fromEntries(QUOTA_NAMES.map((name) => [name, quotaEnv(name)])) as unknown as Limits;
+  return {
+    image_size_total: settingEnv(quotaImageSizeTotal, limitSetting),
+    image_stage_total: settingEnv(quotaImageStageTotal, limitSetting),
+    image_count_total: settingEnv(quotaImageCountTotal, limitSetting),
+    image_count_uploading: settingEnv(quotaImageCountUploading, limitSetting),
+  };
 };
 
 /** What every data function needs: the table, the bucket, the limits and the lifetimes. */
@@ -194,7 +193,6 @@ export const readServiceConfig = (): ServiceConfig => {
     delayedDelete: settingEnv(delayedDelete, booleanSetting),
     scrubTimeSeconds: settingEnv(scrubTimeSeconds, integerSetting),
     limits: { sizeCap },
-    quotas: readQuotaDefaults(),
     verifyBytesPerSecond: rate,
     taskTimeToLiveHours: settingEnv(taskTimeToLiveHours, integerSetting),
     imageMemberQuota: settingEnv(imageMemberQuota, integerSetting),
@@ -264,27 +262,21 @@ export const uriFilterFromEnv = (): UriFilter => ({
 });
 
 /**
- * Locations (docs/locations.md#configuration): `LOCATION_S3_ALLOWED`, comma-separated `s3://bucket/prefix` entries
- * (case kept: keys are case-sensitive; unset: the `locations/` prefix of the service's bucket; empty: no `s3://`
- * locations), and `SHOW_MULTIPLE_LOCATIONS` (Glance's `show_multiple_locations`, default false).
+ * Locations (docs/locations.md#configuration): where `s3://` locations may point
+ * (`LOCATION_S3_ALLOWED`; unset: the `locations/` prefix of the service's bucket; empty: none), and
+ * Glance's `show_multiple_locations` (`SHOW_MULTIPLE_LOCATIONS`).
  */
 export const readLocationSettings = (): LocationSettings => {
   const serviceBucket = requiredEnv('BUCKET_NAME');
-  const raw = process.env.LOCATION_S3_ALLOWED;
-  const s3Allowed =
-    raw === undefined
-      ? defaultS3Allowed(serviceBucket)
-      : raw
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean)
-          .map((entry) => {
-            const parsed = parseS3Prefix(entry);
-            if (!parsed)
-              throw new MissingConfigError(`LOCATION_S3_ALLOWED: '${entry}' is not an s3://bucket/prefix`);
-            return parsed;
-          });
-  return { s3Allowed, serviceBucket, showMultipleLocations: booleanEnv('SHOW_MULTIPLE_LOCATIONS', false) };
+  const entries = settingEnv(locationS3Allowed, listSetting);
+  return {
+    s3Allowed:
+      entries === null
+        ? defaultS3Allowed(serviceBucket)
+        : entries.map((entry) => parseS3Prefix(entry) as S3Prefix),
+    serviceBucket,
+    showMultipleLocations: settingEnv(showMultipleLocations, booleanSetting),
+  };
 };
 
 /** The import state machine the API starts executions of (set only on the functions that do). */

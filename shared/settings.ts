@@ -10,6 +10,7 @@
  * configuration reads; the registry `SETTINGS` is for the infrastructure and the tests.
  */
 import { parseCidr } from '#shared/import/uri-filter';
+import { parseS3Prefix } from '#shared/locations/url';
 import { MAX_MULTIPART_SECONDS } from '#shared/uploads/lifetime';
 
 interface Common {
@@ -35,7 +36,8 @@ export interface BooleanSetting extends Common {
 
 export interface ListSetting extends Common {
   readonly kind: 'list';
-  readonly default: readonly string[];
+  /** `null`: unset sets no variable, and the reader's own default applies (documented with it). */
+  readonly default: readonly string[] | null;
   /** What each item must be, and its check (items are trimmed and lower-cased first). */
   readonly item?: { readonly describe: string; readonly valid: (item: string) => boolean };
   /** Items are names kept as written (VMDK create types), not lower-cased. */
@@ -56,6 +58,18 @@ export interface TextSetting extends Common {
   readonly url?: boolean;
 }
 
+/**
+ * A quota limit (docs/quotas.md#names-and-limits): a non-negative integer in the quota's unit, or
+ * unset (`null`): unlimited, and no variable is set.
+ */
+export interface LimitSetting extends Common {
+  readonly kind: 'limit';
+  readonly default: null;
+  /** The unit, for messages and docs: `MiB` or `images`. */
+  readonly unit: string;
+  readonly max: number;
+}
+
 /** A value per function (by construct name), for the functions that need one other than the default. */
 export interface PerFunctionSetting extends Common {
   readonly kind: 'perFunction';
@@ -70,6 +84,7 @@ export type Setting =
   | ListSetting
   | ChoiceSetting
   | TextSetting
+  | LimitSetting
   | PerFunctionSetting;
 
 export type SettingValue<S extends Setting> = S extends IntegerSetting
@@ -77,10 +92,14 @@ export type SettingValue<S extends Setting> = S extends IntegerSetting
   : S extends BooleanSetting
     ? boolean
     : S extends ListSetting
-      ? string[]
-      : S extends PerFunctionSetting
-        ? Record<string, number>
-        : string;
+      ? S['default'] extends null
+        ? string[] | null
+        : string[]
+      : S extends LimitSetting
+        ? number | null
+        : S extends PerFunctionSetting
+          ? Record<string, number>
+          : string;
 
 /** A value that does not fit its setting; the reader says where it came from. */
 export class SettingError extends Error {}
@@ -139,16 +158,6 @@ export const sizeCapFor = (given: number | undefined, bytesPerSecond: number): n
   return cap;
 };
 
-/** Glance's `user_storage_quota`: bytes of image data per project; 0 is unlimited. */
-export const userStorageQuota = {
-  key: 'userStorageQuota',
-  env: 'USER_STORAGE_QUOTA',
-  kind: 'integer',
-  default: 0,
-  min: 0,
-  max: 9_007_199_254_740_991, // Number.MAX_SAFE_INTEGER
-} as const satisfies IntegerSetting;
-
 /** glance_store's `delayed_delete`: deleting an image with data leaves it `pending_delete` until the scrubber (T19, T20). */
 export const delayedDelete = {
   key: 'delayedDelete',
@@ -186,6 +195,76 @@ export const imageMemberQuota = {
   min: 0,
   max: 500,
 } as const satisfies IntegerSetting;
+
+// ---------------------------------------------------------------------------------------------
+// Quotas: Glance's unified limits, the same for every project unless the project has its own
+// (docs/quotas.md#names-and-limits); the keys carry Glance's names. The largest limit keeps a size
+// in MiB exact in bytes (`MAX_LIMIT` in shared/quotas/usage.ts, which a test keeps equal).
+
+/** `image_size_total`: MiB of image data per project, uploads in flight counted by their declared size. */
+export const quotaImageSizeTotal = {
+  key: 'quota:image_size_total',
+  env: 'GLANCE_QUOTA_IMAGE_SIZE_TOTAL',
+  kind: 'limit',
+  default: null,
+  unit: 'MiB',
+  max: 8_589_934_591,
+} as const satisfies LimitSetting;
+
+/** `image_stage_total`: MiB of staged data per project. */
+export const quotaImageStageTotal = {
+  key: 'quota:image_stage_total',
+  env: 'GLANCE_QUOTA_IMAGE_STAGE_TOTAL',
+  kind: 'limit',
+  default: null,
+  unit: 'MiB',
+  max: 8_589_934_591,
+} as const satisfies LimitSetting;
+
+/** `image_count_total`: images per project (killed ones included, D1). */
+export const quotaImageCountTotal = {
+  key: 'quota:image_count_total',
+  env: 'GLANCE_QUOTA_IMAGE_COUNT_TOTAL',
+  kind: 'limit',
+  default: null,
+  unit: 'images',
+  max: 8_589_934_591,
+} as const satisfies LimitSetting;
+
+/** `image_count_uploading`: images per project with an upload, a staging or an import in progress. */
+export const quotaImageCountUploading = {
+  key: 'quota:image_count_uploading',
+  env: 'GLANCE_QUOTA_IMAGE_COUNT_UPLOADING',
+  kind: 'limit',
+  default: null,
+  unit: 'images',
+  max: 8_589_934_591,
+} as const satisfies LimitSetting;
+
+// ---------------------------------------------------------------------------------------------
+// Locations (docs/locations.md#configuration)
+
+/**
+ * Where `s3://` locations may point: `s3://bucket/prefix` entries, kept as written (keys are
+ * case-sensitive). Unset: the `locations/` prefix of the service's bucket; empty: no `s3://`
+ * locations. The same list becomes the read grants of the functions that read locations.
+ */
+export const locationS3Allowed = {
+  key: 'locationS3Allowed',
+  env: 'LOCATION_S3_ALLOWED',
+  kind: 'list',
+  default: null,
+  keepCase: true,
+  item: { describe: 's3://bucket/prefix', valid: (item: string) => parseS3Prefix(item) !== undefined },
+} as const satisfies ListSetting;
+
+/** Glance's `show_multiple_locations`: the legacy `locations` view and `/locations` patch. */
+export const showMultipleLocations = {
+  key: 'showMultipleLocations',
+  env: 'SHOW_MULTIPLE_LOCATIONS',
+  kind: 'boolean',
+  default: false,
+} as const satisfies BooleanSetting;
 
 // ---------------------------------------------------------------------------------------------
 // Disk-format inspection: Glance's `[image_format]` options (docs/image-formats.md#configuration)
@@ -500,11 +579,16 @@ export const stagingExpirationDays = {
 export const SETTINGS = {
   verifyBytesPerSecond,
   imageSizeCap,
-  userStorageQuota,
   delayedDelete,
   scrubTimeSeconds,
   taskTimeToLiveHours,
   imageMemberQuota,
+  'quota:image_size_total': quotaImageSizeTotal,
+  'quota:image_stage_total': quotaImageStageTotal,
+  'quota:image_count_total': quotaImageCountTotal,
+  'quota:image_count_uploading': quotaImageCountUploading,
+  locationS3Allowed,
+  showMultipleLocations,
   imageFormatRequireMatch,
   imageFormatVmdkAllowedTypes,
   imageFormatGptNonfatalChecks,
@@ -676,6 +760,8 @@ export function parseSetting(setting: Setting, raw: unknown, deploy = false): un
       if (value === '' && setting.default === undefined) throw new SettingError('must not be empty');
       return value;
     }
+    case 'limit':
+      return limitSetting(setting, raw);
     case 'perFunction':
       return unset(raw) ? setting.default : parsePerFunction(setting, raw);
   }
@@ -694,9 +780,29 @@ export const integerSetting = (setting: IntegerSetting, raw: unknown, deploy = f
 export const booleanSetting = (setting: BooleanSetting, raw: unknown): boolean =>
   unset(raw) ? setting.default : parseBoolean(raw);
 
-/** A list setting's value; unset gives the default, empty text an empty list (no restriction). */
-export const listSetting = (setting: ListSetting, raw: unknown): string[] =>
-  raw === undefined ? [...setting.default] : parseList(setting, raw);
+/**
+ * A list setting's value; unset (or `null` where the default is `null`) gives the default, empty
+ * text an empty list (no restriction).
+ */
+export function listSetting<S extends ListSetting>(setting: S, raw: unknown): SettingValue<S>;
+export function listSetting(setting: ListSetting, raw: unknown): string[] | null {
+  if (raw === undefined || (raw === null && setting.default === null)) {
+    return setting.default === null ? null : [...setting.default];
+  }
+  return parseList(setting, raw);
+}
+
+/** A quota limit's value: unset, empty or `null` is unlimited (`null`). */
+export const limitSetting = (setting: LimitSetting, raw: unknown): number | null => {
+  if (raw === null || unset(typeof raw === 'string' ? raw.trim() : raw)) return null;
+  const value = typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > setting.max) {
+    throw new SettingError(
+      `must be a non-negative integer (${setting.unit}) up to ${setting.max}, or unset for unlimited, not ${describe(raw)}`,
+    );
+  }
+  return value;
+};
 
 /** How a value travels in its environment variable (parseSetting reads it back). */
 export const settingToEnv = (

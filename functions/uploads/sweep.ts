@@ -43,8 +43,7 @@ export const handler = withLambdaContext(
     const hasTime = () => !context || context.getRemainingTimeInMillis() >= SWEEP_RESERVE_MS;
     const unstarted = report.stopped ? [] : await failUnstartedTasks(importFailureDeps(), now, hasTime);
     const scrubbed = !report.stopped && hasTime() ? await scrubImages(ctx, scrubTimeSeconds, now) : [];
-    const reservations =
-      !report.stopped && hasTime() ? await reconcileReservations(ctx.images, now) : null;
+    const reservations = !report.stopped && hasTime() ? await reconcileReservations(ctx.images, now) : null;
     const overdue = await countOverdue({ images: ctx.images, tasks: tasks() }, now);
     recordOverdue(overdue);
     return { ...report, unstarted, scrubbed, reservations, overdue };

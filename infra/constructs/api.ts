@@ -36,8 +36,6 @@ export interface ApiProps {
   readonly data: Data;
   /** The identity mode and its settings (infra/identity.ts). */
   readonly identity: IdentitySettings;
-  /** Extra environment for every route function (e.g. the location settings). */
-  readonly environment?: Record<string, string>;
   /** Memory, timeouts and environment from the settings. */
   readonly functions: FunctionSettings;
   /** Requests per second, and per burst, the stage lets through (all routes together). */
@@ -92,7 +90,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { table, bucket } = props.data;
-    const environment = dataEnvironment({ table, bucket }, props.environment);
+    const environment = dataEnvironment({ table, bucket });
     const functions = new Map<string, GlanceFunction>();
     const nestedStacks = new Map<string, NestedStack>();
     const scopeOf = (nested: string | undefined): Construct => {

@@ -41,8 +41,6 @@ export interface ImportWorkflowProps {
   readonly bucket: IBucket;
   /** Memory, timeouts and environment from the settings; without them, the steps' own. */
   readonly functions?: FunctionSettings;
-  /** Extra environment for every workflow function (e.g. the location settings). */
-  readonly environment?: Record<string, string>;
   /** Dead-letter queues, alarms and the state machine's log retention; without it, none. */
   readonly monitoring?: Monitoring;
   /** @default one month */
@@ -71,7 +69,7 @@ export class ImportWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ImportWorkflowProps) {
     super(scope, id);
-    const environment = dataEnvironment(props, props.environment);
+    const environment = dataEnvironment(props);
     const functions = new Map<string, GlanceFunction>();
     const fn = (
       name: string,

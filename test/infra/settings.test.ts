@@ -12,7 +12,13 @@ import { REPO_ROOT } from '#infra/constructs/glance-function';
 import { IDENTITY_CONTEXT } from '#infra/identity';
 import { CONTEXT_PREFIX, contextKey } from '#infra/settings';
 import { ServerlessGlanceStack } from '#infra/stack';
-import { readServiceConfig, readUploadSettings, uriFilterFromEnv } from '#shared/config';
+import {
+  readLocationSettings,
+  readQuotaDefaults,
+  readServiceConfig,
+  readUploadSettings,
+  uriFilterFromEnv,
+} from '#shared/config';
 import { parseSetting, SETTINGS, type Setting } from '#shared/settings';
 
 const IDENTITY = {
@@ -174,14 +180,21 @@ describe('good context reaches the functions', () => {
   it('gives every data function every setting it reads, and the functions read them back as given', () => {
     const stack = synth({
       'serverless-glance:imageSizeCap': 2048,
-      'serverless-glance:userStorageQuota': 4096,
+      'serverless-glance:quota:image_size_total': 4096,
+      'serverless-glance:locationS3Allowed': ['s3://pipeline/golden/'],
+      'serverless-glance:showMultipleLocations': true,
       'serverless-glance:delayedDelete': true,
       'serverless-glance:scrubTimeSeconds': 60,
       'serverless-glance:uploadUrlSeconds': 600,
       'serverless-glance:importAllowedHosts': ['Mirror.Corp.Net'],
       'serverless-glance:importAllowedNetworks': ['10.0.0.0/8'],
     });
-    const withSettings = (Object.values(SETTINGS) as Setting[]).filter((s) => s.env);
+    // Settings whose default is `null` set their variable only when given (here the first quota).
+    const withSettings = (Object.values(SETTINGS) as Setting[]).filter(
+      (s) =>
+        s.env &&
+        (s.default !== null || s.env === 'GLANCE_QUOTA_IMAGE_SIZE_TOTAL' || s.env === 'LOCATION_S3_ALLOWED'),
+    );
     const dataFunctions = functionsOf(stack).filter((fn) => 'TABLE_NAME' in variablesOf(fn));
     expect(dataFunctions.length).toBeGreaterThan(30);
     for (const fn of dataFunctions) {
@@ -193,7 +206,12 @@ describe('good context reaches the functions', () => {
         expect(readServiceConfig()).toMatchObject({
           delayedDelete: true,
           scrubTimeSeconds: 60,
-          limits: { sizeCap: 2048, projectQuota: 4096 },
+          limits: { sizeCap: 2048 },
+        });
+        expect(readQuotaDefaults()).toMatchObject({ image_size_total: 4096, image_count_total: null });
+        expect(readLocationSettings()).toMatchObject({
+          s3Allowed: [{ bucket: 'pipeline', prefix: 'golden/' }],
+          showMultipleLocations: true,
         });
         expect(readUploadSettings().uploadUrlSeconds).toBe(600);
         expect(uriFilterFromEnv()).toMatchObject({

@@ -229,7 +229,7 @@ describe('quota limits from context', () => {
     ['a word', 'lots'],
   ])('fails the synth on %s, naming the key', (_, value) => {
     expect(() => synth({ ...JWT_CONTEXT, [quotaContextKey('image_count_uploading')]: value })).toThrow(
-      /CDK context "serverless-glance:quota:image_count_uploading": The limit of image_count_uploading must be a non-negative integer/,
+      /CDK context "serverless-glance:quota:image_count_uploading" must be a non-negative integer \(images\)/,
     );
   });
 });

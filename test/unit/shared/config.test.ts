@@ -4,7 +4,12 @@
  * `[image_format]` options (docs/image-formats.md#configuration), and the deployment's quotas.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MissingConfigError, readImageFormatPolicy, readServiceConfig } from '#shared/config';
+import {
+  MissingConfigError,
+  readImageFormatPolicy,
+  readQuotaDefaults,
+  readServiceConfig,
+} from '#shared/config';
 import { DEFAULT_VERIFY_BYTES_PER_SECOND, VERIFY_RATES, verifiableBytes } from '#shared/data/limits';
 import { DEFAULT_IMAGE_FORMAT_POLICY } from '#shared/image-format/decision';
 import { UNLIMITED } from '#shared/quotas/usage';
@@ -67,9 +72,9 @@ describe('the size cap follows from the verification rate', () => {
 
 describe('the deployment quotas (docs/quotas.md#names-and-limits)', () => {
   it('are unlimited unless set, and read from GLANCE_QUOTA_* in their units', () => {
-    expect(readServiceConfig().quotas).toEqual(UNLIMITED);
+    expect(readQuotaDefaults()).toEqual(UNLIMITED);
     Object.assign(process.env, { GLANCE_QUOTA_IMAGE_SIZE_TOTAL: '10', GLANCE_QUOTA_IMAGE_COUNT_TOTAL: ' ' });
-    expect(readServiceConfig().quotas).toEqual({ ...UNLIMITED, image_size_total: 10 });
+    expect(readQuotaDefaults()).toEqual({ ...UNLIMITED, image_size_total: 10 });
   });
 
   it.each([
@@ -78,8 +83,8 @@ describe('the deployment quotas (docs/quotas.md#names-and-limits)', () => {
     ['USER_STORAGE_QUOTA', '1073741824'],
   ])('fail fast on %s=%s', (name, value) => {
     process.env[name] = value;
-    expect(() => readServiceConfig()).toThrow(MissingConfigError);
-    expect(() => readServiceConfig()).toThrow(name);
+    expect(() => readQuotaDefaults()).toThrow(MissingConfigError);
+    expect(() => readQuotaDefaults()).toThrow(name);
   });
 });
 

@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MissingConfigError, readServiceConfig, readUploadSettings, settingEnv } from '#shared/config';
+import {
+  MissingConfigError,
+  readQuotaDefaults,
+  readServiceConfig,
+  readUploadSettings,
+  settingEnv,
+} from '#shared/config';
 import { DEFAULT_VERIFY_BYTES_PER_SECOND, defaultSizeCap, verifiableBytes } from '#shared/data/limits';
 import { DEFAULT_IMAGE_FORMAT_POLICY, GPT_NONFATAL_CHECKS } from '#shared/image-format/decision';
 import { DEFAULT_URI_FILTER } from '#shared/import/uri-filter';
+import { MAX_LIMIT, UNLIMITED } from '#shared/quotas/usage';
 import {
   type IntegerSetting,
   imageSizeCap,
@@ -45,10 +52,18 @@ describe('the registry', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it.each(settings.filter(([, s]) => s.default !== undefined))(
+  it.each(settings.filter(([, s]) => s.default !== undefined && s.default !== null))(
     '%s has a default within its own rules',
     (_, s) => {
       expect(parseSetting(s, settingToEnv(s.default as never))).toEqual(parseSetting(s, undefined));
+    },
+  );
+
+  it.each(settings.filter(([, s]) => s.default === null))(
+    '%s is null unless given (no variable: the reader’s own default), and null is the same as unset',
+    (_, s) => {
+      expect(parseSetting(s, undefined)).toBeNull();
+      expect(parseSetting(s, null)).toBeNull();
     },
   );
 });
@@ -59,7 +74,14 @@ describe('bounds from elsewhere, kept as plain numbers', () => {
     expect(multipartPartSizeBytes.deployMin).toBe(S3_LIMITS.minPartSize);
     expect(multipartPartSizeBytes.max).toBe(S3_LIMITS.maxPartSize);
     expect(SETTINGS.presignMaxPartUrls.max).toBe(S3_LIMITS.maxParts);
-    expect(SETTINGS.userStorageQuota.max).toBe(Number.MAX_SAFE_INTEGER);
+    for (const quota of [
+      SETTINGS['quota:image_size_total'],
+      SETTINGS['quota:image_stage_total'],
+      SETTINGS['quota:image_count_total'],
+      SETTINGS['quota:image_count_uploading'],
+    ]) {
+      expect(quota.max).toBe(MAX_LIMIT);
+    }
   });
 
   it("defaults the URI filter's lists to DEFAULT_URI_FILTER", () => {
@@ -193,7 +215,7 @@ describe('reading the environment with the same definitions', () => {
       TABLE_NAME: 't',
       BUCKET_NAME: 'b',
       IMAGE_SIZE_CAP: settingToEnv(4096),
-      USER_STORAGE_QUOTA: settingToEnv(8192),
+      GLANCE_QUOTA_IMAGE_SIZE_TOTAL: settingToEnv(8192),
       DELAYED_DELETE: settingToEnv(true),
       SCRUB_TIME_SECONDS: settingToEnv(60),
       TASK_TIME_TO_LIVE: settingToEnv(2),
@@ -203,11 +225,12 @@ describe('reading the environment with the same definitions', () => {
       bucketName: 'b',
       delayedDelete: true,
       scrubTimeSeconds: 60,
-      limits: { sizeCap: 4096, projectQuota: 8192 },
+      limits: { sizeCap: 4096 },
       taskTimeToLiveHours: 2,
       verifyBytesPerSecond: 134_217_728,
       imageMemberQuota: 128,
     });
+    expect(readQuotaDefaults()).toEqual({ ...UNLIMITED, image_size_total: 8192 });
   });
 });
 
