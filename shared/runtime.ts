@@ -37,7 +37,7 @@ import {
 import { documentClientOf } from '#shared/dynamo';
 import { KeystoneClient } from '#shared/identity/keystone';
 import { ValidationCache } from '#shared/identity/validation-cache';
-import { ImageRepository } from '#shared/images/repository';
+import { ImageReads, ImageRepository } from '#shared/images/repository';
 import type { ImportApiDeps } from '#shared/import/start-import';
 import type { FailureDeps, StepDeps } from '#shared/import/steps';
 import type { LocationApiDeps } from '#shared/locations/add-location';
@@ -138,6 +138,13 @@ export const quotaDefaults = /* @__PURE__ */ once(readQuotaDefaults);
 export const ledger = /* @__PURE__ */ once(
   () => new UsageLedger({ doc: documentClient(), tableName: tableName() }, quotaDefaults),
 );
+/**
+ * The image reads alone, for the functions that never write an image: no write path, no quota
+ * ledger in their bundles (docs/benchmarks.md#cold-start).
+ */
+export const imageReads = /* @__PURE__ */ once(
+  () => new ImageReads(documentClient(), tableName(), new MemberReads(documentClient(), tableName())),
+);
 export const images = /* @__PURE__ */ once(
   () =>
     new ImageRepository(documentClient(), tableName(), new MemberReads(documentClient(), tableName()), {
@@ -212,9 +219,17 @@ export const importApiDeps = /* @__PURE__ */ once(
   }),
 );
 
-/** `POST /v2/images/{image_id}/locations`: the import API's dependencies and the location settings. */
+/** `POST /v2/images/{image_id}/locations`: the import API's dependencies but the object store (no S3 client), and the location settings. */
 export const locationApiDeps = /* @__PURE__ */ once(
-  (): LocationApiDeps => ({ ...importApiDeps(), locations: locationSettings() }),
+  (): LocationApiDeps => ({
+    images: images(),
+    tasks: tasks(),
+    executions: stepFunctionsExecutions(new SFNClient({}), readStateMachineArn()),
+    limits: serviceConfig().limits,
+    filter: uriFilterFromEnv(),
+    taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
+    locations: locationSettings(),
+  }),
 );
 
 // ---------------------------------------------------------------------------------------------

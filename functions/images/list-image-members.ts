@@ -1,7 +1,7 @@
 import { apiHandler, reply } from '#shared/http/handler';
 import { listMembers } from '#shared/members/sharing';
 import { membersView } from '#shared/members/view';
-import { images } from '#shared/runtime';
+import { imageReads } from '#shared/runtime';
 
 /**
  * `GET /v2/images/{image_id}/members`: every member for the owner project and admins, its own
@@ -9,5 +9,5 @@ import { images } from '#shared/runtime';
  * below the response limit, so no paging (Glance has none).
  */
 export const handler = apiHandler(async ({ caller, path }) =>
-  reply(200, membersView(await listMembers(images(), caller, path.image_id ?? ''))),
+  reply(200, membersView(await listMembers(imageReads(), caller, path.image_id ?? ''))),
 );

@@ -2,7 +2,7 @@ import { BadRequest } from '#shared/errors';
 import { apiHandler, reply } from '#shared/http/handler';
 import { withinBudget } from '#shared/http/response-budget';
 import { loadVisibleImage } from '#shared/images/access';
-import { images, tasks } from '#shared/runtime';
+import { imageReads, tasks } from '#shared/runtime';
 import { imageTaskView, isExpired } from '#shared/tasks/view';
 
 /**
@@ -12,7 +12,7 @@ import { imageTaskView, isExpired } from '#shared/tasks/view';
  * `next` link whose `marker` continues after the last task shown (decision D12).
  */
 export const handler = apiHandler(async ({ caller, path, query }) => {
-  const image = await loadVisibleImage(images(), caller, path.image_id ?? '');
+  const image = await loadVisibleImage(imageReads(), caller, path.image_id ?? '');
   const now = new Date();
   const visible = (await tasks().listByImage(image.id)).filter(
     (task) => !isExpired(task, now) && (caller.isAdmin || task.owner === caller.projectId),

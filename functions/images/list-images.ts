@@ -8,7 +8,7 @@ import { compareImages } from '#shared/images/list-query/sort';
 import { imageListingStore, isIndexOrder, listImages } from '#shared/images/listing';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';
-import { images, locationSettings } from '#shared/runtime';
+import { imageReads, locationSettings } from '#shared/runtime';
 
 /**
  * `GET /v2/images`: Query on the owner and visibility indexes and the caller's member entries,
@@ -18,7 +18,7 @@ export const handler = apiHandler(async ({ caller, query, event }) => {
   if (!canListImages(caller)) throw new Forbidden('You are not authorized to list images.');
   const parsed = parseListImagesQuery(query);
   const budget = new ResponseBudget();
-  const page = await listImages(imageListingStore(images()), caller, {
+  const page = await listImages(imageListingStore(imageReads()), caller, {
     limit: parsed.limit,
     marker: parsed.marker,
     visibility: parsed.visibility,

@@ -6,7 +6,7 @@ import type { MemberReads } from '#shared/members/reads';
 import { canSeeImage } from '#shared/policy';
 import { isGone } from '#shared/status-rules';
 import type { ImageRecord } from './model.ts';
-import type { ImageRepository } from './repository.ts';
+import type { ImageReads } from './repository.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,7 +36,7 @@ export const membershipOf = async (
  * pending_delete and invisible ids all answer the same, so existence is never revealed.
  */
 export const loadImageAccess = async (
-  repository: ImageRepository,
+  repository: ImageReads,
   caller: Caller,
   id: string,
 ): Promise<VisibleImage> => {
@@ -51,7 +51,7 @@ export const loadImageAccess = async (
 
 /** `loadImageAccess` for endpoints that only need the image. */
 export const loadVisibleImage = async (
-  repository: ImageRepository,
+  repository: ImageReads,
   caller: Caller,
   id: string,
 ): Promise<ImageRecord> => (await loadImageAccess(repository, caller, id)).image;

@@ -20,7 +20,7 @@ import { membershipOf } from './access.ts';
 import { inListScope, type MemberStatusFilter } from './list-query/scope.ts';
 import { drainStream, mergeStreams, type ReadPage } from './merge.ts';
 import { type ImageRecord, VISIBILITIES, type Visibility } from './model.ts';
-import type { ImageRepository } from './repository.ts';
+import type { ImageReads } from './repository.ts';
 
 export interface ListRequest {
   readonly limit: number;
@@ -81,7 +81,7 @@ export interface ListingStore {
 }
 
 /** The listing store on DynamoDB: one Query per page and stream, plus BatchGetItem for shared images. */
-export const imageListingStore = (repository: ImageRepository): ListingStore => ({
+export const imageListingStore = (repository: ImageReads): ListingStore => ({
   get: (id) => repository.get(id),
   membershipOf: (caller, image) => membershipOf(repository.members, caller, image),
   queryIndex: (input) => repository.queryIndex(input),

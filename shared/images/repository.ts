@@ -148,10 +148,106 @@ const FLUSHED_REMEMBERED = 10_000;
  * for the policy and the listing) or also write them (the member routes and deletes); given by the
  * runtime wiring, so a function that never writes members does not bundle the writes.
  */
-export class ImageRepository<M extends MemberReads = MemberReads> {
-  private readonly table: Table;
+export class ImageReads<M extends MemberReads = MemberReads> {
+  protected readonly table: Table;
   /** The images' members (docs/api.md#members). */
   readonly members: M;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string, members: M) {
+    this.table = { doc, tableName };
+    this.members = members;
+  }
+
+  /** The stored record, deleted ones included (callers decide what is visible). */
+  async get(id: string): Promise<ImageRecord | undefined> {
+    return getRecord<ImageRecord>(this.table, imageKey(id), IMAGE_CODECS);
+  }
+
+  /** The stored records of the ids that exist (deleted ones included), in no particular order. */
+  async getMany(ids: readonly string[]): Promise<ImageRecord[]> {
+    const items = await batchGetItems(this.table, ids.map(imageKey));
+    return items.map((item) => stripKeys<ImageRecord>(item, IMAGE_CODECS));
+  }
+
+  /**
+   * One page of the image's history, oldest first, after version `after`: its history items
+   * (a consistent Query on its partition) merged with the entry still in its outbox.
+   */
+  async historyPage(image: ImageRecord, page: { after?: number; limit: number }): Promise<HistoryPage> {
+    const after = page.after ?? 0;
+    const items: HistoryEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    let complete = false;
+    while (items.length <= page.limit) {
+      const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partition, '#sk': TABLE_KEYS.sort },
+          ExpressionAttributeValues: {
+            ':pk': imageKey(image.id).pk,
+            ':from': historySortKey(after + 1),
+            ':to': `${HISTORY_SORT_PREFIX}~`,
+          },
+          ConsistentRead: true,
+          Limit: page.limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...Items.map(entryOfItem));
+      startKey = LastEvaluatedKey;
+      if (!startKey) {
+        complete = true;
+        break;
+      }
+    }
+    return mergeHistory(items, image.outbox ?? [], after, page.limit, complete);
+  }
+
+  /** One page of a Query on an index partition, newest or oldest first. */
+  async queryIndex(input: {
+    index: 'gsi1' | 'gsi2';
+    partition: string;
+    descending: boolean;
+    /** Exclusive bound on the index sort key: start after this position. */
+    after?: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }> {
+    const { items, lastKey } = await queryPage(this.table, input);
+    return {
+      images: items.map((item) => stripKeys<ImageRecord>(item, IMAGE_CODECS)),
+      ...(lastKey ? { lastKey } : {}),
+    };
+  }
+
+  /**
+   * One page of ids of images whose upload deadline is before `before` (ISO time), oldest first:
+   * a Query on the sparse pending-upload index (gsi3), never a Scan.
+   */
+  expiredUploads(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    return this.due(PENDING_UPLOAD_PARTITION, input);
+  }
+
+  /** One page of ids of `pending_delete` images deleted before `before`, oldest first (gsi3). */
+  pendingScrubs(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    return this.due(PENDING_SCRUB_PARTITION, input);
+  }
+
+  private async due(
+    partition: string,
+    input: DuePage,
+  ): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
+    const { keys, lastKey } = await duePage(this.table, partition, input);
+    return { ids: keys.map((key) => key.replace(/^IMAGE#/, '')), ...(lastKey ? { lastKey } : {}) };
+  }
+}
+
+/**
+ * The image writes, on top of the reads: given by the runtime wiring to the functions that write
+ * images, with the quota ledger; a function that only reads images bundles none of this.
+ */
+export class ImageRepository<M extends MemberReads = MemberReads> extends ImageReads<M> {
   private readonly flushed = new Set<string>();
   readonly ledger: UsageLedger;
   private readonly afterStep: NonNullable<ImageRepositoryOptions['afterStep']>;
@@ -162,8 +258,7 @@ export class ImageRepository<M extends MemberReads = MemberReads> {
     members: M,
     options: ImageRepositoryOptions = {},
   ) {
-    this.table = { doc, tableName };
-    this.members = members;
+    super(doc, tableName, members);
     this.ledger = options.ledger ?? new UsageLedger(this.table, () => UNLIMITED);
     this.afterStep = options.afterStep ?? (() => {});
   }
@@ -185,17 +280,6 @@ export class ImageRepository<M extends MemberReads = MemberReads> {
       ),
     );
     return record;
-  }
-
-  /** The stored record, deleted ones included (callers decide what is visible). */
-  async get(id: string): Promise<ImageRecord | undefined> {
-    return getRecord<ImageRecord>(this.table, imageKey(id), IMAGE_CODECS);
-  }
-
-  /** The stored records of the ids that exist (deleted ones included), in no particular order. */
-  async getMany(ids: readonly string[]): Promise<ImageRecord[]> {
-    const items = await batchGetItems(this.table, ids.map(imageKey));
-    return items.map((item) => stripKeys<ImageRecord>(item, IMAGE_CODECS));
   }
 
   /**
@@ -337,41 +421,6 @@ export class ImageRepository<M extends MemberReads = MemberReads> {
   }
 
   /**
-   * One page of the image's history, oldest first, after version `after`: its history items
-   * (a consistent Query on its partition) merged with the entry still in its outbox.
-   */
-  async historyPage(image: ImageRecord, page: { after?: number; limit: number }): Promise<HistoryPage> {
-    const after = page.after ?? 0;
-    const items: HistoryEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    let complete = false;
-    while (items.length <= page.limit) {
-      const { Items = [], LastEvaluatedKey } = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partition, '#sk': TABLE_KEYS.sort },
-          ExpressionAttributeValues: {
-            ':pk': imageKey(image.id).pk,
-            ':from': historySortKey(after + 1),
-            ':to': `${HISTORY_SORT_PREFIX}~`,
-          },
-          ConsistentRead: true,
-          Limit: page.limit + 1 - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...Items.map(entryOfItem));
-      startKey = LastEvaluatedKey;
-      if (!startKey) {
-        complete = true;
-        break;
-      }
-    }
-    return mergeHistory(items, image.outbox ?? [], after, page.limit, complete);
-  }
-
-  /**
    * Bytes of data the image may still take under its owner's `quota` (its own reservation
    * included), or the size cap's business when unlimited: for reads that stop early.
    */
@@ -465,44 +514,6 @@ export class ImageRepository<M extends MemberReads = MemberReads> {
         error: cause as Error,
       }),
     );
-  }
-
-  /** One page of a Query on an index partition, newest or oldest first. */
-  async queryIndex(input: {
-    index: 'gsi1' | 'gsi2';
-    partition: string;
-    descending: boolean;
-    /** Exclusive bound on the index sort key: start after this position. */
-    after?: string;
-    limit: number;
-    startKey?: Record<string, unknown>;
-  }): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }> {
-    const { items, lastKey } = await queryPage(this.table, input);
-    return {
-      images: items.map((item) => stripKeys<ImageRecord>(item, IMAGE_CODECS)),
-      ...(lastKey ? { lastKey } : {}),
-    };
-  }
-
-  /**
-   * One page of ids of images whose upload deadline is before `before` (ISO time), oldest first:
-   * a Query on the sparse pending-upload index (gsi3), never a Scan.
-   */
-  expiredUploads(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
-    return this.due(PENDING_UPLOAD_PARTITION, input);
-  }
-
-  /** One page of ids of `pending_delete` images deleted before `before`, oldest first (gsi3). */
-  pendingScrubs(input: DuePage): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
-    return this.due(PENDING_SCRUB_PARTITION, input);
-  }
-
-  private async due(
-    partition: string,
-    input: DuePage,
-  ): Promise<{ ids: string[]; lastKey?: Record<string, unknown> }> {
-    const { keys, lastKey } = await duePage(this.table, partition, input);
-    return { ids: keys.map((key) => key.replace(/^IMAGE#/, '')), ...(lastKey ? { lastKey } : {}) };
   }
 
   private async conditionalUpdate(id: string, update: UpdateBuilder): Promise<void> {

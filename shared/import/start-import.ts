@@ -112,8 +112,11 @@ const refusedUri = async (filter: UriFilter, uri: unknown): Promise<void> => {
   }
 };
 
+/** What creating a task and starting its execution takes: no object store, no filter. */
+export type TaskLaunchDeps = Pick<ImportApiDeps, 'images' | 'tasks' | 'executions' | 'taskTimeToLiveHours'>;
+
 /** Starts the execution; if it cannot be started, the task fails and the lock is released. */
-const startOrAbandon = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> => {
+const startOrAbandon = async (deps: TaskLaunchDeps, task: TaskRecord): Promise<void> => {
   // Tests stall here to stop the API between the pending task and its execution (docs/testing.md#fault-injection).
   await checkFault('StartExecution', 'start', task.image_id ?? undefined);
   try {
@@ -128,7 +131,7 @@ const startOrAbandon = async (deps: ImportApiDeps, task: TaskRecord): Promise<vo
 };
 
 /** Creates the task of a lock already taken; a failure releases the lock again. */
-const createTask = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> => {
+const createTask = async (deps: TaskLaunchDeps, task: TaskRecord): Promise<void> => {
   try {
     await deps.tasks.create(task);
   } catch (error) {
@@ -139,7 +142,7 @@ const createTask = async (deps: ImportApiDeps, task: TaskRecord): Promise<void> 
 
 /** Creates the caller's task on an image it has locked and starts the task's execution. */
 export const launchTask = async (
-  deps: ImportApiDeps,
+  deps: TaskLaunchDeps,
   caller: Caller,
   fields: Omit<Parameters<typeof newTaskRecord>[0], 'owner' | 'userId'>,
 ): Promise<TaskRecord> => {

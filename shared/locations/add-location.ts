@@ -16,11 +16,13 @@
  * The image stays `queued` until the workflow has read and verified the data; then `locationAdd`
  * takes it to `active` in one write, or `locationReject` to `killed`.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict, Forbidden, NotFound } from '#shared/errors';
 import { isUuid, loadImageAccess, type VisibleImage } from '#shared/images/access';
 import type { ImageLocation, ImageRecord } from '#shared/images/model';
+import type { ImageReads } from '#shared/images/repository';
 import { ImageConflict } from '#shared/images/repository';
 import { LOCK_PROPERTY, lockState, withLock } from '#shared/import/lock';
 import { failTask } from '#shared/import/records';
@@ -32,7 +34,8 @@ import { locationsOf } from './image-locations.ts';
 import { checkLocationWithDns, LocationRefused, type LocationSettings } from './url.ts';
 import { parseValidationData, type ValidationData } from './validation-data.ts';
 
-export interface LocationApiDeps extends ImportApiDeps {
+/** The import API's dependencies without the object store: a location's data is read by the workflow, not here. */
+export interface LocationApiDeps extends Omit<ImportApiDeps, 'store'> {
   readonly locations: LocationSettings;
 }
 
@@ -67,7 +70,7 @@ export const locationTaskInput = (imageId: string, request: AddLocationRequest):
  * user, as Glance's `role:service` rules intend) sees every image that is not gone.
  */
 const loadImageFor = async (
-  deps: Pick<LocationApiDeps, 'images'>,
+  deps: { readonly images: ImageReads },
   caller: Caller,
   imageId: string,
 ): Promise<VisibleImage> => {
@@ -143,7 +146,7 @@ export const requestLocationImport = async (
 
 /** `GET /v2/images/{image_id}/locations`: the service role only (`fetch_image_location`). */
 export const listLocations = async (
-  deps: Pick<LocationApiDeps, 'images' | 'locations'>,
+  deps: { readonly images: ImageReads; readonly locations: LocationSettings },
   caller: Caller,
   imageId: string,
 ): Promise<ImageLocation[]> => {

@@ -11,7 +11,7 @@
 import type { Caller } from '#shared/auth';
 import { Conflict, Forbidden, NotFound, PayloadTooLarge } from '#shared/errors';
 import { loadImageAccess, type VisibleImage } from '#shared/images/access';
-import type { ImageRepository } from '#shared/images/repository';
+import type { ImageReads, ImageRepository } from '#shared/images/repository';
 import type { MemberRepository } from '#shared/members/repository';
 import {
   canManageMembers,
@@ -39,7 +39,7 @@ const notAMember = (imageId: string, memberId: string) =>
 
 /** Step 4: the member as the caller may see it. */
 const loadMember = async (
-  repository: ImageRepository,
+  repository: ImageReads,
   caller: Caller,
   { image, membership }: VisibleImage,
   memberId: string,
@@ -54,7 +54,7 @@ const loadMember = async (
 
 /** `GET /v2/images/{image_id}/members`: all members for the owner and admins, its own for a member. */
 export const listMembers = async (
-  repository: ImageRepository,
+  repository: ImageReads,
   caller: Caller,
   imageId: string,
 ): Promise<MemberRecord[]> => {
@@ -67,7 +67,7 @@ export const listMembers = async (
 
 /** `GET /v2/images/{image_id}/members/{member_id}`: every refusal is a 404, as in Glance. */
 export const showMember = async (
-  repository: ImageRepository,
+  repository: ImageReads,
   caller: Caller,
   imageId: string,
   memberId: string,

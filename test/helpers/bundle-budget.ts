@@ -25,6 +25,15 @@ export const controlPlaneRoutes: readonly Route[] = routes.filter(
 export const baselineOf = (route: Route): Baseline =>
   IMPORT_STARTING_ROUTES.has(route.name) ? 'DynamoDbAndStepFunctions' : 'DynamoDbOnly';
 
+/** Image writes with nothing else over the budget (their reason says what every image write bundles). */
+const IMAGE_WRITE_ROUTES: ReadonlySet<string> = new Set([
+  'AddImageTag',
+  'DeleteImageTag',
+  'DeactivateImage',
+  'ReactivateImage',
+  'DeleteImageMember',
+]);
+
 /**
  * Functions known to be over the budget, and why. The test fails for any other function over it,
  * and for one of these once it is back under (so this list cannot go stale).
@@ -51,6 +60,15 @@ export const overBudgetReason = (route: Route): string | undefined => {
   }
   if (route.name === 'UpdateImageMember') {
     return "the JSON nesting check and the property codecs on top of the policy's member reads";
+  }
+  // Over since the quotas and the item budget (1.18–1.19 ×, measured with the esbuild metafile):
+  // every image write reserves through the quota ledger and is held to the item budget, which the
+  // reads no longer bundle (ImageReads); these routes only write images.
+  if (IMAGE_WRITE_ROUTES.has(route.name)) {
+    return 'the quota ledger and the item budget every image write goes through (docs/quotas.md)';
+  }
+  if (route.name === 'AddImageLocation') {
+    return "the location checks, the import lock and the workflow's task launch on top of the image writes";
   }
   if (route.name === 'CreateTask') {
     return "an image's create-body checks and the import URI filter on top of the workflow client";
