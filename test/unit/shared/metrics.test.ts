@@ -61,12 +61,14 @@ const named = () => emitted().map(({ name, dimensions }) => [name, dimensions]);
 const SERVICE = { service: 'serverless-glance' };
 
 const image = queuedImage();
+/** The image item after `history`: its outbox holds the latest entry, numbered by its version (decision B1). */
 const item = (history: HistoryEntry[], status: string) => ({
   pk: `IMAGE#${image.id}`,
   sk: 'IMAGE',
   ...image,
   status,
-  history,
+  version: history.length,
+  outbox: [{ ...history[history.length - 1], version: history.length }],
 });
 const at = '2030-01-01T00:00:00.000Z';
 const entry = (from: string | null, to: string, trigger: string, failure?: string): HistoryEntry =>
