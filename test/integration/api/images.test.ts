@@ -308,7 +308,7 @@ describe('tags', () => {
       400,
     );
   });
-  it('routes a tag with an encoded slash nowhere, as HTTP API does (docs/decisions.md#d11); PATCH sets and removes it', async () => {
+  it('routes a tag with an encoded slash nowhere, as HTTP API does (docs/decisions.md#d15); PATCH sets and removes it', async () => {
     const image = await create();
     expectGlanceError(await stack.api('PUT', `/v2/images/${image.id}/tags/a%2Fb`, { token: owner }), 404);
     expect((await stack.api('GET', `/v2/images/${image.id}`, { token: owner })).json.tags).toEqual([]);
