@@ -13,7 +13,7 @@
  *     `finalise`: the deployed handler (functions/uploads/finalise.ts) given the S3 event record:
  *                 a ranged read of the object (8 ranges of 8 MiB in flight), md5 + sha512 on two
  *                 threads, limits, activation in dynalite, as on AWS.
- * - Throttled: the child's S3 endpoint is a TCP proxy (throttle-proxy.ts) that holds each
+ * - Throttled: the child's S3 endpoint is a TCP proxy (throttle-proxy.ts, a process of its own) that holds each
  *   connection to 50 MiB/s, the stated rate of one GetObject stream
  *   (docs/uploads.md#how-large-an-image-one-invocation-verifies). One plain GetObject through it
  *   shows that rate; the finaliser's ranged read must make the pass hash-bound again.
@@ -40,7 +40,7 @@ import {
   writeData,
 } from './finalise-harness.ts';
 import type { BenchRow } from './table.ts';
-import { startThrottleProxy } from './throttle-proxy.ts';
+import { startThrottleProxyProcess } from './throttle-proxy.ts';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -58,7 +58,7 @@ export const runDataPathBench = async (): Promise<BenchRow[]> => {
   const loadBefore = loadavg()[0] ?? 0;
   const dir = await mkdtemp(join(tmpdir(), 'glance-bench-data-'));
   const store = await startBenchStore();
-  const proxy = await startThrottleProxy(store.s3Endpoint, STREAM_BYTES_PER_SECOND);
+  const proxy = await startThrottleProxyProcess(store.s3Endpoint, STREAM_BYTES_PER_SECOND);
   const throttled = { ...store.env, AWS_ENDPOINT_URL_S3: proxy.endpoint };
   try {
     /** An image waiting for `size` bytes and that object in s3rver. */

@@ -113,7 +113,8 @@ export interface BenchStore {
 export const startBenchStore = async (): Promise<BenchStore> => {
   const { startEmulators, localEnvironment } = await import('#infra/local/emulators');
   const emulators = await startEmulators({ tableName: 'glance-bench', bucketName: 'glance-bench' });
-  const env = localEnvironment(emulators);
+  // The namespace the stack gives the functions' metrics.
+  const env = { ...localEnvironment(emulators), POWERTOOLS_METRICS_NAMESPACE: 'ServerlessGlance' };
   Object.assign(process.env, env);
   const { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
   // The service's clients: without `WHEN_REQUIRED` checksums the SDK streams `aws-chunked`

@@ -6,10 +6,15 @@
  *
  * Pacing: every chunk is released at the time the connection's budget allows (a schedule that
  * accumulates, so timer granularity does not lower the rate), with a small burst allowance.
+ *
+ * `startThrottleProxyProcess` runs it in a child process of its own: it stands for the network, and
+ * sharing the event loop of the process that serves S3 made that one thread the bound.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Paces the bytes passing through to `bytesPerSecond`. */
 class Pace extends Transform {
@@ -70,3 +75,32 @@ export const startThrottleProxy = async (target: string, bytesPerSecond: number)
     },
   };
 };
+
+/** The same proxy in a child process (`node --import tsx`); `close` ends the process. */
+export const startThrottleProxyProcess = async (
+  target: string,
+  bytesPerSecond: number,
+): Promise<ThrottleProxy> => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', target, String(bytesPerSecond)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const endpoint = line.toString().trim();
+  if (!endpoint.startsWith('http://')) throw new Error(`throttle proxy did not start: ${endpoint}`);
+  return {
+    endpoint,
+    connections: () => Number.NaN,
+    close: async () => {
+      child.kill();
+      await once(child, 'exit');
+    },
+  };
+};
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain && process.argv[2] === '--serve') {
+  const proxy = await startThrottleProxy(process.argv[3] ?? '', Number(process.argv[4]));
+  process.stdout.write(`${proxy.endpoint}\n`);
+}
