@@ -3,13 +3,14 @@
  * the bytes and copies them into a small pool of 1 MiB blocks of shared memory; one worker updates
  * md5 and another sha512 over each block, and the block is free again once both are done. Both
  * hashes still see every byte once, in order, and the reading thread (the S3 read: HTTP, copies)
- * never waits for a hash (md5 alone takes as long as sha512 on the development machine, so with
- * md5 on the reading thread that thread was the bound: docs/benchmarks.md#data-path-with-ranged-reads). Memory stays bounded by the pool (8 MiB): the reader waits for a free block, which pauses
- * the stream (TCP backpressure towards S3).
+ * never waits for a hash. md5 alone takes as long as sha512 on the development machine, so with
+ * md5 on the reading thread that thread was the bound
+ * (docs/benchmarks.md#data-path-with-ranged-reads). Memory stays bounded by the pool (8 MiB): the
+ * reader waits for a free block, which pauses the stream (TCP backpressure towards S3).
  *
- * Worth it only with a second CPU (Lambda at 1769 MB has the share of one; 3008 MB about 1.7, 3538 MB two) and for data
- * larger than a few MiB (a worker costs some tens of milliseconds to start): `digestStreamFast`
- * picks this or the single-thread `digestStream` accordingly.
+ * Worth it only with a second CPU (Lambda at 1769 MB has the share of one; 3008 MB about 1.7,
+ * 3538 MB two) and for data larger than a few MiB (a worker costs some tens of milliseconds to
+ * start): `digestStreamFast` picks this or the single-thread `digestStream` accordingly.
  */
 
 import { availableParallelism } from 'node:os';
