@@ -12,7 +12,7 @@ export const SWEEP_ENTRY = 'functions/uploads/sweep.ts';
 /**
  * 3008 MB, the most every account accepts by default (new accounts are capped there until their
  * Lambda memory quota is raised): about 1.7 vCPUs (Lambda gives one per 1769 MB), so sha512 on a
- * second thread still runs next to md5 and the S3 read. Accounts that allow more can give
+ * second and third thread (md5 and sha512 on two workers) still run next to the S3 read. Accounts that allow more can give
  * `Finalise` and `Sweeper` 3538 MB (two full vCPUs) with the `memoryMb` setting. The sweeper may
  * re-drive finalisation, so it gets the same.
  */
