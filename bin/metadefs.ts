@@ -4,10 +4,9 @@
  * (files refused, table unreachable), 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { awsEndpoint, tableNameEnv } from '#shared/config';
 import { CatalogFileError, exportCatalog, loadCatalog, readCatalog } from '#shared/metadefs/loader';
 import { MetadefRepository } from '#shared/metadefs/repository';
-import { createCliDocumentClient } from '#shared/runtime';
+import { type CliOutput, STD_OUTPUT, TABLE_OPTIONS, TABLE_OPTIONS_HELP, tableFrom } from './table-cli.ts';
 
 export const METADEFS_USAGE = `Usage: serverless-glance metadefs load <dir or file> [--overwrite] [table options]
        serverless-glance metadefs export <dir> [table options]
@@ -19,24 +18,12 @@ load    Reads namespace files in Glance's format (etc/metadefs/*.json: one names
         Running it again changes nothing.
 export  Writes one file per namespace into <dir>, in the same format.
 
-Table options (the table is reached with your AWS credentials, as glance-manage reaches its database):
-  --table <name>       Table name (default: $TABLE_NAME; the stack output TableName)
-  --endpoint <url>     DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB), e.g. the one
-                       npm start prints; local endpoints need no real credentials
-  -h, --help           Show this help
-`;
+${TABLE_OPTIONS_HELP}`;
 
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const STD: CliOutput = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
-
-export const runMetadefsCli = async (args: readonly string[], io: CliOutput = STD): Promise<number> => {
+export const runMetadefsCli = async (
+  args: readonly string[],
+  io: CliOutput = STD_OUTPUT,
+): Promise<number> => {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
@@ -54,15 +41,9 @@ export const runMetadefsCli = async (args: readonly string[], io: CliOutput = ST
     io.err(METADEFS_USAGE);
     return 2;
   }
-  const table = values.table ?? tableNameEnv();
-  if (!table) {
-    io.err('A table is needed: --table or TABLE_NAME.\n');
-    return 2;
-  }
-  const repository = new MetadefRepository(
-    createCliDocumentClient(values.endpoint ?? awsEndpoint('DYNAMODB')),
-    table,
-  );
+  const table = tableFrom(values, io);
+  if (!table) return 2;
+  const repository = new MetadefRepository(table.doc, table.tableName);
   try {
     if (command === 'export') {
       const files = await exportCatalog(repository, path);
@@ -93,8 +74,6 @@ const parse = (args: readonly string[]) =>
     allowPositionals: true,
     options: {
       overwrite: { type: 'boolean', default: false },
-      table: { type: 'string' },
-      endpoint: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...TABLE_OPTIONS,
     },
   });

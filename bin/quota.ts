@@ -5,13 +5,7 @@
  * integer: nothing is written).
  */
 import { parseArgs } from 'node:util';
-import {
-  awsEndpoint,
-  MissingConfigError,
-  quotaVariable,
-  readQuotaDefaults,
-  tableNameEnv,
-} from '#shared/config';
+import { MissingConfigError, quotaVariable, readQuotaDefaults } from '#shared/config';
 import { UsageLedger } from '#shared/quotas/ledger';
 import {
   InvalidQuota,
@@ -23,7 +17,7 @@ import {
   UNLIMITED,
   usageInUnits,
 } from '#shared/quotas/usage';
-import { createCliDocumentClient } from '#shared/runtime';
+import { type CliOutput, STD_OUTPUT, TABLE_OPTIONS, TABLE_OPTIONS_HELP, tableFrom } from './table-cli.ts';
 
 export const QUOTA_USAGE = `Usage: serverless-glance quota set <project> <quota> <limit> [table options]
        serverless-glance quota unset <project> <quota> [table options]
@@ -41,35 +35,14 @@ Quotas (Glance's unified limits):
   image_count_total       images (every image that is not deleted)
   image_count_uploading   images being uploaded, staged or imported at once
 
-Table options (the table is reached with your AWS credentials, as glance-manage reaches its database):
-  --table <name>       Table name (default: $TABLE_NAME; the stack output TableName)
-  --endpoint <url>     DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB), e.g. the one
-                       npm start prints; local endpoints need no real credentials
-  -h, --help           Show this help
-`;
-
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const STD: CliOutput = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
-
-/** The ledger on the table the options name (a local endpoint gets a region and dummy credentials). */
-const ledgerFor = (table: string, endpoint: string | undefined, defaults: Limits): UsageLedger =>
-  new UsageLedger({ doc: createCliDocumentClient(endpoint), tableName: table }, defaults);
+${TABLE_OPTIONS_HELP}`;
 
 const parse = (args: readonly string[]) =>
   parseArgs({
     args: [...args],
     allowPositionals: true,
     options: {
-      table: { type: 'string' },
-      endpoint: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...TABLE_OPTIONS,
     },
   });
 
@@ -100,7 +73,7 @@ const commandOf = (positionals: readonly string[]): Command | undefined => {
 
 const unitOf = (name: (typeof QUOTA_NAMES)[number]) => (QUOTA_UNIT[name] === 1 ? 'images' : 'MiB');
 
-export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD): Promise<number> => {
+export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD_OUTPUT): Promise<number> => {
   let parsed: ReturnType<typeof parse>;
   let command: Command | undefined;
   try {
@@ -124,11 +97,8 @@ export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD):
     io.err(QUOTA_USAGE);
     return 2;
   }
-  const table = parsed.values.table ?? tableNameEnv();
-  if (!table) {
-    io.err('A table is needed: --table or TABLE_NAME.\n');
-    return 2;
-  }
+  const table = tableFrom(parsed.values, io);
+  if (!table) return 2;
   let defaults: Limits = UNLIMITED;
   try {
     defaults = readQuotaDefaults();
@@ -137,7 +107,7 @@ export const runQuotaCli = async (args: readonly string[], io: CliOutput = STD):
     io.err(`${error.message}\n`);
     return 2;
   }
-  const ledger = ledgerFor(table, parsed.values.endpoint ?? awsEndpoint('DYNAMODB'), defaults);
+  const ledger = new UsageLedger(table, defaults);
   try {
     if (command.kind === 'set') {
       await ledger.setLimit(command.project, command.name, command.limit);
