@@ -14,6 +14,7 @@ import {
   refuseReadOnly,
   validateBody,
 } from './validate.ts';
+import * as validators from './validators.generated.ts';
 
 type Body = Record<string, unknown>;
 
@@ -84,7 +85,7 @@ const attributesFrom = (body: Body): NamespaceAttributes => {
 
 const checkedNamespaceBody = (body: Body): Body => {
   refuseReadOnly(body, READ_ONLY.namespace);
-  validateBody('namespace', body);
+  validateBody(validators.namespace, body);
   return body;
 };
 
@@ -119,14 +120,14 @@ export const namespaceUpdateInput = (raw: Body): NamespaceAttributes => {
 /** `POST .../objects` and `PUT .../objects/{name}`. */
 export const objectInput = (body: Body): ObjectInput => {
   refuseReadOnly(body, READ_ONLY.object);
-  validateBody('object', body);
+  validateBody(validators.object, body);
   return objectFrom(body);
 };
 
 /** `POST .../properties` and `PUT .../properties/{name}`: the name is part of the body. */
 export const propertyInput = (body: Body): { name: string; definition: PropertyDefinition } => {
   refuseReadOnly(body, READ_ONLY.property);
-  validateBody('property', body);
+  validateBody(validators.property, body);
   const name = checkName('property', body.name as string);
   return { name, definition: propertyDefinition(name, body) };
 };
@@ -134,26 +135,26 @@ export const propertyInput = (body: Body): { name: string; definition: PropertyD
 /** `POST .../resource_types`. */
 export const associationInput = (body: Body): AssociationInput => {
   refuseReadOnly(body, READ_ONLY.resource_type);
-  validateBody('resource_type', body);
+  validateBody(validators.resource_type, body);
   return association(body);
 };
 
 /** `PUT .../tags/{name}`: the new name. */
 export const tagRenameInput = (body: Body): string => {
   refuseReadOnly(body, READ_ONLY.tag);
-  validateBody('tag', body);
+  validateBody(validators.tag, body);
   return checkName('tag', body.name as string);
 };
 
 /** `POST .../tags/{name}`: the name comes from the path and is checked like a body would be. */
 export const tagNameInput = (name: string): string => {
-  validateBody('tag', { name });
+  validateBody(validators.tag, { name });
   return checkName('tag', name);
 };
 
 /** `POST .../tags`: `{"tags": [{"name": ...}, ...]}`. */
 export const tagsInput = (body: Body): string[] => {
   refuseReadOnly(body, READ_ONLY.tag);
-  validateBody('tags', body);
+  validateBody(validators.tags, body);
   return ((body.tags as Body[] | undefined) ?? []).map((tag) => checkName('tag', tag.name as string));
 };

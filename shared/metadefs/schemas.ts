@@ -1,11 +1,11 @@
 /**
  * The ten JSON schema documents of `GET /v2/schemas/metadefs/{name}`, built the way Glance builds
  * them (item schemas with `additionalProperties: false`; collections move the item's definitions
- * to the top). Request bodies are validated against these very documents (validate.ts), so what a
- * client reads is what the server enforces.
+ * to the top). Request bodies are validated against these very documents, compiled into
+ * validators.generated.ts, so what a client reads is what the server enforces.
  */
 import { collectionSchema, type JsonObject } from '#shared/schemas/documents';
-import { METADEF_LIMITS, NAMESPACE_VISIBILITIES } from './model.ts';
+import { METADEF_LIMITS, NAMESPACE_VISIBILITIES, PROPERTY_TYPES } from './model.ts';
 
 /** Glance lists `null` among the types, although `type: string` rules it out. */
 const TYPE_ENUM = ['array', 'boolean', 'integer', 'number', 'object', 'string', null];
@@ -222,7 +222,10 @@ export const METADEF_SCHEMA_NAMES = Object.keys(DOCUMENTS) as MetadefSchemaName[
 export const metadefSchemaDocument = (name: string): JsonObject | undefined =>
   Object.hasOwn(DOCUMENTS, name) ? structuredClone(DOCUMENTS[name as MetadefSchemaName]) : undefined;
 
-/** The schemas request bodies are checked against (not copies: validate.ts compiles them once). */
+/**
+ * The schemas request bodies are checked against: scripts/generate-metadef-validators.ts compiles
+ * these very objects into validators.generated.ts.
+ */
 export const REQUEST_SCHEMAS = {
   namespace: NAMESPACE_SCHEMA,
   resource_type: RESOURCE_TYPE_SCHEMA,
@@ -250,3 +253,44 @@ export const REQUEST_SCHEMAS = {
   ),
 } as const satisfies Record<string, JsonObject>;
 export type RequestSchemaName = keyof typeof REQUEST_SCHEMAS;
+
+const nonNegativeInteger: JsonObject = { type: 'integer', minimum: 0 };
+const strings: JsonObject = { type: 'array', items: { type: 'string' } };
+const enumValues: JsonObject = { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true };
+
+/**
+ * What a stored property definition may be: Glance's property model (every key it knows, no other,
+ * enum values as strings, `items` with a type), `name` aside. Stricter than the served schemas,
+ * which let through keys and values that Glance's model then fails on with a 500.
+ */
+export const PROPERTY_MODEL_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: METADEF_LIMITS.name },
+    type: { type: 'string', enum: PROPERTY_TYPES },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    operators: strings,
+    default: {},
+    readonly: { type: 'boolean' },
+    minimum: { type: 'number' },
+    maximum: { type: 'number' },
+    enum: enumValues,
+    pattern: { type: 'string' },
+    minLength: nonNegativeInteger,
+    maxLength: nonNegativeInteger,
+    confidential: { type: 'boolean' },
+    items: {
+      type: 'object',
+      required: ['type'],
+      additionalProperties: false,
+      properties: { type: { type: 'string', enum: PROPERTY_TYPES }, enum: enumValues },
+    },
+    uniqueItems: { type: 'boolean' },
+    minItems: nonNegativeInteger,
+    maxItems: nonNegativeInteger,
+    additionalItems: { type: 'boolean' },
+  },
+} as const;

@@ -6,30 +6,25 @@
  * a minimum above the maximum); the list is in docs/metadefs.md#bad-input. Nothing here touches
  * storage: a body that fails is never written.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BadRequest, Forbidden } from '#shared/errors';
 import type { Json } from '#shared/schemas/documents';
 import {
   METADEF_LIMITS,
   PROPERTY_DEFINITION_KEYS,
-  PROPERTY_TYPES,
   type PropertyDefinition,
   type PropertyDefinitions,
 } from './model.ts';
-import { REQUEST_SCHEMAS, type RequestSchemaName } from './schemas.ts';
+import { property_definition as PROPERTY_MODEL } from './validators.generated.ts';
 
-// `strict: false`: Glance's documents carry `name` and `links` keywords JSON Schema does not know.
-const ajv = new Ajv({ strict: false, allErrors: false, verbose: true, validateFormats: false });
-
-const compiled = new Map<string, ValidateFunction>();
-const validatorFor = (name: string, schema: object): ValidateFunction => {
-  let validate = compiled.get(name);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(name, validate);
-  }
-  return validate;
-};
+/**
+ * A request schema compiled ahead of time (validators.generated.ts, from schemas.ts), with the
+ * name its refusals give.
+ */
+export interface RequestValidator {
+  readonly schema: string;
+  readonly validate: ValidateFunction;
+}
 
 /** Python's repr of a JSON value, as jsonschema puts it in its messages; long values cut. */
 export const pythonRepr = (value: unknown, budget = 60): string => {
@@ -58,9 +53,17 @@ const instancePath = (path: string): string =>
     .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `[${pythonRepr(part, 100)}]`))
     .join('');
 
-/** jsonschema's message for the first error ajv found. */
-export const describeSchemaError = (error: ErrorObject): string => {
-  const value = error.data;
+/** The value at a JSON pointer (an ajv `instancePath`) in `root`. */
+const valueAt = (root: unknown, path: string): unknown =>
+  path
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], root);
+
+/** jsonschema's message for the first error ajv found in `root`. */
+export const describeSchemaError = (error: ErrorObject, root: unknown): string => {
+  const value = valueAt(root, error.instancePath);
   const params = error.params as Record<string, unknown>;
   const reason = (() => {
     switch (error.keyword) {
@@ -73,7 +76,7 @@ export const describeSchemaError = (error: ErrorObject): string => {
         return `${pythonRepr(value)} is not of type ${types.map((t) => pythonRepr(t)).join(', ')}`;
       }
       case 'enum':
-        return `${pythonRepr(value)} is not one of ${pythonRepr(error.schema, 200)}`;
+        return `${pythonRepr(value)} is not one of ${pythonRepr(params.allowedValues, 200)}`;
       case 'maxLength':
       case 'maxItems':
         return `${pythonRepr(value)} is too long`;
@@ -95,12 +98,11 @@ export const describeSchemaError = (error: ErrorObject): string => {
 };
 
 /** 400 unless `body` matches the schema Glance checks this request against. */
-export const validateBody = (schema: RequestSchemaName, body: unknown): void => {
-  const validate = validatorFor(`request:${schema}`, REQUEST_SCHEMAS[schema]);
+export const validateBody = ({ schema, validate }: RequestValidator, body: unknown): void => {
   if (validate(body)) return;
   const [first] = validate.errors ?? [];
-  const reason = first ? describeSchemaError(first) : 'the body is not valid';
-  throw new BadRequest(`Provided object does not match schema '${REQUEST_SCHEMAS[schema].name}': ${reason}`);
+  const reason = first ? describeSchemaError(first, body) : 'the body is not valid';
+  throw new BadRequest(`Provided object does not match schema '${schema}': ${reason}`);
 };
 
 /** Glance answers 403 when a body sets an attribute the server owns. */
@@ -118,48 +120,6 @@ export const READ_ONLY = {
   resource_type: ['created_at', 'updated_at'],
 } as const;
 
-const TYPES: readonly string[] = PROPERTY_TYPES;
-const nonNegativeInteger = { type: 'integer', minimum: 0 };
-const strings = { type: 'array', items: { type: 'string' } };
-const enumValues = { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true };
-
-/**
- * What a stored property definition may be: Glance's property model (every key it knows, no other,
- * enum values as strings, `items` with a type), `name` aside. Stricter than the served schemas,
- * which let through keys and values that Glance's model then fails on with a 500.
- */
-const PROPERTY_FRAGMENT = {
-  type: 'object',
-  required: ['type', 'title'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', maxLength: METADEF_LIMITS.name },
-    type: { type: 'string', enum: TYPES },
-    title: { type: 'string' },
-    description: { type: 'string' },
-    operators: strings,
-    default: {},
-    readonly: { type: 'boolean' },
-    minimum: { type: 'number' },
-    maximum: { type: 'number' },
-    enum: enumValues,
-    pattern: { type: 'string' },
-    minLength: nonNegativeInteger,
-    maxLength: nonNegativeInteger,
-    confidential: { type: 'boolean' },
-    items: {
-      type: 'object',
-      required: ['type'],
-      additionalProperties: false,
-      properties: { type: { type: 'string', enum: TYPES }, enum: enumValues },
-    },
-    uniqueItems: { type: 'boolean' },
-    minItems: nonNegativeInteger,
-    maxItems: nonNegativeInteger,
-    additionalItems: { type: 'boolean' },
-  },
-} as const;
-
 const invalidDefinition = (name: string, reason: string) =>
   new BadRequest(`Invalid property definition ${pythonRepr(name, 100)}: ${reason}`);
 
@@ -175,10 +135,10 @@ const BOUNDS = [
  * its bounds ordered; keys in the model's order, `name` dropped (the caller keys it by name).
  */
 export const propertyDefinition = (name: string, raw: unknown): PropertyDefinition => {
-  const validate = validatorFor('property-fragment', PROPERTY_FRAGMENT);
+  const { validate } = PROPERTY_MODEL;
   if (!validate(raw)) {
     const [first] = validate.errors ?? [];
-    throw invalidDefinition(name, first ? describeSchemaError(first) : 'not a valid definition');
+    throw invalidDefinition(name, first ? describeSchemaError(first, raw) : 'not a valid definition');
   }
   const definition = raw as Record<string, Json>;
   if (typeof definition.pattern === 'string') {

@@ -1,7 +1,7 @@
 /**
  * A metadefs function as Lambda runs it: bundled by CDK's local esbuild into one ESM file, with
- * ajv (CommonJS, and compiling the served schemas into code at cold start), then invoked against
- * the local DynamoDB: a refused body and a created namespace.
+ * the validators compiled from the served schemas and ajv's CommonJS runtime helper they import,
+ * then invoked against the local DynamoDB: a refused body and a created namespace.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ const event = (body: unknown) => ({
   },
 });
 
-it('bundles create-namespace into a working ESM handler, ajv included', async () => {
+it('bundles create-namespace into a working ESM handler, its compiled validators included', async () => {
   const route = routes.find((candidate) => candidate.name === 'CreateMetadefNamespace');
   if (!route) throw new Error('no CreateMetadefNamespace route');
   const app = new App({ outdir });

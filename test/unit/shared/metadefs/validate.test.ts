@@ -7,6 +7,7 @@ import {
   refuseReadOnly,
   validateBody,
 } from '#shared/metadefs/validate';
+import * as validators from '#shared/metadefs/validators.generated';
 
 const messageOf = (fn: () => unknown): string => {
   try {
@@ -63,14 +64,14 @@ describe('validateBody', () => {
       "1 is not of type 'string' (on instance['objects'][0]['name'])",
     ],
   ])('refuses %s in the words of jsonschema', (_, body, expected) => {
-    const message = messageOf(() => validateBody('namespace', body));
+    const message = messageOf(() => validateBody(validators.namespace, body));
     expect(message).toContain("Provided object does not match schema 'namespace': ");
     expect(message).toContain(expected);
   });
 
   it('accepts what the schema allows', () => {
     expect(() =>
-      validateBody('namespace', {
+      validateBody(validators.namespace, {
         namespace: 'n',
         visibility: 'public',
         protected: true,
@@ -80,7 +81,7 @@ describe('validateBody', () => {
   });
 
   it('throws BadRequest', () => {
-    expect(() => validateBody('tag', {})).toThrow(BadRequest);
+    expect(() => validateBody(validators.tag, {})).toThrow(BadRequest);
   });
 });
 
