@@ -24,7 +24,7 @@ export const IMAGE_STATUS = {
   deleted: 'deleted',
 } as const;
 export type ImageStatus = (typeof IMAGE_STATUS)[keyof typeof IMAGE_STATUS];
-export const IMAGE_STATUSES = Object.values(IMAGE_STATUS) as readonly ImageStatus[];
+export const IMAGE_STATUSES = /* @__PURE__ */ Object.values(IMAGE_STATUS) as readonly ImageStatus[];
 
 export const TASK_STATUS = {
   pending: 'pending',
@@ -33,7 +33,7 @@ export const TASK_STATUS = {
   failure: 'failure',
 } as const;
 export type TaskStatus = (typeof TASK_STATUS)[keyof typeof TASK_STATUS];
-export const TASK_STATUSES = Object.values(TASK_STATUS) as readonly TaskStatus[];
+export const TASK_STATUSES = /* @__PURE__ */ Object.values(TASK_STATUS) as readonly TaskStatus[];
 
 const { queued, saving, uploading, importing, active, deactivated, killed, pendingDelete, deleted } =
   IMAGE_STATUS;
@@ -121,7 +121,7 @@ export const IMAGE_TRIGGERS = {
 } as const satisfies Record<string, ImageTriggerRule>;
 
 export type ImageTrigger = keyof typeof IMAGE_TRIGGERS;
-export const IMAGE_TRIGGER_NAMES = Object.keys(IMAGE_TRIGGERS) as ImageTrigger[];
+export const IMAGE_TRIGGER_NAMES = /* @__PURE__ */ Object.keys(IMAGE_TRIGGERS) as ImageTrigger[];
 
 /** What the rules need to know about an image. */
 export interface ImageFacts {
@@ -347,7 +347,7 @@ export const TASK_TRIGGERS = {
 } as const satisfies Record<string, { from: readonly TaskStatus[]; to: TaskStatus }>;
 
 export type TaskTrigger = keyof typeof TASK_TRIGGERS;
-export const TASK_TRIGGER_NAMES = Object.keys(TASK_TRIGGERS) as TaskTrigger[];
+export const TASK_TRIGGER_NAMES = /* @__PURE__ */ Object.keys(TASK_TRIGGERS) as TaskTrigger[];
 
 export interface TaskDecision {
   readonly trigger: TaskTrigger;

@@ -33,7 +33,7 @@ export type PatchDialect = (typeof PATCH_MEDIA_TYPES)[PatchMediaType];
 export const PATCH_MEDIA_TYPE: PatchMediaType = 'application/openstack-images-v2.1-json-patch';
 
 /** `Accept-Patch` lists both, sorted, as Glance does. */
-export const ACCEPT_PATCH = Object.keys(PATCH_MEDIA_TYPES).sort().join(', ');
+export const ACCEPT_PATCH = /* @__PURE__ */ Object.keys(PATCH_MEDIA_TYPES).sort().join(', ');
 
 /** The dialect of the request's media type; 415 with `Accept-Patch` for any other type. */
 export const patchDialect = (contentType: string | undefined): PatchDialect => {

@@ -85,7 +85,7 @@ const itemSchema = (
   ...(required.length ? { required } : {}),
 });
 
-const NAMESPACE_SCHEMA = itemSchema(
+const NAMESPACE_SCHEMA = /* @__PURE__ */ itemSchema(
   'namespace',
   {
     namespace: { type: 'string', description: 'The unique namespace text.', maxLength: METADEF_LIMITS.name },
@@ -140,7 +140,7 @@ const NAMESPACE_SCHEMA = itemSchema(
   NAMESPACE_DEFINITIONS,
 );
 
-const RESOURCE_TYPE_SCHEMA = itemSchema(
+const RESOURCE_TYPE_SCHEMA = /* @__PURE__ */ itemSchema(
   'resource_type_association',
   {
     name: {
@@ -170,9 +170,9 @@ const RESOURCE_TYPE_SCHEMA = itemSchema(
 const propertySchema = (required: readonly string[]) =>
   itemSchema('property', PROPERTY_ATTRIBUTES, required, PROPERTY_DEFINITIONS);
 /** A single property (`POST .../properties`, `PUT .../properties/{name}`): the name is in the body. */
-const PROPERTY_SCHEMA = propertySchema(['type', 'title', 'name']);
+const PROPERTY_SCHEMA = /* @__PURE__ */ propertySchema(['type', 'title', 'name']);
 
-const OBJECT_SCHEMA = itemSchema(
+const OBJECT_SCHEMA = /* @__PURE__ */ itemSchema(
   'object',
   {
     name: { type: 'string', maxLength: METADEF_LIMITS.name },
@@ -188,7 +188,7 @@ const OBJECT_SCHEMA = itemSchema(
   NAMESPACE_DEFINITIONS,
 );
 
-const TAG_SCHEMA = itemSchema(
+const TAG_SCHEMA = /* @__PURE__ */ itemSchema(
   'tag',
   {
     name: { type: 'string', maxLength: METADEF_LIMITS.name },
@@ -213,7 +213,7 @@ const DOCUMENTS = {
 } as const satisfies Record<string, JsonObject>;
 
 export type MetadefSchemaName = keyof typeof DOCUMENTS;
-export const METADEF_SCHEMA_NAMES = Object.keys(DOCUMENTS) as MetadefSchemaName[];
+export const METADEF_SCHEMA_NAMES = /* @__PURE__ */ Object.keys(DOCUMENTS) as MetadefSchemaName[];
 
 /**
  * The document for `GET /v2/schemas/metadefs/{name}`, or undefined (→ 404). Own keys only, and a

@@ -152,7 +152,7 @@ const TASK_PROPERTIES: JsonObject = {
 
 /** Task list entries (`GET /v2/tasks`) leave these out (Glance's partial task schema). */
 const TASK_STUB_HIDDEN = new Set(['input', 'result', 'message']);
-const TASK_STUB_PROPERTIES: JsonObject = Object.fromEntries(
+const TASK_STUB_PROPERTIES: JsonObject = /* @__PURE__ */ Object.fromEntries(
   Object.entries(TASK_PROPERTIES).filter(([key]) => !TASK_STUB_HIDDEN.has(key)),
 );
 
@@ -200,7 +200,7 @@ export const collectionSchema = (
 };
 
 /** `GET /v2/schemas/images`: Glance's raw collection schema around the raw image schema. */
-export const IMAGES_SCHEMA: JsonObject = collectionSchema('images', IMAGE_SCHEMA);
+export const IMAGES_SCHEMA: JsonObject = /* @__PURE__ */ collectionSchema('images', IMAGE_SCHEMA);
 
 /** `GET /v2/schemas/member` (minimal form: no links, no additionalProperties). */
 export const MEMBER_SCHEMA: JsonObject = { name: 'member', properties: MEMBER_PROPERTIES };
@@ -235,7 +235,7 @@ const DOCUMENTS = {
 } as const;
 
 export type SchemaName = keyof typeof DOCUMENTS;
-export const SCHEMA_NAMES = Object.keys(DOCUMENTS) as SchemaName[];
+export const SCHEMA_NAMES = /* @__PURE__ */ Object.keys(DOCUMENTS) as SchemaName[];
 
 /**
  * The document for `GET /v2/schemas/{name}`, or undefined (→ 404) for any other name. Own
