@@ -10,7 +10,13 @@
 import type { DataLimits } from '#shared/data/limits';
 import type { ImageFormatPolicy } from '#shared/image-format/decision';
 import type { UriFilter } from '#shared/import/uri-filter';
-import { defaultS3Allowed, type LocationSettings, parseS3Prefix, type S3Prefix } from '#shared/locations/url';
+import {
+  defaultS3Allowed,
+  type LocationSettings,
+  type LocationView,
+  parseS3Prefix,
+  type S3Prefix,
+} from '#shared/locations/url';
 import type { Limits, QuotaName } from '#shared/quotas/usage';
 import {
   booleanSetting,
@@ -267,17 +273,25 @@ export const uriFilterFromEnv = (): UriFilter => ({
  * Glance's `show_multiple_locations` (`SHOW_MULTIPLE_LOCATIONS`).
  */
 export const readLocationSettings = (): LocationSettings => {
-  const serviceBucket = requiredEnv('BUCKET_NAME');
+  const view = readLocationView();
   const entries = settingEnv(locationS3Allowed, listSetting);
   return {
     s3Allowed:
       entries === null
-        ? defaultS3Allowed(serviceBucket)
+        ? defaultS3Allowed(view.serviceBucket)
         : entries.map((entry) => parseS3Prefix(entry) as S3Prefix),
-    serviceBucket,
-    showMultipleLocations: settingEnv(showMultipleLocations, booleanSetting),
+    ...view,
   };
 };
+
+/**
+ * What an image's view needs of the location settings: the functions that only show images parse
+ * no `LOCATION_S3_ALLOWED` (docs/benchmarks.md#cold-start).
+ */
+export const readLocationView = (): LocationView => ({
+  serviceBucket: requiredEnv('BUCKET_NAME'),
+  showMultipleLocations: settingEnv(showMultipleLocations, booleanSetting),
+});
 
 /** The import state machine the API starts executions of (set only on the functions that do). */
 export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN');

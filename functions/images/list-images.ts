@@ -8,7 +8,7 @@ import { compareImages } from '#shared/images/list-query/sort';
 import { imageListingStore, isIndexOrder, listImages } from '#shared/images/listing';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';
-import { imageReads, locationSettings } from '#shared/runtime';
+import { imageReads, locationView } from '#shared/runtime';
 
 /**
  * `GET /v2/images`: Query on the owner and visibility indexes and the caller's member entries,
@@ -29,7 +29,7 @@ export const handler = apiHandler(async ({ caller, query, event }) => {
     admit: (image) => budget.admit(imageView(image)),
   });
   return reply(200, {
-    images: page.images.map((image) => imageView(image, locationSettings())),
+    images: page.images.map((image) => imageView(image, locationView())),
     ...pageLinks('/v2/images', event.rawQueryString ?? '', page.nextMarker),
     schema: '/v2/schemas/images',
   });

@@ -3,7 +3,7 @@
  * (null when unset), additional properties flattened in, hidden bookkeeping left out.
  */
 import { locationsView } from '#shared/locations/image-locations';
-import type { LocationSettings } from '#shared/locations/url';
+import type { LocationView } from '#shared/locations/url';
 import { HIDDEN_PROPERTIES, type ImageRecord } from './model.ts';
 
 /** Glance renders timestamps as `YYYY-MM-DDThh:mm:ssZ`: UTC, no fraction. */
@@ -15,10 +15,7 @@ export type ImageView = Record<string, unknown>;
  * With `show_multiple_locations` on (docs/locations.md#legacy-patch), `locations` and `direct_url` are shown, as
  * Glance does; otherwise never.
  */
-export const imageView = (
-  image: ImageRecord,
-  locations?: Pick<LocationSettings, 'showMultipleLocations' | 'serviceBucket'>,
-): ImageView => {
+export const imageView = (image: ImageRecord, locations?: LocationView): ImageView => {
   const properties = Object.fromEntries(
     Object.entries(image.properties).filter(
       ([key]) => !(HIDDEN_PROPERTIES as readonly string[]).includes(key),

@@ -31,7 +31,7 @@ import { canAddLocation, canFetchLocations, isService, requireImagePolicy } from
 import { decideImage, isGone, isTerminalTaskStatus, TransitionRefused } from '#shared/status-rules';
 import type { TaskRecord } from '#shared/tasks/model';
 import { locationsOf } from './image-locations.ts';
-import { checkLocationWithDns, LocationRefused, type LocationSettings } from './url.ts';
+import { checkLocationWithDns, LocationRefused, type LocationSettings, type LocationView } from './url.ts';
 import { parseValidationData, type ValidationData } from './validation-data.ts';
 
 /** The import API's dependencies without the object store: a location's data is read by the workflow, not here. */
@@ -146,7 +146,7 @@ export const requestLocationImport = async (
 
 /** `GET /v2/images/{image_id}/locations`: the service role only (`fetch_image_location`). */
 export const listLocations = async (
-  deps: { readonly images: ImageReads; readonly locations: LocationSettings },
+  deps: { readonly images: ImageReads; readonly locations: LocationView },
   caller: Caller,
   imageId: string,
 ): Promise<ImageLocation[]> => {

@@ -27,6 +27,9 @@ export interface LocationSettings {
   readonly showMultipleLocations: boolean;
 }
 
+/** What an image's view reads of them. */
+export type LocationView = Pick<LocationSettings, 'showMultipleLocations' | 'serviceBucket'>;
+
 export type LocationTarget =
   | { readonly kind: 's3'; readonly bucket: string; readonly key: string }
   | { readonly kind: 'http'; readonly url: URL };
