@@ -26,6 +26,7 @@ import {
   readImageFormatPolicy,
   readKeystoneConfig,
   readLocationSettings,
+  readLocationView,
   readQuotaDefaults,
   readServiceConfig,
   readStateMachineArn,
@@ -38,7 +39,7 @@ import { documentClientOf } from '#shared/dynamo';
 import { KeystoneClient } from '#shared/identity/keystone';
 import { ValidationCache } from '#shared/identity/validation-cache';
 import { ImageReads, ImageRepository } from '#shared/images/repository';
-import type { ImportApiDeps } from '#shared/import/start-import';
+import type { ImportApiDeps, TaskApiDeps } from '#shared/import/start-import';
 import type { FailureDeps, StepDeps } from '#shared/import/steps';
 import type { LocationApiDeps } from '#shared/locations/add-location';
 import { MemberReads } from '#shared/members/reads';
@@ -119,6 +120,8 @@ export const imageFormatPolicy = /* @__PURE__ */ once(readImageFormatPolicy);
 export const uriFilter = /* @__PURE__ */ once(uriFilterFromEnv);
 /** Where locations may point, and whether the legacy `locations` view and patch are on (docs/locations.md). */
 export const locationSettings = /* @__PURE__ */ once(readLocationSettings);
+/** What an image's view needs of them: for the functions that only show images. */
+export const locationView = /* @__PURE__ */ once(readLocationView);
 
 // ---------------------------------------------------------------------------------------------
 // Clients, repositories, the store
@@ -214,6 +217,17 @@ export const importApiDeps = /* @__PURE__ */ once(
     executions: stepFunctionsExecutions(new SFNClient({}), readStateMachineArn()),
     store: objectStore(),
     limits: serviceConfig().limits,
+    filter: uriFilterFromEnv(),
+    taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
+  }),
+);
+
+/** `POST /v2/tasks`: the import API's dependencies but the object store (no S3 client). */
+export const taskApiDeps = /* @__PURE__ */ once(
+  (): TaskApiDeps => ({
+    images: images(),
+    tasks: tasks(),
+    executions: stepFunctionsExecutions(new SFNClient({}), readStateMachineArn()),
     filter: uriFilterFromEnv(),
     taskTimeToLiveHours: serviceConfig().taskTimeToLiveHours,
   }),

@@ -3,7 +3,7 @@ import { apiHandler, jsonObjectBody, reply } from '#shared/http/handler';
 import { IMPORT_BODY_LIMITS } from '#shared/http/json-body';
 import { createImportTask } from '#shared/import/start-import';
 import { canUseTasksApi } from '#shared/policy';
-import { importApiDeps } from '#shared/runtime';
+import { taskApiDeps } from '#shared/runtime';
 import { taskView } from '#shared/tasks/view';
 
 /**
@@ -15,7 +15,7 @@ import { taskView } from '#shared/tasks/view';
 export const handler = apiHandler(async (request) => {
   if (!canUseTasksApi(request.caller)) throw new Forbidden('You are not authorized to create tasks.');
   const task = await createImportTask(
-    importApiDeps(),
+    taskApiDeps(),
     request.caller,
     jsonObjectBody(request, IMPORT_BODY_LIMITS),
     request.requestId,

@@ -112,6 +112,9 @@ const refusedUri = async (filter: UriFilter, uri: unknown): Promise<void> => {
   }
 };
 
+/** What `POST /v2/tasks` takes: the web-download path reads no staged object, so no object store. */
+export type TaskApiDeps = Omit<ImportApiDeps, 'store' | 'limits'>;
+
 /** What creating a task and starting its execution takes: no object store, no filter. */
 export type TaskLaunchDeps = Pick<ImportApiDeps, 'images' | 'tasks' | 'executions' | 'taskTimeToLiveHours'>;
 
@@ -236,7 +239,7 @@ export const requestImport = async (
  * tasks directly would bypass the import lock (Glance pain point 5, docs/decisions.md#glance-pain-points).
  */
 export const createImportTask = async (
-  deps: ImportApiDeps,
+  deps: TaskApiDeps,
   caller: Caller,
   body: Record<string, unknown>,
   requestId?: string,
