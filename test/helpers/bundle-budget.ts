@@ -40,7 +40,7 @@ const IMAGE_WRITE_ROUTES: ReadonlySet<string> = new Set([
  */
 export const overBudgetReason = (route: Route): string | undefined => {
   // Validated by code compiled from the served schemas (no JSON-schema compiler bundled): the
-  // namespace, object and property checks, with the property model, are 15–30 KiB of it.
+  // namespace, object and property checks, with the property model, are up to 33 KiB of it.
   if (/^(Create|Update)Metadef(Namespace|Object|Property)$/.test(route.name)) {
     return 'the compiled checks of the namespace, object or property schema and the property model';
   }
