@@ -23,5 +23,17 @@ export const DEFAULT_ACCOUNT_MEMORY_MB = 3008;
 /** Both data-path functions may run for Lambda's maximum, 15 minutes. */
 export const DATA_PATH_TIMEOUT_SECONDS = 900;
 
+/** Assembles multipart uploads, invoked asynchronously by `.../complete` (infra/constructs/uploads.ts). */
+export const COMPLETE_ENTRY = 'functions/uploads/complete-multipart-upload.ts';
+/**
+ * S3 keeps CompleteMultipartUpload open while it assembles the object, which AWS documents can take
+ * several minutes for large ones: Lambda's maximum, so an assembly is never cut short. The function
+ * only waits, so it needs little memory.
+ */
+export const COMPLETE_TIMEOUT_SECONDS = 900;
+export const COMPLETE_MEMORY_MB = 256;
+/** The API functions that queue assemblies (infra/routes.ts). */
+export const COMPLETING_ROUTES: ReadonlySet<string> = new Set(['CompleteImageUpload', 'CompleteImageStage']);
+
 /** The table stream's consumer (infra/constructs/events.ts). */
 export const PUBLISH_ENTRY = 'functions/events/publish-transitions.ts';

@@ -15,9 +15,10 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * "gone" apart. A `s3:prefix` condition would not do: a GetObject or HeadObject request carries no
  * prefix, so S3 would still answer 403 (infra/local/s3-access.ts reproduces this locally).
  * `write` covers PutObject, CreateMultipartUpload, UploadPart and CompleteMultipartUpload (and thus
- * the URLs the function presigns); `multipart` is ListParts and AbortMultipartUpload.
+ * the URLs the function presigns); `multipart` is ListParts and AbortMultipartUpload; `parts` is
+ * ListParts alone.
  */
-export type BucketAccess = 'read' | 'write' | 'delete' | 'list' | 'multipart';
+export type BucketAccess = 'read' | 'write' | 'delete' | 'list' | 'multipart' | 'parts';
 
 /** What one route's function is allowed to do. */
 export interface RouteGrants {
@@ -36,9 +37,9 @@ export const DATA_ROUTE_GRANTS: Readonly<Record<string, readonly BucketAccess[]>
   /** Signs PUT / UploadPart URLs, creates the multipart upload, aborts a race loser's. */
   PresignImageUpload: ['write', 'multipart'],
   PresignImageStage: ['write', 'multipart'],
-  /** ListParts to check the ETags, then CompleteMultipartUpload. */
-  CompleteImageUpload: ['write', 'multipart'],
-  CompleteImageStage: ['write', 'multipart'],
+  /** ListParts to check the ETags; the completion function assembles (COMPLETE_GRANTS). */
+  CompleteImageUpload: ['parts'],
+  CompleteImageStage: ['parts'],
   /** Lists and deletes the image's objects, aborts its pending multipart upload. */
   DeleteImage: ['list', 'delete', 'multipart'],
   /** HeadObject of a staged object the S3 trigger has not recorded yet (glance-direct). */
@@ -53,11 +54,18 @@ export const SWEEP_GRANTS: RouteGrants = {
   bucket: ['read', 'list', 'delete', 'multipart'],
 };
 
+/**
+ * The completion function: reads the image, lists the parts and completes the upload (PutObject
+ * is what CompleteMultipartUpload requires); it changes no image.
+ */
+export const COMPLETE_GRANTS: RouteGrants = { table: 'read', bucket: ['write', 'parts'] };
+
 const BUCKET_ACTIONS: Readonly<Record<Exclude<BucketAccess, 'list'>, readonly string[]>> = {
   read: ['s3:GetObject'],
   write: ['s3:PutObject'],
   delete: ['s3:DeleteObject'],
   multipart: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  parts: ['s3:ListMultipartUploadParts'],
 };
 
 /** Authenticated routes that only serve static documents, so they need no data at all. */
@@ -123,7 +131,9 @@ const applyBucketGrants = (
   prefixes: readonly string[],
 ): void => {
   const wanted = new Set(access);
-  const objectActions = [...wanted].flatMap((kind) => (kind === 'list' ? [] : BUCKET_ACTIONS[kind]));
+  const objectActions = [
+    ...new Set([...wanted].flatMap((kind) => (kind === 'list' ? [] : BUCKET_ACTIONS[kind]))),
+  ];
   if (objectActions.length) {
     fn.addToRolePolicy(
       new PolicyStatement({

@@ -27,6 +27,7 @@ export const acknowledgeNagFindings = (stack: ServerlessGlanceStack): void => {
   const asynchronous = new Map<GlanceFunction, string>([
     [stack.uploads.finalise, 'FinaliseFailures'],
     [stack.uploads.sweeper, 'SweepFailures'],
+    [stack.uploads.completer, 'CompleteFailures'],
     [stack.importWorkflow.functions.get('ExecutionEnded') as GlanceFunction, 'ExecutionEndedFailures'],
   ]);
 

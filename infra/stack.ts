@@ -17,6 +17,7 @@ import { FunctionSettings } from './constructs/glance-function.ts';
 import { ImportWorkflow } from './constructs/import.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Uploads } from './constructs/uploads.ts';
+import { COMPLETING_ROUTES } from './functions.ts';
 import { identitySettings } from './identity.ts';
 import { grantLocationRead, locationConfigOf } from './locations.ts';
 import { acknowledgeNagFindings } from './nag.ts';
@@ -114,6 +115,12 @@ export class ServerlessGlanceStack extends Stack {
       const starter = this.api.functions.get(name);
       if (!starter) throw new Error(`route ${name} starts imports but has no function`);
       this.importWorkflow.allowStart(starter);
+    }
+
+    for (const name of COMPLETING_ROUTES) {
+      const completing = this.api.functions.get(name);
+      if (!completing) throw new Error(`route ${name} completes uploads but has no function`);
+      this.uploads.allowCompletion(completing);
     }
 
     this.events = new TransitionEvents(this, 'Events', { table: this.data.table, functions, monitoring });

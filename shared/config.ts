@@ -296,6 +296,9 @@ export const readLocationView = (): LocationView => ({
 /** The import state machine the API starts executions of (set only on the functions that do). */
 export const readStateMachineArn = (): string => requiredEnv('STATE_MACHINE_ARN');
 
+/** The function that assembles multipart uploads (docs/uploads.md#completing-a-multipart-upload), by name. */
+export const readCompleteUploadFunction = (): string => requiredEnv('COMPLETE_UPLOAD_FUNCTION');
+
 // ---------------------------------------------------------------------------------------------
 // Identity mode `keystone` (docs/identity.md#keystone-mode): the authorizer's settings
 

@@ -17,12 +17,14 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   awsEndpoint,
+  readCompleteUploadFunction,
   readImageFormatPolicy,
   readKeystoneConfig,
   readLocationSettings,
@@ -49,6 +51,8 @@ import { UsageLedger } from '#shared/quotas/ledger';
 import { ObjectStore } from '#shared/storage/object-store';
 import { stepFunctionsExecutions } from '#shared/tasks/executions';
 import { TaskRepository } from '#shared/tasks/repository';
+import type { Completions } from '#shared/uploads/complete';
+import { lambdaCompletions } from '#shared/uploads/completions';
 import type { UploadContext } from '#shared/uploads/context';
 
 /** `build` run on the first call only; every call returns what it built. */
@@ -63,7 +67,7 @@ const once = <T>(build: () => T): (() => T) => {
 // ---------------------------------------------------------------------------------------------
 // Client factories: the only `new ...Client` of the service. Locally the standard
 // `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_SFN` /
-// `AWS_ENDPOINT_URL_SECRETS_MANAGER` variables point the clients at the emulators (the SDK reads
+// `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_LAMBDA` variables point the clients at the emulators (the SDK reads
 // them itself); S3 needs path-style addressing there.
 
 export const createDynamoDbClient = (endpoint = awsEndpoint('DYNAMODB')): DynamoDBClient =>
@@ -180,6 +184,14 @@ export const uploadContext = /* @__PURE__ */ once(
     settings: uploadSettings(),
     formatPolicy: imageFormatPolicy(),
   }),
+);
+
+/**
+ * `.../complete`: queues the assembly with an asynchronous invoke of the completion function.
+ * `COMPLETE_UPLOAD_FUNCTION` is read with the client, before the request is checked.
+ */
+export const completions = /* @__PURE__ */ once(
+  (): Completions => lambdaCompletions(new LambdaClient({}), readCompleteUploadFunction()),
 );
 
 /** The import state machine's step functions. */

@@ -1,5 +1,5 @@
 import { completeHandler } from '#shared/http/upload-handlers';
-import { uploadContext } from '#shared/runtime';
+import { completions, uploadContext } from '#shared/runtime';
 
-/** `POST /v2/images/{image_id}/stage/complete`: assembles the staged multipart upload. */
-export const handler = completeHandler('stage', uploadContext);
+/** `POST /v2/images/{image_id}/stage/complete`: checks the staged parts and queues the assembly (202). */
+export const handler = completeHandler('stage', uploadContext, completions);

@@ -2,13 +2,22 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
-import { applyGrants, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
+import {
+  COMPLETE_ENTRY,
+  COMPLETE_MEMORY_MB,
+  COMPLETE_TIMEOUT_SECONDS,
+  DATA_PATH_TIMEOUT_SECONDS,
+  FINALISE_ENTRY,
+  FINALISE_MEMORY_MB,
+  SWEEP_ENTRY,
+} from '#infra/functions';
+import { applyGrants, COMPLETE_GRANTS, FINALISE_GRANTS, SWEEP_GRANTS } from '#infra/grants';
 import { DATA_PREFIXES } from '#shared/storage/bucket';
 import { dataEnvironment, type FunctionSettings, GlanceFunction } from './glance-function.ts';
 import type { Monitoring } from './monitoring.ts';
@@ -39,6 +48,10 @@ export interface UploadsProps {
  *   objects the trigger never finalised are finalised, and import tasks whose execution never
  *   started are failed (docs/import-workflow.md#imports-that-never-started). A run that fails or
  *   cannot be delivered lands in `SweepFailures` (alarmed).
+ * - `CompleteUpload`, invoked asynchronously by `.../complete` once the parts are checked: it
+ *   assembles the multipart upload, which S3 may take minutes to do, so it runs outside the API's
+ *   30 seconds. Two retries within 6 hours, then the event goes to `CompleteFailures` (alarmed); an
+ *   upload that never completes is swept back to queued at its deadline.
  */
 export class Uploads extends Construct {
   readonly finalise: GlanceFunction;
@@ -48,6 +61,10 @@ export class Uploads extends Construct {
   readonly finaliseFailures: Queue;
   /** Sweeper runs that could not be delivered or failed. */
   readonly sweepFailures: Queue;
+  /** Assembles multipart uploads (docs/uploads.md#completing-a-multipart-upload). */
+  readonly completer: GlanceFunction;
+  /** Completions that still failed after Lambda's retries. */
+  readonly completeFailures: Queue;
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
@@ -124,5 +141,42 @@ export class Uploads extends Construct {
         }),
       ],
     });
+
+    this.completer = new GlanceFunction(
+      this,
+      'CompleteUpload',
+      props.functions.propsFor(
+        'CompleteUpload',
+        {
+          entry: COMPLETE_ENTRY,
+          description: 'Assembles a checked multipart upload (CompleteMultipartUpload) for .../complete',
+          environment,
+        },
+        { memoryMb: COMPLETE_MEMORY_MB, timeoutSeconds: COMPLETE_TIMEOUT_SECONDS },
+      ),
+    );
+    applyGrants(this.completer, COMPLETE_GRANTS, targets);
+    this.completeFailures = props.monitoring.deadLetterQueue(
+      this,
+      'CompleteFailures',
+      'multipart uploads the completion function could not assemble',
+    );
+    this.completer.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(this.completeFailures),
+    });
+  }
+
+  /**
+   * Lets an API function queue completions: `lambda:InvokeFunction` on the completion function
+   * alone (its unqualified ARN, no version or alias wildcard), and its name in
+   * `COMPLETE_UPLOAD_FUNCTION`.
+   */
+  allowCompletion(fn: GlanceFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.completer.functionArn] }),
+    );
+    fn.addEnvironment('COMPLETE_UPLOAD_FUNCTION', this.completer.functionName);
   }
 }

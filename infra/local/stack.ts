@@ -18,9 +18,10 @@ import {
 } from './keys.ts';
 import { type Accounts, defaultAccounts, loadOrCreateAccounts } from './keystone/accounts.ts';
 import { type LocalKeystone, startLocalKeystone } from './keystone/server.ts';
+import { type LocalLambdaService, startLocalLambdaService } from './lambda-service.ts';
 import type { S3AccessModel } from './s3-access.ts';
 import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager.ts';
-import { startUploadEvents } from './upload-events.ts';
+import { COMPLETER, startUploadEvents } from './upload-events.ts';
 
 export interface LocalStackOptions {
   /** Adapter port; 0 lets the OS choose. The emulators always take OS-chosen ports. */
@@ -87,6 +88,11 @@ export interface LocalStack {
   signToken(options: TokenOptions): Promise<string>;
   /** S3 `ObjectCreated:*` notifications for the bucket; returns the unsubscribe function. */
   onObjectCreated(listener: ObjectCreatedListener): () => void;
+  /**
+   * The local Lambda endpoint functions invoke other functions through (the completion of
+   * multipart uploads): its failures are the on-failure destination's messages.
+   */
+  readonly lambda: LocalLambdaService;
   /** The import's local Step Functions (infra/local/step-functions/), with what its restart recovered. */
   readonly stepFunctions: LocalImport;
   /** What the metadefs starter catalog load wrote; undefined when it did not run. */
@@ -126,6 +132,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       identityMode === 'keystone'
         ? { mode: 'keystone', entry: keystoneAuthorizerEntry }
         : { mode: 'jwt', verify: localVerifier(keys) };
+    // Functions invoked by functions (`.../complete` → the completion function), through the SDK.
+    const lambda = await startLocalLambdaService({ functions: [COMPLETER] });
+    stoppers.push(() => lambda.close());
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+      COMPLETE_UPLOAD_FUNCTION: COMPLETER.name,
+    });
     const gateway = await startApiGateway({ authorizer, port: options.port, host, routes: options.routes });
     stoppers.push(() => gateway.close());
     const keystone =
@@ -145,6 +158,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       keystone,
       signToken: (token) => signToken(keys, token),
       onObjectCreated: (listener) => emulators.onObjectCreated(listener),
+      lambda,
       stepFunctions,
       metadefsStarterCatalog,
       async stop() {

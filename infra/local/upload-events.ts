@@ -8,7 +8,15 @@
  * `LOCAL_FINALISER=off` (tests that deliver S3 events by hand).
  */
 import type { S3Event } from 'aws-lambda';
-import { DATA_PATH_TIMEOUT_SECONDS, FINALISE_ENTRY, FINALISE_MEMORY_MB, SWEEP_ENTRY } from '#infra/functions';
+import {
+  COMPLETE_ENTRY,
+  COMPLETE_MEMORY_MB,
+  COMPLETE_TIMEOUT_SECONDS,
+  DATA_PATH_TIMEOUT_SECONDS,
+  FINALISE_ENTRY,
+  FINALISE_MEMORY_MB,
+  SWEEP_ENTRY,
+} from '#infra/functions';
 import { DATA_PREFIX, decodeS3EventKey, STAGING_PREFIX } from '#shared/storage/bucket';
 import type { ObjectCreatedListener } from './emulators.ts';
 import { type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
@@ -38,6 +46,16 @@ const dataPathFunction = (name: string, entry: string): LocalFunction => ({
 });
 const FINALISE = dataPathFunction('Finalise', FINALISE_ENTRY);
 const SWEEPER = dataPathFunction('Sweeper', SWEEP_ENTRY);
+/**
+ * The completion function, invoked asynchronously by `.../complete` through the local Lambda
+ * endpoint (lambda-service.ts) under the name `COMPLETE_UPLOAD_FUNCTION` gives it.
+ */
+export const COMPLETER: LocalFunction = {
+  name: 'CompleteUpload',
+  entry: COMPLETE_ENTRY,
+  timeoutSeconds: COMPLETE_TIMEOUT_SECONDS,
+  memoryMb: COMPLETE_MEMORY_MB,
+};
 
 const isDataKey = (encodedKey: string) => {
   const key = decodeS3EventKey(encodedKey);

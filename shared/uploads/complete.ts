@@ -1,35 +1,71 @@
 /**
- * `POST /v2/images/{id}/file/complete` and `.../stage/complete`: assembles a multipart upload once
- * every part is in S3. Nothing changes status here: the object that appears is finalised by the S3
- * trigger like any other upload, so the answer is 202 and the image is still saving/uploading.
+ * `POST /v2/images/{id}/file/complete` and `.../stage/complete`, in two halves
+ * (docs/uploads.md#completing-a-multipart-upload):
  *
- * 409 when the image is not in saving/uploading (for this kind) or the upload is gone (swept);
- * 400 for an unknown or foreign `upload_id`, a single-PUT upload, missing or extra parts, or an
- * ETag that is not the one S3 has for that part (checked with ListParts before completing, so the
- * client gets a clear message and the multipart upload stays open for a corrected request).
+ * - `completeUpload`, in the API function: checks the request against the image and against
+ *   ListParts, then asks for the assembly (`Completions.start`, an asynchronous Lambda invoke)
+ *   and answers 202. 409 when the image is not in saving/uploading (for this kind) or the upload is
+ *   gone (swept, or already completed); 400 for an unknown or foreign `upload_id`, a single-PUT
+ *   upload, missing or extra parts, or an ETag that is not the one S3 has for that part. A refused
+ *   request leaves the multipart upload open for a corrected one.
+ * - `finishCompletion`, in its own function with a timeout of minutes: S3's
+ *   CompleteMultipartUpload keeps the connection open while it assembles, which for a large object
+ *   can take far longer than an API function (or API Gateway's 30 seconds) may wait. It re-reads the
+ *   image, and completes only the upload the image still waits for, with the parts S3 holds.
+ *
+ * Nothing changes status in either half: the object that appears is finalised by the S3 trigger
+ * like any other upload; one that never appears is swept back to queued at the upload's deadline.
  */
 import type { Part } from '@aws-sdk/client-s3';
 import { BadRequest, Conflict } from '#shared/errors';
-import type { ImageRecord } from '#shared/images/model';
-import type { UploadKind } from '#shared/storage/bucket';
-import { isS3Error } from '#shared/storage/object-store';
+import type { ImageRecord, PendingUpload } from '#shared/images/model';
+import type { ImageReads } from '#shared/images/repository';
+import { type UploadKind, uploadIdOf } from '#shared/storage/bucket';
+import { isS3Error, type ObjectStore } from '#shared/storage/object-store';
 import type { UploadContext } from './context.ts';
+import { allows, finishTrigger } from './finalise.ts';
 import { type CompleteBody, normaliseEtag, partCountOf } from './plan.ts';
 import { pendingUploadOf } from './presign.ts';
+
+/** What the API function hands the completion function: small, and enough to find the rest. */
+export interface CompletionRequest {
+  readonly image_id: string;
+  readonly kind: UploadKind;
+  readonly upload_id: string;
+}
+
+/** The port through which the API asks for an assembly (shared/uploads/completions.ts). */
+export interface Completions {
+  /** Queues the completion; resolves once it is queued, long before it runs. */
+  start(request: CompletionRequest): Promise<void>;
+}
+
+type MultipartUpload = PendingUpload & {
+  readonly multipart_upload_id: string;
+  readonly part_size: number;
+  readonly declared_size: number;
+};
+
+const isMultipart = (upload: PendingUpload): upload is MultipartUpload =>
+  Boolean(upload.multipart_upload_id) && upload.part_size !== undefined && upload.declared_size !== null;
 
 const ranges = (numbers: number[]): string => {
   const shown = numbers.slice(0, 20).join(', ');
   return numbers.length > 20 ? `${shown} and ${numbers.length - 20} more` : shown;
 };
 
-export const completeUpload = async (
-  ctx: UploadContext,
+const gone = (uploadId: string, cause?: unknown) =>
+  new Conflict(`Upload ${uploadId} no longer exists (expired or already completed).`, { cause });
+
+/** The checks of `.../complete`, before anything is asked of S3 but ListParts. */
+export const checkCompletion = async (
+  ctx: Pick<UploadContext, 'store'>,
   image: ImageRecord,
   kind: UploadKind,
   body: CompleteBody,
-): Promise<void> => {
+): Promise<MultipartUpload> => {
   const upload = pendingUploadOf(image, kind, body.uploadId);
-  if (!upload.multipart_upload_id || upload.part_size === undefined || upload.declared_size === null) {
+  if (!isMultipart(upload)) {
     throw new BadRequest(`Upload ${body.uploadId} is a single PUT; there is nothing to complete.`);
   }
   const count = partCountOf(upload.declared_size, upload.part_size);
@@ -52,9 +88,7 @@ export const completeUpload = async (
   try {
     uploaded = await ctx.store.listParts(upload.key, upload.multipart_upload_id);
   } catch (error) {
-    if (isS3Error(error, 'NoSuchUpload', '404')) {
-      throw new Conflict(`Upload ${body.uploadId} no longer exists (expired or already completed).`);
-    }
+    if (isS3Error(error, 'NoSuchUpload', '404')) throw gone(body.uploadId);
     throw error;
   }
   const etags = new Map(uploaded.map((part) => [part.PartNumber, normaliseEtag(part.ETag ?? '')]));
@@ -72,23 +106,113 @@ export const completeUpload = async (
         .join(' '),
     );
   }
+  return upload;
+};
+
+/** The API half: checks the request, then queues the assembly. */
+export const completeUpload = async (
+  ctx: Pick<UploadContext, 'store'>,
+  completions: Completions,
+  image: ImageRecord,
+  kind: UploadKind,
+  body: CompleteBody,
+): Promise<void> => {
+  await checkCompletion(ctx, image, kind, body);
+  await completions.start({ image_id: image.id, kind, upload_id: body.uploadId });
+};
+
+/**
+ * S3 refused to assemble the parts, or they are not the ones the plan asked for (which S3 would
+ * assemble into an object of the wrong size). Retrying cannot help; the invocation fails into the
+ * completion's dead-letter queue, and the sweeper returns the image to queued at its deadline.
+ */
+export class CompletionRefused extends Error {
+  override readonly name = 'CompletionRefused';
+}
+
+/** What one completion did; the function returns it, and logs the no-ops. */
+export type CompletionOutcome =
+  | 'completed'
+  /** The image no longer waits for this upload (swept, deleted, finalised, another upload). */
+  | 'not-pending'
+  /** S3 has no such multipart upload any more: completed by an earlier invocation, or aborted. */
+  | 'gone';
+
+/** Parses the asynchronous invocation's payload; anything else is a refused completion. */
+export const parseCompletionRequest = (event: unknown): CompletionRequest => {
+  const request = event as Partial<CompletionRequest> | null;
+  if (
+    typeof request?.image_id !== 'string' ||
+    typeof request.upload_id !== 'string' ||
+    (request.kind !== 'file' && request.kind !== 'stage')
+  ) {
+    throw new CompletionRefused(`Not a completion request: ${JSON.stringify(event)}`);
+  }
+  return { image_id: request.image_id, kind: request.kind, upload_id: request.upload_id };
+};
+
+/**
+ * The asynchronous half. Invoked twice, or again by Lambda's retries after a failure or a timeout,
+ * it completes at most once: the second finds the multipart upload gone (`gone`), or the image no
+ * longer waiting for it (`not-pending`). The key is this attempt's alone and the completion never
+ * replaces an object already there.
+ */
+export const finishCompletion = async (
+  ctx: {
+    readonly images: Pick<ImageReads, 'get'>;
+    readonly store: Pick<ObjectStore, 'listParts' | 'completeMultipartUpload'>;
+  },
+  request: CompletionRequest,
+): Promise<CompletionOutcome> => {
+  const image = await ctx.images.get(request.image_id);
+  const upload = image?.upload;
+  if (
+    !image ||
+    !upload ||
+    !allows(image, finishTrigger(request.kind)) ||
+    upload.kind !== request.kind ||
+    uploadIdOf(upload) !== request.upload_id ||
+    !isMultipart(upload)
+  ) {
+    return 'not-pending';
+  }
+
+  let parts: Part[];
+  try {
+    parts = await ctx.store.listParts(upload.key, upload.multipart_upload_id);
+  } catch (error) {
+    if (isS3Error(error, 'NoSuchUpload', '404')) return 'gone';
+    throw error;
+  }
+  // The API checked every part against the plan; a part uploaded again since is S3's to assemble.
+  const count = partCountOf(upload.declared_size, upload.part_size);
+  const numbers = parts.map((part) => part.PartNumber ?? 0).sort((a, b) => a - b);
+  if (numbers.length !== count || numbers.some((number, index) => number !== index + 1)) {
+    throw new CompletionRefused(
+      `Upload ${request.upload_id} of image ${request.image_id} has parts ${ranges(numbers)}; its plan has ${count}.`,
+    );
+  }
 
   try {
-    // The key is this attempt's alone: never replace an object already there.
     await ctx.store.completeMultipartUpload(
       upload.key,
       upload.multipart_upload_id,
-      body.parts.map((part) => ({ partNumber: part.part_number, etag: part.etag })),
+      parts
+        .map((part) => ({ partNumber: part.PartNumber ?? 0, etag: normaliseEtag(part.ETag ?? '') }))
+        .sort((a, b) => a.partNumber - b.partNumber),
     );
   } catch (error) {
+    // Completed by an invocation that ran out of time after S3 had started, or aborted meanwhile.
+    if (isS3Error(error, 'NoSuchUpload', 'PreconditionFailed', '404', '412')) return 'gone';
     if (isS3Error(error, 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall')) {
-      throw new BadRequest(`S3 refused the parts: ${(error as Error).message}`, { cause: error });
-    }
-    if (isS3Error(error, 'NoSuchUpload', 'PreconditionFailed', '404', '412')) {
-      throw new Conflict(`Upload ${body.uploadId} no longer exists (expired or already completed).`, {
-        cause: error,
-      });
+      throw new CompletionRefused(
+        `S3 refused the parts of upload ${request.upload_id}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
+  return 'completed';
 };

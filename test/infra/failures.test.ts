@@ -42,15 +42,35 @@ const idOf = (value: unknown): string | undefined => {
 const queueIds = () => new Set(ofType('AWS::SQS::Queue').map(([id]) => id));
 
 describe('every asynchronous path has a failure destination', () => {
-  /** Functions a service invokes asynchronously: S3 notifications and EventBridge rules. */
-  const asyncTargets = () =>
-    ofType('AWS::Lambda::Permission')
+  /**
+   * Functions invoked asynchronously: by S3 notifications and EventBridge rules (resource
+   * policies), and by other functions (a function's role allowed to invoke one; every
+   * function-to-function invoke of the service is an `Event` invoke). The state machine's role
+   * invokes its steps synchronously and is left out.
+   */
+  const asyncTargets = () => {
+    const machineRole = idOf(
+      (ofType('AWS::StepFunctions::StateMachine')[0]?.[1].Properties as { RoleArn?: unknown } | undefined)
+        ?.RoleArn,
+    );
+    const byFunctions = ofType('AWS::IAM::Policy')
+      .filter(([, policy]) => !JSON.stringify(policy.Properties.Roles).includes(`"${machineRole}"`))
+      .flatMap(
+        ([, policy]) =>
+          (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+            .Statement,
+      )
+      .filter((statement) => [statement.Action].flat().includes('lambda:InvokeFunction'))
+      .flatMap((statement) => [statement.Resource].flat().map(idOf));
+    const byServices = ofType('AWS::Lambda::Permission')
       .filter(([, p]) =>
         ['s3.amazonaws.com', 'events.amazonaws.com'].includes(p.Properties.Principal as string),
       )
       .map(([, p]) => idOf(p.Properties.FunctionName));
+    return [...byServices, ...byFunctions];
+  };
 
-  it('finds the asynchronous invocations: the S3 trigger, the sweeper schedule, the execution-ended rule', () => {
+  it('finds the asynchronous invocations: the S3 trigger, the sweeper schedule, the execution-ended rule, the completion', () => {
     const targets = new Set(asyncTargets());
     expect(targets).toEqual(
       new Set(
@@ -58,6 +78,7 @@ describe('every asynchronous path has a failure destination', () => {
           stack.uploads.finalise,
           stack.uploads.sweeper,
           stack.importWorkflow.functions.get('ExecutionEnded'),
+          stack.uploads.completer,
         ].map((fn) => stack.getLogicalId(fn?.node.defaultChild as never)),
       ),
     );

@@ -4,7 +4,13 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
-import { DEFAULT_ACCOUNT_MEMORY_MB, FINALISE_ENTRY, SWEEP_ENTRY } from '#infra/functions';
+import {
+  COMPLETE_ENTRY,
+  COMPLETING_ROUTES,
+  DEFAULT_ACCOUNT_MEMORY_MB,
+  FINALISE_ENTRY,
+  SWEEP_ENTRY,
+} from '#infra/functions';
 import { DATA_ROUTE_GRANTS } from '#infra/grants';
 import {
   knownPaths,
@@ -72,12 +78,16 @@ beforeAll(() => {
   );
 });
 
-it.each([...routes.map((r) => r.entry), methodNotAllowedEntry, notFoundEntry, FINALISE_ENTRY, SWEEP_ENTRY])(
-  'has the entry file %s',
-  (entry) => {
-    expect(fs.existsSync(join(REPO_ROOT, entry))).toBe(true);
-  },
-);
+it.each([
+  ...routes.map((r) => r.entry),
+  methodNotAllowedEntry,
+  notFoundEntry,
+  FINALISE_ENTRY,
+  SWEEP_ENTRY,
+  COMPLETE_ENTRY,
+])('has the entry file %s', (entry) => {
+  expect(fs.existsSync(join(REPO_ROOT, entry))).toBe(true);
+});
 
 const logicalId = (element: CfnElement | undefined) => {
   if (!element) throw new Error('construct has no CloudFormation resource');
@@ -574,8 +584,8 @@ describe('grants', () => {
     ['DownloadImageData', ['s3:GetObject', 's3:ListBucket']],
     ['PresignImageUpload', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
     ['PresignImageStage', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
-    ['CompleteImageUpload', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
-    ['CompleteImageStage', ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject']],
+    ['CompleteImageUpload', ['s3:ListMultipartUploadParts']],
+    ['CompleteImageStage', ['s3:ListMultipartUploadParts']],
     [
       'DeleteImage',
       ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket', 's3:ListMultipartUploadParts'],
@@ -596,6 +606,50 @@ describe('grants', () => {
         expect(text).toContain('/staging/*');
         expect(text).not.toMatch(/"\/\*"/);
       }
+    }
+  });
+
+  it('lets the completion function list parts and complete (PutObject), nothing else in S3, and only read the table', () => {
+    expect(s3ActionsOf(stack.uploads.completer)).toEqual(['s3:ListMultipartUploadParts', 's3:PutObject']);
+    const actions = s3StatementsOf(stack.uploads.completer).length;
+    expect(actions).toBe(1);
+    const role = logicalId(stack.uploads.completer.role?.node.defaultChild as CfnElement);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${role}"`))
+      .flatMap(
+        (policy) => (policy.Properties.PolicyDocument as { Statement: { Action: unknown }[] }).Statement,
+      );
+    const all = statements.flatMap((statement) => [statement.Action].flat() as string[]);
+    expect(all.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+  });
+
+  it('lets exactly the complete routes invoke the completion function, on its unqualified ARN only', () => {
+    const completer = logicalId(stack.uploads.completer.node.defaultChild as CfnElement);
+    const invokers = ofType('AWS::IAM::Policy').filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('"lambda:InvokeFunction"'),
+    );
+    const rolesOf = (names: Iterable<string>) =>
+      [...names].map((name) => ({ Ref: logicalId(fn(name).role?.node.defaultChild as CfnElement) }));
+    const invokingRoles = invokers.flatMap((policy) => policy.Properties.Roles as unknown[]);
+    for (const role of rolesOf(COMPLETING_ROUTES)) expect(invokingRoles).toContainEqual(role);
+    for (const policy of invokers) {
+      for (const statement of (
+        policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }
+      ).Statement) {
+        if (statement.Action !== 'lambda:InvokeFunction') continue;
+        if (JSON.stringify(statement.Resource).includes(`"${completer}"`)) {
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [completer, 'Arn'] });
+        }
+      }
+    }
+    for (const name of COMPLETING_ROUTES) {
+      const environment = resources[logicalId(fn(name).node.defaultChild as CfnElement)]?.Properties
+        .Environment as { Variables: Record<string, unknown> } | undefined;
+      expect(environment?.Variables.COMPLETE_UPLOAD_FUNCTION).toEqual({ Ref: completer });
     }
   });
 
@@ -642,6 +696,23 @@ describe('data path', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: finaliseId() },
       MaximumRetryAttempts: 2,
+    });
+  });
+
+  it('gives the completion function 15 minutes for S3 to assemble, two async retries, then its queue', () => {
+    const completer = logicalId(stack.uploads.completer.node.defaultChild as CfnElement);
+    expect(resources[completer]?.Properties).toMatchObject({ MemorySize: 256, Timeout: 900 });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: completer },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: {
+            'Fn::GetAtt': [logicalId(stack.uploads.completeFailures.node.defaultChild as CfnElement), 'Arn'],
+          },
+        },
+      },
     });
   });
 
