@@ -1,6 +1,7 @@
 /**
- * cdk-nag's AWS Solutions and Serverless packs on the stack as the example context builds it:
- * zero findings left, and each one the stack keeps is acknowledged on the resource it concerns,
+ * cdk-nag's AWS Solutions and Serverless packs on the stack as the example context builds it, in
+ * both identity modes (jwt: the HTTP API's JWT authorizer; keystone, the example's own: the
+ * Keystone Lambda authorizer and its function): zero findings left, and each one the stack keeps is acknowledged on the resource it concerns,
  * with a reason (infra/nag.ts). Every acknowledgment answers a finding the packs really report
  * without it, so none can silently widen what is let through.
  */
@@ -13,16 +14,25 @@ import { REPO_ROOT } from '#infra/constructs/glance-function';
 import { acknowledgmentsOf } from '#infra/nag';
 import { ServerlessGlanceStack } from '#infra/stack';
 
-const build = (acknowledgeNagFindings: boolean) => {
+type IdentityMode = 'jwt' | 'keystone';
+
+/** The example context in each identity mode (the example itself is keystone). */
+const IDENTITY: Record<IdentityMode, Record<string, unknown>> = {
+  jwt: {
+    'serverless-glance:identityMode': 'jwt',
+    'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
+    'serverless-glance:jwtAudience': 'glance',
+  },
+  keystone: {
+    'serverless-glance:identityMode': 'keystone',
+    'serverless-glance:keystoneUrl': 'https://keystone.corp.net/v3',
+  },
+};
+
+const build = (mode: IdentityMode, acknowledgeNagFindings: boolean) => {
   const example = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/cdk.context.example.json'), 'utf8'));
   const app = new App({
-    context: {
-      ...example,
-      'aws:cdk:bundling-stacks': [],
-      'serverless-glance:identityMode': 'jwt',
-      'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
-      'serverless-glance:jwtAudience': 'glance',
-    },
+    context: { ...example, 'aws:cdk:bundling-stacks': [], ...IDENTITY[mode] },
   });
   const stack = new ServerlessGlanceStack(app, 'NagTest', { acknowledgeNagFindings });
   const violations = [new AwsSolutionsChecks(app), new ServerlessChecks(app)].flatMap(
@@ -43,14 +53,18 @@ const findings = (violations: PolicyViolation[]) =>
     v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath ?? '' })),
   );
 
-let kept: ReturnType<typeof build>;
-let bare: ReturnType<typeof build>;
-beforeAll(() => {
-  kept = build(true);
-  bare = build(false);
-}, 180_000);
+describe.each<IdentityMode>(['jwt', 'keystone'])('cdk-nag, identity mode %s', (mode) => {
+  let kept: ReturnType<typeof build>;
+  let bare: ReturnType<typeof build>;
+  beforeAll(() => {
+    kept = build(mode, true);
+    bare = build(mode, false);
+  }, 180_000);
 
-describe('cdk-nag', () => {
+  it('checks the identity mode it names', () => {
+    expect(kept.stack.api.keystoneAuthorizer === undefined).toBe(mode === 'jwt');
+  });
+
   it('leaves no finding, error or warning, unacknowledged', () => {
     expect(findings(kept.violations).map(({ id, path }) => `${id} at ${path}`)).toEqual([]);
   });
@@ -81,7 +95,7 @@ describe('cdk-nag', () => {
       byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
     }
     console.info(
-      `cdk-nag acknowledgments: ${[...byRule.values()].reduce((a, b) => a + b, 0)} (${[...byRule]
+      `cdk-nag acknowledgments (${mode}): ${[...byRule.values()].reduce((a, b) => a + b, 0)} (${[...byRule]
         .map(([rule, count]) => `${rule} ${count}`)
         .join(', ')})`,
     );
