@@ -38,6 +38,14 @@ const r = (name: string, method: HttpMethod, path: string, entry: string, auth =
 /** Direct uploads hold up to ~4.5 MiB in memory, hash it and write it to S3: more memory (and CPU), API Gateway's 29 s. */
 const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
 
+/**
+ * Presign signs a page of up to `PRESIGN_MAX_PART_URLS` part URLs (1000 by default, at most 10,000):
+ * CPU work, about 0.4 s of one vCPU per 1000 URLs (`npm run bench -- presign`). At 256 MB (0.145
+ * vCPU) a page of 10,000 would take about 27 s; 1024 MB signs it in about 7 s, within API
+ * Gateway's 29 s (docs/uploads.md#multipart).
+ */
+const PRESIGN = { memoryMb: 1024, timeoutSeconds: 29 } as const;
+
 /** Image sharing (docs/api.md#members), in its own nested stack: the main stack keeps room for the next routes. */
 const member = (name: string, method: HttpMethod, path: string, entry: string): Route => ({
   ...r(name, method, path, `images/${entry}`),
@@ -95,8 +103,14 @@ export const routes: readonly Route[] = [
   },
   r('DownloadImageData', 'GET', '/v2/images/{image_id}/file', 'images/download-image-data'),
   { ...r('StageImageData', 'PUT', '/v2/images/{image_id}/stage', 'images/stage-image-data'), ...DIRECT_DATA },
-  r('PresignImageUpload', 'POST', '/v2/images/{image_id}/file/presign', 'images/presign-image-upload'),
-  r('PresignImageStage', 'POST', '/v2/images/{image_id}/stage/presign', 'images/presign-image-stage'),
+  {
+    ...r('PresignImageUpload', 'POST', '/v2/images/{image_id}/file/presign', 'images/presign-image-upload'),
+    ...PRESIGN,
+  },
+  {
+    ...r('PresignImageStage', 'POST', '/v2/images/{image_id}/stage/presign', 'images/presign-image-stage'),
+    ...PRESIGN,
+  },
   r('CompleteImageUpload', 'POST', '/v2/images/{image_id}/file/complete', 'images/complete-image-upload'),
   r('CompleteImageStage', 'POST', '/v2/images/{image_id}/stage/complete', 'images/complete-image-stage'),
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|data-path|import|bundles|image-format]`: every benchmark of the service, measured in one run on
+ * `npm run bench [-- api|data-path|import|bundles|multipart|image-format]`: every benchmark of the service, measured in one run on
  * this machine and printed as tables of ratios against in-run baselines (never timed assertions in
  * tests). Each part runs in a child process of its own: a local stack sets the process environment
  * its clients are built from, so two parts cannot share one process.
@@ -27,6 +27,16 @@ const PARTS = {
   bundles: async () => {
     const { runBundlesBench } = await import('./bundles.ts');
     printTable('Cold start: API function bundles vs a DynamoDB-client-only bundle', await runBundlesBench());
+  },
+  multipart: async () => {
+    // Before the logger is created: one line per request would bury the tables.
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    const { runCompleteBench, runPresignBench } = await import('./multipart.ts');
+    printTable(
+      'Presign: one page of part URLs, CPU time and its share of the API timeout',
+      await runPresignBench(),
+    );
+    printTable('Complete: the API answer vs the assembly', await runCompleteBench());
   },
   'image-format': async () => {
     const { runImageFormatBench } = await import('./image-format.ts');
