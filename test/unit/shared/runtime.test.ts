@@ -8,6 +8,7 @@ const VARIABLES = [
   'TABLE_NAME',
   'BUCKET_NAME',
   'STATE_MACHINE_ARN',
+  'COMPLETE_UPLOAD_FUNCTION',
   'IMAGE_SIZE_CAP',
   'UPLOAD_URL_SECONDS',
   'KEYSTONE_URL',
@@ -47,6 +48,8 @@ describe('the runtime wiring', () => {
     expect(runtime.metadefs()).toBe(runtime.metadefs());
     process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:import';
     expect(runtime.importApiDeps().store).toBe(runtime.objectStore());
+    process.env.COMPLETE_UPLOAD_FUNCTION = 'CompleteUpload';
+    expect(runtime.completions()).toBe(runtime.completions());
   });
 
   it('builds the Keystone client and its validation cache from the authorizer settings only', async () => {
@@ -69,6 +72,7 @@ describe('the runtime wiring', () => {
     ['BUCKET_NAME', (runtime: typeof import('#shared/runtime')) => runtime.objectStore()],
     ['TABLE_NAME', (runtime: typeof import('#shared/runtime')) => runtime.metadefs()],
     ['STATE_MACHINE_ARN', (runtime: typeof import('#shared/runtime')) => runtime.importApiDeps()],
+    ['COMPLETE_UPLOAD_FUNCTION', (runtime: typeof import('#shared/runtime')) => runtime.completions()],
     ['KEYSTONE_URL', (runtime: typeof import('#shared/runtime')) => runtime.keystoneClient()],
     ['KEYSTONE_SERVICE_SECRET', (runtime: typeof import('#shared/runtime')) => runtime.tokenValidations()],
   ])('fails the first accessor that needs a missing %s, naming it', async (name, access) => {
