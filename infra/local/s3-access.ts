@@ -9,6 +9,7 @@
  * it from the synthesized policies with `listBucketAllowed`, so a grant that would make AWS
  * answer 403 makes the local S3 answer 403 too.
  */
+import { addS3rverMiddleware, answerXml, objectOf } from './s3rver-middleware.ts';
 /** Read on every request, so a test may change it on a running stack. */
 export interface S3AccessModel {
   /** Whether the caller may ListBucket the whole bucket, without conditions. */
@@ -46,40 +47,14 @@ export const listBucketAllowed = (statements: readonly PolicyStatement[]): boole
       [statement.Resource].flat().some(isBucketResource),
   );
 
-/** The slice of Koa's context the middleware uses. */
-interface KoaContext {
-  readonly method: string;
-  readonly path: string;
-  readonly querystring: string;
-  status: number;
-  body: unknown;
-  type: string;
-}
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-interface S3rverInternals {
-  readonly middleware: Middleware[];
-  readonly store: { existsObject(bucket: string, key: string): Promise<boolean> };
-}
-
 /** Installs the model in front of s3rver's router; call before `run()`. */
-export const enforceS3Access = (server: unknown, access: S3AccessModel): void => {
-  const s3rver = server as S3rverInternals;
-  s3rver.middleware.unshift(async (ctx, next) => {
+export const enforceS3Access = (server: unknown, access: S3AccessModel): void =>
+  addS3rverMiddleware(server, (store) => async (ctx, next) => {
     if (access.listBucket) return next();
-    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    const object = objectOf(ctx.path);
     // Object reads only; subresources (?uploadId, ?acl...) keep s3rver's answers.
-    if (!match || !['GET', 'HEAD'].includes(ctx.method) || ctx.querystring.includes('uploadId'))
+    if (!object || !['GET', 'HEAD'].includes(ctx.method) || ctx.querystring.includes('uploadId'))
       return next();
-    const bucket = decodeURIComponent(match[1] ?? '');
-    const key = (match[2] ?? '').split('/').map(decodeURIComponent).join('/');
-    if (await s3rver.store.existsObject(bucket, key)) return next();
-    ctx.status = 403;
-    if (ctx.method === 'HEAD') {
-      ctx.body = '';
-      return;
-    }
-    ctx.type = 'application/xml';
-    ctx.body =
-      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+    if (await store.existsObject(object.bucket, object.key)) return next();
+    answerXml(ctx, 403, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
   });
-};

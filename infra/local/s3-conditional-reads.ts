@@ -5,23 +5,7 @@
  * ETag its HEAD found, so an object replaced mid-read is never hashed half old, half new).
  * Installed in front of s3rver's router, like s3-multipart.ts.
  */
-
-/** The slice of Koa's context this middleware uses. */
-interface KoaContext {
-  readonly method: string;
-  readonly path: string;
-  readonly query: Record<string, string | string[] | undefined>;
-  readonly headers: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-  type: string;
-}
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-
-interface S3rverInternals {
-  readonly middleware: Middleware[];
-  readonly store: { getMetadata(bucket: string, key: string): Promise<{ etag?: string }> };
-}
+import { addS3rverMiddleware, answerXml, objectOf } from './s3rver-middleware.ts';
 
 /** Query parameters of a plain object read (the SDK's `x-id`, presigning, response overrides). */
 const isReadParameter = (name: string) => name === 'x-id' || /^(x-amz-|response-)/i.test(name);
@@ -29,27 +13,22 @@ const isReadParameter = (name: string) => name === 'x-id' || /^(x-amz-|response-
 const unquoted = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /** Installs the middleware; call before `run()`, which composes Koa's middleware list. */
-export const addConditionalReads = (server: unknown): void => {
-  const s3rver = server as S3rverInternals;
-  const middleware: Middleware = async (ctx, next) => {
+export const addConditionalReads = (server: unknown): void =>
+  addS3rverMiddleware(server, (store) => async (ctx, next) => {
     const ifMatch = ctx.headers['if-match'];
-    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    const object = objectOf(ctx.path);
     const objectRead = ['GET', 'HEAD'].includes(ctx.method) && Object.keys(ctx.query).every(isReadParameter);
-    if (typeof ifMatch !== 'string' || !match || !objectRead) return next();
-    const bucket = decodeURIComponent(match[1] ?? '');
-    const key = (match[2] ?? '').split('/').map(decodeURIComponent).join('/');
+    if (typeof ifMatch !== 'string' || !object || !objectRead) return next();
     // No object: s3rver's own 404.
-    const metadata = await s3rver.store.getMetadata(bucket, key).catch(() => undefined);
+    const metadata = await store.getMetadata(object.bucket, object.key).catch(() => undefined);
     if (!metadata?.etag) return next();
     const wanted = ifMatch.split(',').map(unquoted);
     if (wanted.includes('*') || wanted.includes(unquoted(metadata.etag))) return next();
-    ctx.status = 412;
-    if (ctx.method === 'HEAD') return;
-    ctx.type = 'application/xml';
-    ctx.body =
-      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
-      '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
-      '<Condition>If-Match</Condition></Error>';
-  };
-  s3rver.middleware.unshift(middleware);
-};
+    answerXml(
+      ctx,
+      412,
+      '<Error><Code>PreconditionFailed</Code>' +
+        '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
+        '<Condition>If-Match</Condition></Error>',
+    );
+  });

@@ -11,49 +11,24 @@
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-
-/** The slice of Koa's context this middleware uses. */
-interface KoaContext {
-  readonly method: string;
-  readonly path: string;
-  readonly query: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-  type: string;
-}
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-
-interface S3rverInternals {
-  readonly middleware: Middleware[];
-  readonly store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
-}
-
-const escapeXml = (value: string) => value.replace(/[<>&'"]/g, (char) => `&#${char.charCodeAt(0)};`);
-
-const xml = (ctx: KoaContext, status: number, body: string) => {
-  ctx.status = status;
-  ctx.type = 'application/xml';
-  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
-};
+import { addS3rverMiddleware, answerXml, escapeXml, type KoaContext, objectOf } from './s3rver-middleware.ts';
 
 const noSuchUpload = (ctx: KoaContext, uploadId: string) =>
-  xml(
+  answerXml(
     ctx,
     404,
     `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${escapeXml(uploadId)}</UploadId></Error>`,
   );
 
 /** Installs the middleware; call before `run()`, which composes Koa's middleware list. */
-export const addMultipartCalls = (server: unknown): void => {
-  const s3rver = server as S3rverInternals;
-  const middleware: Middleware = async (ctx, next) => {
+export const addMultipartCalls = (server: unknown): void =>
+  addS3rverMiddleware(server, (store) => async (ctx, next) => {
     const uploadId = ctx.query.uploadId;
-    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-    if (typeof uploadId !== 'string' || !match || !['GET', 'DELETE'].includes(ctx.method)) return next();
-    const bucket = decodeURIComponent(match[1] ?? '');
-    const key = (match[2] ?? '').split('/').map(decodeURIComponent).join('/');
+    const object = objectOf(ctx.path);
+    if (typeof uploadId !== 'string' || !object || !['GET', 'DELETE'].includes(ctx.method)) return next();
+    const { bucket, key } = object;
     if (!/^[0-9a-f]+$/i.test(uploadId)) return noSuchUpload(ctx, uploadId);
-    const dir = join(s3rver.store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
     const storedKey = await readFile(join(dir, 'key'), 'utf8').catch(() => undefined);
     if (storedKey !== key) return noSuchUpload(ctx, uploadId);
 
@@ -79,7 +54,7 @@ export const addMultipartCalls = (server: unknown): void => {
         );
       }),
     );
-    xml(
+    answerXml(
       ctx,
       200,
       '<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
@@ -87,6 +62,4 @@ export const addMultipartCalls = (server: unknown): void => {
         `<PartNumberMarker>0</PartNumberMarker><NextPartNumberMarker>${numbers.at(-1) ?? 0}</NextPartNumberMarker>` +
         `<MaxParts>10000</MaxParts><IsTruncated>false</IsTruncated>${parts.join('')}</ListPartsResult>`,
     );
-  };
-  s3rver.middleware.unshift(middleware);
-};
+  });

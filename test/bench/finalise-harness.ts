@@ -9,7 +9,8 @@
  *   `finalise <key> <etag> <size>`  the deployed S3 trigger (functions/uploads/finalise.ts) given the
  *                                   object's event record: it reads the object from S3 (ranged
  *                                   reads), hashes and inspects it and activates the image;
- *   `read <key>`                    one plain GetObject stream of the object, read and dropped.
+ *   `read <key>`                    one plain GetObject stream of the object, read and dropped;
+ *   `ranged <key>`                  the finaliser's ranged read of the object, read and dropped.
  * The child's S3 endpoint is `AWS_ENDPOINT_URL_S3` of the environment it is given (a throttling
  * proxy, say).
  */
@@ -268,14 +269,15 @@ const finalise = async (key: string, eTag: string, size: number): Promise<ChildR
   };
 };
 
-const readOnce = async (key: string): Promise<ChildResult> => {
-  const { objectStore } = await import('#shared/runtime');
+/** Reads what `open` gives to the end and drops it: the cost of a read alone. */
+const drain = async (
+  open: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>,
+): Promise<ChildResult> => {
   const rssBeforeKb = rssKb();
   const cpu = process.cpuUsage();
   const start = performance.now();
-  const object = await objectStore().read(key);
   let bytes = 0;
-  for await (const chunk of object?.body ?? []) bytes += chunk.byteLength;
+  for await (const chunk of await open()) bytes += chunk.byteLength;
   const ms = performance.now() - start;
   return {
     ms,
@@ -287,23 +289,16 @@ const readOnce = async (key: string): Promise<ChildResult> => {
   };
 };
 
+/** One plain GetObject stream. */
+const readOnce = async (key: string): Promise<ChildResult> => {
+  const { objectStore } = await import('#shared/runtime');
+  return drain(async () => (await objectStore().read(key))?.body ?? []);
+};
+
+/** The finaliser's ranged read (reused range buffers), without hashing. */
 const rangedOnce = async (key: string): Promise<ChildResult> => {
   const { objectStore } = await import('#shared/runtime');
-  const rssBeforeKb = rssKb();
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const object = await objectStore().openRanged(key, { reuseBuffers: true });
-  let bytes = 0;
-  for await (const chunk of object?.chunks() ?? []) bytes += chunk.byteLength;
-  const ms = performance.now() - start;
-  return {
-    ms,
-    cpuMs: cpuMsSince(cpu),
-    bytes,
-    maxRssKb: process.resourceUsage().maxRSS,
-    rssBeforeKb,
-    peakSampledKb: rssKb(),
-  };
+  return drain(async () => (await objectStore().openRanged(key, { reuseBuffers: true }))?.chunks() ?? []);
 };
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
