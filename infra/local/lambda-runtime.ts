@@ -131,3 +131,31 @@ export const lambdaRuntime = (root = REPO_ROOT): LambdaRuntime => {
     },
   };
 };
+
+/** How an asynchronous invocation ended: its result, or the error of its last attempt. */
+export type AsyncOutcome =
+  | { readonly ok: true; readonly result: unknown; readonly attempts: number }
+  | { readonly ok: false; readonly error: unknown; readonly attempts: number };
+
+/**
+ * Lambda's asynchronous invoke (an S3 notification, `InvocationType: Event`): the first attempt
+ * and, after each of `retryDelaysMs` (two retries about a minute and two apart on AWS; locally
+ * seconds), another, until one succeeds; `stopped` ends the retries early (the stack is stopping).
+ * What happens to an event that failed every attempt is the caller's (an on-failure destination).
+ */
+export const invokeAsync = async (
+  runtime: LambdaRuntime,
+  fn: LocalFunction,
+  event: unknown,
+  options: { readonly retryDelaysMs: readonly number[]; readonly stopped: () => boolean } & InvokeOptions,
+): Promise<AsyncOutcome> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ok: true, result: await runtime.invoke(fn, event, options), attempts: attempt };
+    } catch (error) {
+      const delay = options.retryDelaysMs[attempt - 1];
+      if (delay === undefined || options.stopped()) return { ok: false, error, attempts: attempt };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+};

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type LambdaRuntime, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
+import { invokeAsync, type LambdaRuntime, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
 /** Lambda's limit on an asynchronous invocation's payload. */
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024;
@@ -72,8 +72,6 @@ const errorOf = (error: unknown): FailedEvent['error'] => ({
   errorMessage: error instanceof Error ? error.message : String(error),
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** `my-function`, `arn:aws:lambda:region:account:function:my-function[:qualifier]` → `my-function`. */
 const nameOf = (functionName: string): string => {
   const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(functionName);
@@ -95,26 +93,27 @@ export const startLocalLambdaService = async (
   /** Lambda's asynchronous invoke: the first attempt and two retries, then the failure destination. */
   const runAsync = async (fn: LocalFunction, event: unknown): Promise<void> => {
     if (held) await new Promise<void>((resume) => held?.push(resume));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await runtime.invoke(fn, event, { enforceTimeout: true });
-        runs.push({ functionName: fn.name, event, attempts: attempt, result });
-        return;
-      } catch (error) {
-        const delay = retryDelays[attempt - 1];
-        if (delay === undefined || closed) {
-          const failed = { functionName: fn.name, event, attempts: attempt, error: errorOf(error) };
-          failures.push(failed);
-          runs.push(failed);
-          console.error(
-            `local Lambda: ${fn.name} failed ${attempt} time(s); event kept as a failure`,
-            failed,
-          );
-          return;
-        }
-        await sleep(delay);
-      }
+    const outcome = await invokeAsync(runtime, fn, event, {
+      retryDelaysMs: retryDelays,
+      stopped: () => closed,
+      enforceTimeout: true,
+    });
+    if (outcome.ok) {
+      runs.push({ functionName: fn.name, event, attempts: outcome.attempts, result: outcome.result });
+      return;
     }
+    const failed = {
+      functionName: fn.name,
+      event,
+      attempts: outcome.attempts,
+      error: errorOf(outcome.error),
+    };
+    failures.push(failed);
+    runs.push(failed);
+    console.error(
+      `local Lambda: ${fn.name} failed ${outcome.attempts} time(s); event kept as a failure`,
+      failed,
+    );
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {

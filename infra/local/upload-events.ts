@@ -1,8 +1,9 @@
 /**
  * The data path's two non-HTTP event sources in the local stack, calling the very handlers CDK
- * deploys through the local Lambda runtime (lambda-runtime.ts): s3rver's `ObjectCreated` events (real S3 event records, keys under `images/` and
- * `staging/`, as the bucket notification filters them on AWS) go to the finaliser, with S3's two
- * asynchronous-invoke retries; and a timer stands in for the EventBridge schedule of the sweeper.
+ * deploys through the local Lambda runtime (lambda-runtime.ts): s3rver's `ObjectCreated` events
+ * (real S3 event records, keys under `images/` and `staging/`, as the bucket notification filters
+ * them on AWS) go to the finaliser, with S3's two asynchronous-invoke retries (`invokeAsync`); and
+ * a timer stands in for the EventBridge schedule of the sweeper.
  *
  * Environment: `SWEEP_INTERVAL_SECONDS` (default 30; 0 turns the timer off) and
  * `LOCAL_FINALISER=off` (tests that deliver S3 events by hand).
@@ -19,7 +20,7 @@ import {
 } from '#infra/functions';
 import { DATA_PREFIX, decodeS3EventKey, STAGING_PREFIX } from '#shared/storage/bucket';
 import type { ObjectCreatedListener } from './emulators.ts';
-import { type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
+import { invokeAsync, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
 export interface UploadEventsOptions {
   readonly onObjectCreated: (listener: ObjectCreatedListener) => () => void;
@@ -62,8 +63,6 @@ const isDataKey = (encodedKey: string) => {
   return key.startsWith(DATA_PREFIX) || key.startsWith(STAGING_PREFIX);
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export const startUploadEvents = (options: UploadEventsOptions): UploadEvents => {
   const runtime = lambdaRuntime();
   const finalise = options.finalise ?? process.env.LOCAL_FINALISER !== 'off';
@@ -84,16 +83,16 @@ export const startUploadEvents = (options: UploadEventsOptions): UploadEvents =>
         if (records.length === 0) return;
         return track(
           (async () => {
-            for (let attempt = 0; ; attempt++) {
-              try {
-                await runtime.invoke(FINALISE, { Records: records });
-                return;
-              } catch (error) {
-                const delay = retryDelays[attempt];
-                if (delay === undefined || stopped) throw error;
-                await sleep(delay);
-              }
-            }
+            const outcome = await invokeAsync(
+              runtime,
+              FINALISE,
+              { Records: records },
+              {
+                retryDelaysMs: retryDelays,
+                stopped: () => stopped,
+              },
+            );
+            if (!outcome.ok) throw outcome.error;
           })(),
         );
       })
