@@ -15,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { invokeAsync, type LambdaRuntime, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
+import { listen } from './listen.ts';
 
 /** Lambda's limit on an asynchronous invocation's payload. */
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024;
@@ -166,16 +166,14 @@ export const startLocalLambdaService = async (
       fail(res, 500, 'ServiceException', `The local Lambda service failed: ${String(error)}`),
     );
   });
-  server.listen(0, options.host ?? '127.0.0.1');
-  await new Promise<void>((ready, failed) => server.once('listening', ready).once('error', failed));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server, { host: options.host });
 
   const idle = async () => {
     while (pending.size) await Promise.allSettled([...pending]);
   };
 
   return {
-    endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    endpoint: listening.endpoint,
     failures,
     runs,
     hold() {
@@ -192,10 +190,7 @@ export const startLocalLambdaService = async (
       const waiting = held ?? [];
       held = undefined;
       for (const resume of waiting) resume();
-      await new Promise<void>((done, failed) => {
-        server.close((error) => (error ? failed(error) : done()));
-        server.closeAllConnections();
-      });
+      await listening.close();
       await idle();
     },
   };

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-runtime.ts';
+import { listen } from './listen.ts';
 
 export interface LocalSecretsManager {
   readonly endpoint: string;
@@ -58,12 +58,10 @@ export const startLocalSecretsManager = async (host = '127.0.0.1'): Promise<Loca
   const server = createServer((req, res) => {
     serve(req, res).catch(() => fail(res, 'InternalServiceError', 'The local Secrets Manager failed.', 500));
   });
-  server.listen(0, host);
-  await new Promise<void>((ready, failed) => server.once('listening', ready).once('error', failed));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server, { host });
 
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint: listening.endpoint,
     put(name, value) {
       const suffix = randomUUID().slice(0, 6);
       secrets.set(name, {
@@ -73,11 +71,7 @@ export const startLocalSecretsManager = async (host = '127.0.0.1'): Promise<Loca
         created: Date.now() / 1000,
       });
     },
-    close: () =>
-      new Promise<void>((done, failed) => {
-        server.close((error) => (error ? failed(error) : done()));
-        server.closeAllConnections();
-      }),
+    close: listening.close,
   };
 };
 

@@ -7,7 +7,7 @@
  * handler has no local-only code; `npm run sfn` and `aws stepfunctions --endpoint-url` work too.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../listen.ts';
 import { seconds } from './history.ts';
 import {
   ApiError,
@@ -153,21 +153,15 @@ export const startLocalStepFunctions = async (
   };
 
   const server = createServer((req, res) => void serve(req, res));
-  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await new Promise<void>((ready, fail) => server.once('listening', ready).once('error', fail));
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
+  const listening = await listen(server, options);
   const { stopAll, ...rest } = runner;
 
   return {
     ...rest,
-    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    endpoint: listening.endpoint,
     async close() {
       await stopAll();
-      await new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
+      await listening.close().catch(() => {});
     },
   };
 };
