@@ -27,10 +27,11 @@ export const DATA_PATH_TIMEOUT_SECONDS = 900;
 export const COMPLETE_ENTRY = 'functions/uploads/complete-multipart-upload.ts';
 /**
  * S3 keeps CompleteMultipartUpload open while it assembles the object, which AWS documents can take
- * several minutes for large ones: Lambda's maximum, so an assembly is never cut short. The function
- * only waits, so it needs little memory.
+ * several minutes for large ones: the timeout is Lambda's maximum (shared/uploads/lifetime.ts, where
+ * an upload's deadline is held past it), so an assembly is never cut short. The function only
+ * waits, so it needs little memory.
  */
-export const COMPLETE_TIMEOUT_SECONDS = 900;
+export { COMPLETE_MAX_EVENT_AGE_SECONDS, COMPLETE_TIMEOUT_SECONDS } from '#shared/uploads/lifetime';
 export const COMPLETE_MEMORY_MB = 256;
 /** The API functions that queue assemblies (infra/routes.ts). */
 export const COMPLETING_ROUTES: ReadonlySet<string> = new Set(['CompleteImageUpload', 'CompleteImageStage']);

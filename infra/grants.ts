@@ -56,9 +56,10 @@ export const SWEEP_GRANTS: RouteGrants = {
 
 /**
  * The completion function: reads the image, lists the parts and completes the upload (PutObject
- * is what CompleteMultipartUpload requires); it changes no image.
+ * is what CompleteMultipartUpload requires); parts S3 will not assemble are aborted and the image
+ * goes back to queued (shared/uploads/complete.ts).
  */
-export const COMPLETE_GRANTS: RouteGrants = { table: 'read', bucket: ['write', 'parts'] };
+export const COMPLETE_GRANTS: RouteGrants = { table: 'readWrite', bucket: ['write', 'multipart'] };
 
 const BUCKET_ACTIONS: Readonly<Record<Exclude<BucketAccess, 'list'>, readonly string[]>> = {
   read: ['s3:GetObject'],

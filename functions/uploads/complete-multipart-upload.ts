@@ -2,8 +2,9 @@
  * Assembles a multipart upload that `.../complete` checked and queued (invoked asynchronously by
  * the API function; docs/uploads.md#completing-a-multipart-upload). S3 keeps CompleteMultipartUpload
  * open while it assembles, for minutes on a large object, so this function has a timeout of
- * minutes (infra/functions.ts). It throws on a failure: Lambda retries twice, then the event lands
- * in the `CompleteFailures` queue; an upload that never completes is swept back to queued.
+ * minutes (infra/functions.ts). Parts S3 will not assemble send the image back to queued at once
+ * (`refused`). Any other failure throws: Lambda retries twice, then the event lands in the
+ * `CompleteFailures` queue, and the sweeper returns the image to queued at the upload's deadline.
  */
 import type { Context } from 'aws-lambda';
 import { logger, withLambdaContext } from '#shared/logger';

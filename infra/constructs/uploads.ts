@@ -10,6 +10,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   COMPLETE_ENTRY,
+  COMPLETE_MAX_EVENT_AGE_SECONDS,
   COMPLETE_MEMORY_MB,
   COMPLETE_TIMEOUT_SECONDS,
   DATA_PATH_TIMEOUT_SECONDS,
@@ -163,7 +164,8 @@ export class Uploads extends Construct {
     );
     this.completer.configureAsyncInvoke({
       retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
+      // Invariant: an upload's deadline outlasts its queued completion (COMPLETION_WINDOW_SECONDS).
+      maxEventAge: Duration.seconds(COMPLETE_MAX_EVENT_AGE_SECONDS),
       onFailure: new SqsDestination(this.completeFailures),
     });
   }

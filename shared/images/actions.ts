@@ -12,7 +12,7 @@ import type { ImageRepository, TransitionOptions } from './repository.ts';
 
 /** Applies a trigger to an image as loaded; throws the rules' error when it does not apply. */
 export const applyTrigger = async (
-  repository: ImageRepository,
+  repository: Pick<ImageRepository, 'transition'>,
   image: ImageRecord,
   trigger: ImageTrigger,
   options: TransitionOptions,

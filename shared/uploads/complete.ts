@@ -3,27 +3,32 @@
  * (docs/uploads.md#completing-a-multipart-upload):
  *
  * - `completeUpload`, in the API function: checks the request against the image and against
- *   ListParts, then asks for the assembly (`Completions.start`, an asynchronous Lambda invoke)
- *   and answers 202. 409 when the image is not in saving/uploading (for this kind) or the upload is
- *   gone (swept, or already completed); 400 for an unknown or foreign `upload_id`, a single-PUT
- *   upload, missing or extra parts, or an ETag that is not the one S3 has for that part. A refused
- *   request leaves the multipart upload open for a corrected one.
+ *   ListParts, holds the upload's deadline past the assembly's longest run, then asks for the
+ *   assembly (`Completions.start`, an asynchronous Lambda invoke) and answers 202. 409 when the
+ *   image is not in saving/uploading (for this kind) or the upload is gone (expired, swept, or
+ *   already completed); 400 for an unknown or foreign `upload_id`, a single-PUT upload, missing or
+ *   extra parts, or an ETag that is not the one S3 has for that part. A refused request leaves the
+ *   multipart upload open for a corrected one.
  * - `finishCompletion`, in its own function with a timeout of minutes: S3's
  *   CompleteMultipartUpload keeps the connection open while it assembles, which for a large object
  *   can take far longer than an API function (or API Gateway's 30 seconds) may wait. It re-reads the
  *   image, and completes only the upload the image still waits for, with the parts S3 holds.
  *
- * Nothing changes status in either half: the object that appears is finalised by the S3 trigger
- * like any other upload; one that never appears is swept back to queued at the upload's deadline.
+ * The object that appears is finalised by the S3 trigger like any other upload. Parts S3 will not
+ * assemble send the image back to queued at once (trigger `sweep`, with the reason); an object that
+ * never appears is swept back to queued at the upload's deadline.
  */
 import type { Part } from '@aws-sdk/client-s3';
 import { BadRequest, Conflict } from '#shared/errors';
+import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
-import type { ImageReads } from '#shared/images/repository';
+import type { ImageConflict, ImageRepository } from '#shared/images/repository';
+import { retryOnConflict } from '#shared/retry';
 import { type UploadKind, uploadIdOf } from '#shared/storage/bucket';
 import { isS3Error, type ObjectStore } from '#shared/storage/object-store';
-import type { UploadContext } from './context.ts';
+import { COMPLETER_ACTOR, type UploadContext } from './context.ts';
 import { allows, finishTrigger } from './finalise.ts';
+import { COMPLETION_WINDOW_SECONDS, uploadDeadline } from './lifetime.ts';
 import { type CompleteBody, normaliseEtag, partCountOf } from './plan.ts';
 import { pendingUploadOf } from './presign.ts';
 
@@ -109,22 +114,50 @@ export const checkCompletion = async (
   return upload;
 };
 
-/** The API half: checks the request, then queues the assembly. */
+/** The API half: checks the request, holds the upload for its assembly, then queues the assembly. */
 export const completeUpload = async (
-  ctx: Pick<UploadContext, 'store'>,
+  ctx: Pick<UploadContext, 'store' | 'images'>,
   completions: Completions,
   image: ImageRecord,
   kind: UploadKind,
   body: CompleteBody,
+  now = new Date(),
 ): Promise<void> => {
   await checkCompletion(ctx, image, kind, body);
+  await holdForAssembly(ctx.images, image, kind, body.uploadId, now);
   await completions.start({ image_id: image.id, kind, upload_id: body.uploadId });
 };
 
 /**
- * S3 refused to assemble the parts, or they are not the ones the plan asked for (which S3 would
- * assemble into an object of the wrong size). Retrying cannot help; the invocation fails into the
- * completion's dead-letter queue, and the sweeper returns the image to queued at its deadline.
+ * Moves the upload's deadline out to when its queued assembly must have ended
+ * (`COMPLETION_WINDOW_SECONDS`), before the assembly is queued: the sweeper would otherwise find no
+ * object yet at the old deadline, send the image back to queued and abort the parts S3 is
+ * assembling, after the client was told 202. Never past the multipart upload's maximum lifetime.
+ * An upload already past its deadline is the sweeper's: 409.
+ */
+const holdForAssembly = (
+  images: ImageRepository,
+  image: ImageRecord,
+  kind: UploadKind,
+  uploadId: string,
+  now: Date,
+): Promise<ImageRecord> =>
+  retryOnConflict<ImageRecord, ImageConflict>(async (previous) => {
+    if (previous && !previous.current) throw new Conflict(previous.message, { cause: previous });
+    const current = previous?.current ?? image;
+    const upload = pendingUploadOf(current, kind, uploadId);
+    if (upload.deadline < now.toISOString()) {
+      throw new Conflict(`Upload ${uploadId} expired at ${upload.deadline}; presign a new upload.`);
+    }
+    const deadline = uploadDeadline(upload, now, COMPLETION_WINDOW_SECONDS);
+    return deadline > upload.deadline
+      ? images.update(current, { upload: { ...upload, deadline } }, now)
+      : current;
+  });
+
+/**
+ * The completion request is not one (a malformed invocation): nothing to assemble or to give back;
+ * the invocation fails into the completion's dead-letter queue.
  */
 export class CompletionRefused extends Error {
   override readonly name = 'CompletionRefused';
@@ -136,7 +169,9 @@ export type CompletionOutcome =
   /** The image no longer waits for this upload (swept, deleted, finalised, another upload). */
   | 'not-pending'
   /** S3 has no such multipart upload any more: completed by an earlier invocation, or aborted. */
-  | 'gone';
+  | 'gone'
+  /** S3 refused the parts, or they no longer match the plan: the image went back to queued. */
+  | 'refused';
 
 /** Parses the asynchronous invocation's payload; anything else is a refused completion. */
 export const parseCompletionRequest = (event: unknown): CompletionRequest => {
@@ -151,31 +186,39 @@ export const parseCompletionRequest = (event: unknown): CompletionRequest => {
   return { image_id: request.image_id, kind: request.kind, upload_id: request.upload_id };
 };
 
+/** The multipart upload of `image` that `request` names, when the image still waits for it. */
+const awaited = (image: ImageRecord | undefined, request: CompletionRequest): MultipartUpload | undefined => {
+  const upload = image?.upload;
+  return image &&
+    upload &&
+    allows(image, finishTrigger(request.kind)) &&
+    upload.kind === request.kind &&
+    uploadIdOf(upload) === request.upload_id &&
+    isMultipart(upload)
+    ? upload
+    : undefined;
+};
+
+type CompletionContext = {
+  readonly images: Pick<ImageRepository, 'get' | 'transition'>;
+  readonly store: Pick<ObjectStore, 'listParts' | 'completeMultipartUpload' | 'abortMultipart'>;
+};
+
 /**
  * The asynchronous half. Invoked twice, or again by Lambda's retries after a failure or a timeout,
  * it completes at most once: the second finds the multipart upload gone (`gone`), or the image no
  * longer waiting for it (`not-pending`). The key is this attempt's alone and the completion never
- * replaces an object already there.
+ * replaces an object already there. Parts S3 will not assemble, or that no longer match the plan
+ * (which S3 would assemble into an object of the wrong size), cannot get better by retrying: the
+ * image goes back to queued with the reason and the parts are aborted (`refused`).
  */
 export const finishCompletion = async (
-  ctx: {
-    readonly images: Pick<ImageReads, 'get'>;
-    readonly store: Pick<ObjectStore, 'listParts' | 'completeMultipartUpload'>;
-  },
+  ctx: CompletionContext,
   request: CompletionRequest,
 ): Promise<CompletionOutcome> => {
   const image = await ctx.images.get(request.image_id);
-  const upload = image?.upload;
-  if (
-    !image ||
-    !upload ||
-    !allows(image, finishTrigger(request.kind)) ||
-    upload.kind !== request.kind ||
-    uploadIdOf(upload) !== request.upload_id ||
-    !isMultipart(upload)
-  ) {
-    return 'not-pending';
-  }
+  const upload = awaited(image, request);
+  if (!image || !upload) return 'not-pending';
 
   let parts: Part[];
   try {
@@ -188,8 +231,11 @@ export const finishCompletion = async (
   const count = partCountOf(upload.declared_size, upload.part_size);
   const numbers = parts.map((part) => part.PartNumber ?? 0).sort((a, b) => a - b);
   if (numbers.length !== count || numbers.some((number, index) => number !== index + 1)) {
-    throw new CompletionRefused(
-      `Upload ${request.upload_id} of image ${request.image_id} has parts ${ranges(numbers)}; its plan has ${count}.`,
+    return refuse(
+      ctx,
+      image,
+      upload,
+      `Upload ${request.upload_id} has parts ${ranges(numbers)}; its plan has ${count}.`,
     );
   }
 
@@ -205,14 +251,41 @@ export const finishCompletion = async (
     // Completed by an invocation that ran out of time after S3 had started, or aborted meanwhile.
     if (isS3Error(error, 'NoSuchUpload', 'PreconditionFailed', '404', '412')) return 'gone';
     if (isS3Error(error, 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall')) {
-      throw new CompletionRefused(
-        `S3 refused the parts of upload ${request.upload_id}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
+      return refuse(
+        ctx,
+        image,
+        upload,
+        `S3 refused the parts of upload ${request.upload_id}: ${(error as Error).name}.`,
       );
     }
     throw error;
   }
   return 'completed';
+};
+
+/**
+ * Gives up an upload whose parts cannot be assembled: the image back to queued (a race with an edit
+ * is retried on the fresh image; one that no longer waits for this upload is left alone), then the
+ * parts aborted, so nothing waits for the sweeper's deadline.
+ */
+const refuse = async (
+  ctx: CompletionContext,
+  image: ImageRecord,
+  upload: MultipartUpload,
+  reason: string,
+): Promise<CompletionOutcome> => {
+  const request = { image_id: image.id, kind: upload.kind, upload_id: uploadIdOf(upload) };
+  const gaveBack = await retryOnConflict<boolean, ImageConflict>(async (previous) => {
+    const current = previous ? previous.current : image;
+    if (!awaited(current, request) || !current) return false;
+    await applyTrigger(ctx.images, current, 'sweep', {
+      actor: COMPLETER_ACTOR,
+      reason,
+      set: { upload: null },
+    });
+    return true;
+  });
+  if (!gaveBack) return 'not-pending';
+  await ctx.store.abortMultipart(upload.key, upload.multipart_upload_id);
+  return 'refused';
 };

@@ -19,6 +19,8 @@ export interface UploadContext {
   readonly formatPolicy: ImageFormatPolicy;
 }
 
-/** Who history records for transitions made by the S3 trigger and by the sweeper. */
+/** Who history records for transitions made by the S3 trigger and by the sweeper... */
 export const TRIGGER_ACTOR = 'system:s3-trigger';
 export const SWEEPER_ACTOR = 'system:sweeper';
+/** ...and for the completion function's, when S3 will not assemble an upload's parts. */
+export const COMPLETER_ACTOR = 'system:complete-upload';

@@ -10,6 +10,19 @@ import type { PendingUpload } from '#shared/images/model';
 
 const HOUR = 3600;
 
+/** The completion function's timeout (infra/functions.ts): S3 may take minutes to assemble. */
+export const COMPLETE_TIMEOUT_SECONDS = 900;
+
+/** How long a queued completion may wait for its first or a retried run before Lambda drops it. */
+export const COMPLETE_MAX_EVENT_AGE_SECONDS = 3600;
+
+/**
+ * How long after `.../complete` answers 202 the assembled object may still appear: the last run
+ * starts before the event's maximum age and ends by its timeout. The upload's deadline is held at
+ * least this far out, so the sweeper never takes an upload S3 is assembling for queued.
+ */
+export const COMPLETION_WINDOW_SECONDS = COMPLETE_MAX_EVENT_AGE_SECONDS + COMPLETE_TIMEOUT_SECONDS;
+
 /** Days after initiation at which the bucket aborts an incomplete multipart upload. */
 export const MULTIPART_LIFECYCLE_DAYS = 2;
 

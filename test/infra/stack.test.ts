@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GlanceFunction, REPO_ROOT } from '#infra/constructs/glance-function';
 import {
   COMPLETE_ENTRY,
+  COMPLETE_MAX_EVENT_AGE_SECONDS,
   COMPLETING_ROUTES,
   DEFAULT_ACCOUNT_MEMORY_MB,
   FINALISE_ENTRY,
@@ -609,8 +610,12 @@ describe('grants', () => {
     }
   });
 
-  it('lets the completion function list parts and complete (PutObject), nothing else in S3, and only read the table', () => {
-    expect(s3ActionsOf(stack.uploads.completer)).toEqual(['s3:ListMultipartUploadParts', 's3:PutObject']);
+  it('lets the completion function list parts, complete (PutObject) or abort them, nothing else in S3, and write images', () => {
+    expect(s3ActionsOf(stack.uploads.completer)).toEqual([
+      's3:AbortMultipartUpload',
+      's3:ListMultipartUploadParts',
+      's3:PutObject',
+    ]);
     const actions = s3StatementsOf(stack.uploads.completer).length;
     expect(actions).toBe(1);
     const role = logicalId(stack.uploads.completer.role?.node.defaultChild as CfnElement);
@@ -620,11 +625,11 @@ describe('grants', () => {
         (policy) => (policy.Properties.PolicyDocument as { Statement: { Action: unknown }[] }).Statement,
       );
     const all = statements.flatMap((statement) => [statement.Action].flat() as string[]);
-    expect(all.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-    ]);
+    // A refused assembly sends the image back to queued, with its history entry and quota release.
+    expect(all.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+    );
+    expect(all).not.toContain('dynamodb:Scan');
   });
 
   it('lets exactly the complete routes invoke the completion function, on its unqualified ARN only', () => {
@@ -705,7 +710,8 @@ describe('data path', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: completer },
       MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 6 * 3600,
+      // An upload's deadline is held past the last run a queued completion can get.
+      MaximumEventAgeInSeconds: COMPLETE_MAX_EVENT_AGE_SECONDS,
       DestinationConfig: {
         OnFailure: {
           Destination: {

@@ -1,13 +1,19 @@
 /**
  * `.../complete` through the local stack, with the completion function behind the local Lambda
  * endpoint as on AWS behind an asynchronous invoke (docs/uploads.md#completing-a-multipart-upload):
- * the API answers 202 before the assembly runs; completing twice assembles once; an upload swept
- * before the completion ran stays queued; a completion that cannot assemble fails into the
- * failure queue after its retries, and the sweeper still returns the image to queued.
+ * the API answers 202 before the assembly runs, holding the upload's deadline past the assembly so
+ * the sweeper leaves it alone, and 409 once the deadline passed; completing twice assembles once;
+ * an upload swept before the completion ran stays queued; parts that cannot be assembled send the
+ * image back to queued at once, without retries.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ListPartsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageRecord } from '#shared/images/model';
+import { completions, uploadContext } from '#shared/runtime';
+import { completeUpload } from '#shared/uploads/complete';
+import { COMPLETION_WINDOW_SECONDS } from '#shared/uploads/lifetime';
+import { parseCompleteBody } from '#shared/uploads/plan';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import {
   createImage,
@@ -77,11 +83,31 @@ const invokeCompletion = async (event: Json) => {
   expect(queued.StatusCode).toBe(202);
 };
 
-/** One sweeper run as if it ran a day from now: every upload's deadline has passed. */
-const sweepTomorrow = async () => {
+/** One sweeper run as if it ran at `time`. */
+const sweepAt = async (time: Date) => {
   const { handler } = await import('#functions/uploads/sweep');
-  return handler({ time: new Date(Date.now() + 86_400_000 * 2).toISOString() });
+  return handler({ time: time.toISOString() });
 };
+/** One sweeper run as if it ran two days from now: every upload's deadline has passed. */
+const sweepTomorrow = () => sweepAt(new Date(Date.now() + 86_400_000 * 2));
+
+/** The stored image, with its pending upload's deadline. */
+const recordOf = async (id: string): Promise<ImageRecord> => {
+  const record = await uploadContext().images.get(id);
+  if (!record?.upload) throw new Error(`image ${id} waits for no upload`);
+  return record;
+};
+
+/** `.../complete`'s API half as the function runs it, at a time of the test's choosing. */
+const completeAt = async (id: string, body: Json, now: Date) =>
+  completeUpload(
+    uploadContext(),
+    completions(),
+    await recordOf(id),
+    'file',
+    parseCompleteBody(Buffer.from(JSON.stringify(body))),
+    now,
+  );
 
 describe('completing a multipart upload', () => {
   it('answers 202 before the completion runs; the object appears when it has', async () => {
@@ -169,27 +195,74 @@ describe('completing a multipart upload', () => {
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
   });
 
-  it('fails a completion it cannot assemble into the failure queue after two retries; the sweeper still returns the image to queued', async () => {
+  it('sends the image of parts it cannot assemble back to queued at once, with why, and aborts them', async () => {
     // Two of three parts: the API would refuse (400); an invocation that gets through anyway
     // (or finds parts changed since) must not assemble a short object.
     const { image, plan } = await startMultipart(2);
-    const event = { image_id: image.id, kind: 'file', upload_id: plan.upload_id };
-    await invokeCompletion(event);
+    const multipart = (await recordOf(image.id)).upload?.multipart_upload_id;
+    await invokeCompletion({ image_id: image.id, kind: 'file', upload_id: plan.upload_id });
     await stack.lambda.idle();
+    expect(runsFor(plan.upload_id)).toMatchObject([{ attempts: 1, result: { outcome: 'refused' } }]);
     expect(
-      stack.lambda.failures.filter(
-        (failure) => failure.event && (failure.event as Json).upload_id === plan.upload_id,
-      ),
-    ).toEqual([
-      {
-        functionName: 'CompleteUpload',
-        event,
-        attempts: 3,
-        error: { errorType: 'CompletionRefused', errorMessage: expect.stringContaining('its plan has 3') },
-      },
-    ]);
-    expect((await showImage(stack, owner, image.id)).status).toBe('saving');
-    expect((await sweepTomorrow()).swept).toContain(image.id);
+      stack.lambda.failures.filter((failure) => (failure.event as Json)?.upload_id === plan.upload_id),
+    ).toEqual([]);
     expect((await showImage(stack, owner, image.id)).status).toBe('queued');
+    expect((await historyOf(stack, owner, image.id)).at(-1)).toMatchObject({
+      from: 'saving',
+      to: 'queued',
+      trigger: 'sweep',
+      actor: 'system:complete-upload',
+      reason: expect.stringContaining('its plan has 3'),
+    });
+    await expect(
+      s3Of(stack).send(
+        new ListPartsCommand({
+          Bucket: stack.bucketName,
+          Key: `images/${image.id}/${plan.upload_id}`,
+          UploadId: multipart,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    // The tenant starts again: a new upload of the same image.
+    expect((await presign(image.id, { size: 3 * PART })).status).toBe(200);
   }, 20_000);
+
+  it('holds the deadline of an upload completed just before it past the assembly: the sweeper leaves it to S3', async () => {
+    const { data, image, plan, body } = await startMultipart();
+    const deadline = Date.parse((await recordOf(image.id)).upload?.deadline ?? '');
+    const now = new Date(deadline - 60_000);
+    stack.lambda.hold();
+    try {
+      await completeAt(image.id, body, now);
+      expect((await recordOf(image.id)).upload?.deadline).toBe(
+        new Date(now.getTime() + COMPLETION_WINDOW_SECONDS * 1000).toISOString(),
+      );
+      // Past the old deadline, before the new one: the assembly is still queued.
+      const report = await sweepAt(new Date(deadline + 60_000));
+      expect(report.swept).not.toContain(image.id);
+      expect((await showImage(stack, owner, image.id)).status).toBe('saving');
+    } finally {
+      stack.lambda.release();
+    }
+    await stack.lambda.idle();
+    expect(runsFor(plan.upload_id)).toMatchObject([{ result: { outcome: 'completed' } }]);
+    expect(await waitForImage(stack, owner, image.id, settled)).toMatchObject({
+      status: 'active',
+      checksum: md5(data),
+    });
+  });
+
+  it('answers 409 to a complete after the deadline, queues nothing and leaves the upload to the sweeper', async () => {
+    const { image, plan, body } = await startMultipart();
+    const before = await recordOf(image.id);
+    const late = new Date(Date.parse(before.upload?.deadline ?? '') + 1000);
+    await expect(completeAt(image.id, body, late)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('expired'),
+    });
+    expect(await recordOf(image.id)).toEqual(before);
+    await stack.lambda.idle();
+    expect(runsFor(plan.upload_id)).toEqual([]);
+    expect((await sweepAt(new Date(late.getTime() + 1000))).swept).toContain(image.id);
+  });
 });

@@ -1,12 +1,15 @@
 /**
  * The asynchronous half of `.../complete` (shared/uploads/complete.ts) against an in-memory image
  * and object store: what it completes, what it leaves alone (a no-op, so Lambda does not retry),
- * what it refuses (thrown, into the on-failure queue) and what it throws for Lambda to retry.
+ * what it refuses (the image back to queued, the parts aborted, no retry) and what it throws for
+ * Lambda to retry.
  */
 import type { Part } from '@aws-sdk/client-s3';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
+import { ImageConflict, type TransitionOptions } from '#shared/images/repository';
+import type { ImageDecision } from '#shared/status-rules';
 import {
   CompletionRefused,
   type CompletionRequest,
@@ -44,23 +47,46 @@ const s3Error = (name: string, status: number) =>
 
 const part = (n: number): Part => ({ PartNumber: n, ETag: `"etag-${n}"`, Size: n < 3 ? 100 : 50 });
 
-/** An image and a store; `complete` may fail as S3 would. */
+/**
+ * An image and a store; `complete` may fail as S3 would, and each transition may first lose its
+ * race to the next of `raced` (the image as the winner left it, or undefined when deleted).
+ */
 const world = (options: {
   image?: ImageRecord;
   parts?: Part[] | Error;
   complete?: (Error | undefined)[];
+  raced?: (ImageRecord | undefined)[];
 }) => {
   const completed: {
     key: string;
     uploadId: string;
     parts: readonly { partNumber: number; etag: string }[];
   }[] = [];
+  const transitions: { status: string; to: string; options: TransitionOptions }[] = [];
+  const aborted: { key: string; uploadId: string }[] = [];
   const failures = [...(options.complete ?? [])];
+  const races = [...(options.raced ?? [])];
   return {
     completed,
+    transitions,
+    aborted,
     ctx: {
-      images: { get: async (id: string) => (id === ID ? options.image : undefined) },
+      images: {
+        get: async (id: string) => (id === ID ? options.image : undefined),
+        transition: async (current: ImageRecord, decision: ImageDecision, transition: TransitionOptions) => {
+          if (races.length) {
+            const winner = races.shift();
+            throw new ImageConflict('changed by another request', winner);
+          }
+          if (decision.kind === 'noop') return current;
+          transitions.push({ status: current.status, to: decision.to, options: transition });
+          return { ...current, status: decision.to, upload: null };
+        },
+      },
       store: {
+        abortMultipart: async (key: string, uploadId: string) => {
+          aborted.push({ key, uploadId });
+        },
         listParts: async () => {
           if (options.parts instanceof Error) throw options.parts;
           return options.parts ?? [part(3), part(1), part(2)];
@@ -125,20 +151,56 @@ describe('finishCompletion', () => {
     ['InvalidPart', 400],
     ['InvalidPartOrder', 400],
     ['EntityTooSmall', 400],
-  ])('refuses what S3 refuses (%s): no retry can help', async (name, status) => {
-    const { ctx } = world({ image: image(), complete: [s3Error(name, status)] });
-    const error = await finishCompletion(ctx, request).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CompletionRefused);
-    expect((error as Error).message).toContain(name);
+  ])(
+    'gives up what S3 refuses (%s): the image back to queued with why, the parts aborted',
+    async (name, status) => {
+      const { ctx, transitions, aborted } = world({ image: image(), complete: [s3Error(name, status)] });
+      expect(await finishCompletion(ctx, request)).toBe('refused');
+      expect(transitions).toEqual([
+        {
+          status: 'saving',
+          to: 'queued',
+          options: {
+            actor: 'system:complete-upload',
+            reason: `S3 refused the parts of upload ${UPLOAD}: ${name}.`,
+            set: { upload: null },
+          },
+        },
+      ]);
+      expect(aborted).toEqual([{ key: upload.key, uploadId: 'mpu-1' }]);
+    },
+  );
+
+  it.each<[string, Part[], string]>([
+    ['a part is missing', [part(1), part(3)], 'has parts 1, 3; its plan has 3'],
+    ['a part beyond the plan', [part(1), part(2), part(3), part(4)], 'has parts 1, 2, 3, 4; its plan has 3'],
+  ])('gives up parts that do not match the plan (%s) without assembling them', async (_, parts, why) => {
+    const { ctx, completed, transitions, aborted } = world({ image: image(), parts });
+    expect(await finishCompletion(ctx, request)).toBe('refused');
+    expect(completed).toEqual([]);
+    expect(transitions).toMatchObject([{ to: 'queued', options: { reason: expect.stringContaining(why) } }]);
+    expect(aborted).toHaveLength(1);
   });
 
-  it.each<[string, Part[]]>([
-    ['a part is missing', [part(1), part(3)]],
-    ['a part beyond the plan', [part(1), part(2), part(3), part(4)]],
-  ])('refuses to assemble parts that do not match the plan (%s)', async (_, parts) => {
-    const { ctx, completed } = world({ image: image(), parts });
-    await expect(finishCompletion(ctx, request)).rejects.toBeInstanceOf(CompletionRefused);
-    expect(completed).toEqual([]);
+  it('gives up a refused upload on the fresh image when an edit won the race', async () => {
+    const { ctx, transitions, aborted } = world({
+      image: image(),
+      parts: [part(1)],
+      raced: [image({ version: 3 })],
+    });
+    expect(await finishCompletion(ctx, request)).toBe('refused');
+    expect(transitions).toMatchObject([{ status: 'saving', to: 'queued' }]);
+    expect(aborted).toHaveLength(1);
+  });
+
+  it.each<[string, ImageRecord | undefined]>([
+    ['was swept meanwhile', image({ status: 'queued', upload: null, version: 3 })],
+    ['was deleted meanwhile', undefined],
+  ])('leaves a refused upload alone when its image %s', async (_, winner) => {
+    const { ctx, transitions, aborted } = world({ image: image(), parts: [part(1)], raced: [winner] });
+    expect(await finishCompletion(ctx, request)).toBe('not-pending');
+    expect(transitions).toEqual([]);
+    expect(aborted).toEqual([]);
   });
 
   it("throws what S3 fails with otherwise, so Lambda's retry completes", async () => {
