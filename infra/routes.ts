@@ -40,8 +40,8 @@ const DIRECT_DATA = { memoryMb: 1024, timeoutSeconds: 29 } as const;
 
 /**
  * Presign signs a page of up to `PRESIGN_MAX_PART_URLS` part URLs (1000 by default, at most 10,000):
- * CPU work, about 0.4 s of one vCPU per 1000 URLs (`npm run bench -- presign`). At 256 MB (0.145
- * vCPU) a page of 10,000 would take about 27 s; 1024 MB signs it in about 7 s, within API
+ * CPU work, about 0.4 s of one vCPU per 1000 URLs (`npm run bench -- multipart`). At 256 MB (0.145
+ * vCPU) a page of 10,000 would take about 28 s; 1024 MB signs it in about 7 s, within API
  * Gateway's 29 s (docs/uploads.md#multipart).
  */
 const PRESIGN = { memoryMb: 1024, timeoutSeconds: 29 } as const;
