@@ -128,7 +128,7 @@ export const verifyBytesPerSecond = {
 /**
  * Glance's `image_size_cap`: the largest image, in bytes. Unset, it is what one invocation verifies
  * at `verifyBytesPerSecond` in whole GiB (the default here is that at the default rate); set, it may
- * not pass what one invocation verifies (`checkSizeCap`).
+ * not pass what one invocation verifies (`sizeCapFor`).
  */
 export const imageSizeCap = {
   key: 'imageSizeCap',
