@@ -43,7 +43,7 @@ export interface Request {
   readonly requestId: string;
 }
 
-/** What a handler returns; `body` is serialized as JSON unless `rawBody` is given. */
+/** What a handler returns; `body`, when given, is serialized as JSON. */
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
