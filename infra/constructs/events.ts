@@ -22,7 +22,7 @@ export interface EventsProps {
  * Decision B2: the table's stream feeds one function that publishes every image and task
  * transition to the account's default EventBridge bus (source `serverless-glance`). Only image and
  * task items reach it (an event-source filter drops history, quota and idempotency items), failures are retried
- * from the failed record and, after ten attempts, recorded in the `PublishFailures` queue; the
+ * from the failed record and, after ten retries, recorded in the `PublishFailures` queue; the
  * function may do nothing but read the stream and put events.
  */
 export class TransitionEvents extends Construct {
