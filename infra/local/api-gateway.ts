@@ -20,8 +20,7 @@ import {
   pathNeedsToken,
   type Route,
 } from '#infra/routes';
-import { tokenFromHeaders } from '#shared/auth';
-import { type GlanceError, InternalError, PayloadTooLarge, Unauthorized } from '#shared/errors';
+import { type GlanceError, InternalError, PayloadTooLarge } from '#shared/errors';
 import type { TokenVerifier } from './keys.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalFunction, lambdaRuntime } from './lambda-runtime.ts';
 
@@ -169,13 +168,15 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
 
     let claims: Record<string, string> | undefined;
     if (target.auth && options.authorizer.mode === 'jwt') {
-      // Like the JWT authorizer: checked before the function runs, which never sees a bad token.
-      const token = tokenFromHeaders(headers);
-      if (!token) return sendError(res, new Unauthorized('Authentication required: no token was given.'));
+      // Like the JWT authorizer: checked before the function runs, which never sees a bad token;
+      // its identity source is X-Auth-Token alone (infra/constructs/api.ts), and it answers with
+      // API Gateway's own 401, not Glance's.
+      const token = headers['x-auth-token']?.trim();
+      if (!token) return sendJwtRefusal(res);
       try {
         claims = flattenClaims(await options.authorizer.verify(token));
-      } catch {
-        return sendError(res, new Unauthorized('The token is invalid or has expired.'));
+      } catch (error) {
+        return sendJwtRefusal(res, error instanceof Error ? error.message : 'invalid token');
       }
     }
 
@@ -429,6 +430,23 @@ const rejectTooLarge = (req: IncomingMessage, res: ServerResponse) => {
         'or with `npx serverless-glance upload`.',
     ),
   );
+};
+
+/**
+ * The HTTP API JWT authorizer's refusal: `401 {"message":"Unauthorized"}`, and for a token it
+ * checked, why in `www-authenticate` (docs/identity.md#jwt-mode).
+ */
+const sendJwtRefusal = (res: ServerResponse, why?: string) => {
+  res.statusCode = 401;
+  res.setHeader('Content-Type', 'application/json');
+  if (why !== undefined) {
+    const description = why.replace(/["\\\r\n]/g, ' ');
+    res.setHeader(
+      'www-authenticate',
+      `Bearer scope="" error="invalid_token" error_description="${description}"`,
+    );
+  }
+  res.end(JSON.stringify({ message: 'Unauthorized' }));
 };
 
 const sendError = (res: ServerResponse, error: GlanceError) => {
