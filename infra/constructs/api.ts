@@ -177,10 +177,13 @@ export class Api extends Construct {
       }
     }
 
-    // One integration object, so API Gateway gets one integration shared by every ANY route.
+    // One integration object, so API Gateway gets one integration shared by every ANY route, and
+    // one invoke permission for the whole API: one per route would add a statement per path to
+    // the function's resource policy, which Lambda caps at 20 KB.
     const methodNotAllowed = new HttpLambdaIntegration(
       'MethodNotAllowed',
       fn('MethodNotAllowed', methodNotAllowedEntry),
+      { scopePermissionToRoute: false },
     );
     for (const path of knownPaths()) {
       this.httpApi.addRoutes({

@@ -377,6 +377,32 @@ describe('routes', () => {
     },
   );
 
+  /** API Gateway's invoke permissions, by the logical id of the function they let it invoke. */
+  const apiPermissions = () => {
+    const byFunction = new Map<string, Resource[]>();
+    for (const permission of ofType('AWS::Lambda::Permission')) {
+      if (permission.Properties.Principal !== 'apigateway.amazonaws.com') continue;
+      const [id] = (permission.Properties.FunctionName as { 'Fn::GetAtt': [string] })['Fn::GetAtt'];
+      byFunction.set(id, [...(byFunction.get(id) ?? []), permission]);
+    }
+    return byFunction;
+  };
+
+  it('lets API Gateway invoke the shared 405 function with one permission for the whole API, not one per route', () => {
+    // One per ANY route would grow its resource policy towards Lambda's 20 KB limit with every new path.
+    const permissions = apiPermissions().get(functionId('MethodNotAllowed')) ?? [];
+    expect(permissions).toHaveLength(1);
+    expect(JSON.stringify(permissions[0]?.Properties.SourceArn)).toContain(
+      `{"Ref":"${logicalId(stack.api.httpApi.node.defaultChild as CfnElement)}"},"/*/*/*"]`,
+    );
+  });
+
+  it('gives no function more than one API Gateway permission', () => {
+    const permissions = apiPermissions();
+    expect(permissions.size).toBe(routes.length + FALLBACKS.length);
+    for (const [id, each] of permissions) expect(each, id).toHaveLength(1);
+  });
+
   it('keeps the discovery paths open: GET / and /versions never need a token', () => {
     expect(pathNeedsToken('/')).toBe(false);
     expect(pathNeedsToken('/versions')).toBe(false);
