@@ -65,6 +65,12 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 /** API Gateway waits at most 30 seconds for an integration; a function must answer before. */
 export const API_MAX_TIMEOUT_SECONDS = 29;
 
+/** API Gateway waits at most 10 seconds for a Lambda authorizer's answer. */
+export const AUTHORIZER_MAX_TIMEOUT_SECONDS = 10;
+
+/** The Keystone authorizer's function, by the name the per-function settings use. */
+export const KEYSTONE_AUTHORIZER = 'KeystoneAuthorizer';
+
 /** Glance clients authenticate with `X-Auth-Token`, not `Authorization`. */
 export const TOKEN_HEADER_SOURCE = '$request.header.X-Auth-Token';
 
@@ -122,7 +128,7 @@ export class Api extends Construct {
       return created;
     };
 
-    const { authorizer, keystoneAuthorizer } = this.authorizer(props.identity);
+    const { authorizer, keystoneAuthorizer } = this.authorizer(props.identity, props.functions);
     this.keystoneAuthorizer = keystoneAuthorizer;
     const noAuth = new HttpNoneAuthorizer();
 
@@ -198,7 +204,10 @@ export class Api extends Construct {
     this.nestedStacks = nestedStacks;
   }
 
-  private authorizer(identity: IdentitySettings): {
+  private authorizer(
+    identity: IdentitySettings,
+    functions: FunctionSettings,
+  ): {
     authorizer: IHttpRouteAuthorizer;
     keystoneAuthorizer?: GlanceFunction;
   } {
@@ -212,17 +221,29 @@ export class Api extends Construct {
     const secret = identity.serviceSecret.startsWith('arn:')
       ? Secret.fromSecretCompleteArn(this, 'KeystoneServiceSecret', identity.serviceSecret)
       : Secret.fromSecretNameV2(this, 'KeystoneServiceSecret', identity.serviceSecret);
-    const fn = new GlanceFunction(this, 'KeystoneAuthorizer', {
-      entry: keystoneAuthorizerEntry,
-      description: 'Validates X-Auth-Token with Keystone for the HTTP API',
-      environment: {
-        KEYSTONE_URL: identity.keystoneUrl,
-        KEYSTONE_SERVICE_SECRET: identity.serviceSecret,
-        KEYSTONE_CACHE_SECONDS: String(identity.cacheSeconds),
-      },
-      // API Gateway waits 10 s for an authorizer; two Keystone calls of 3 s each fit.
-      timeout: Duration.seconds(10),
-    });
+    // Named in the settings like every other function: memory, timeout, reservations, log level.
+    const fn = new GlanceFunction(
+      this,
+      KEYSTONE_AUTHORIZER,
+      functions.propsFor(
+        KEYSTONE_AUTHORIZER,
+        {
+          entry: keystoneAuthorizerEntry,
+          description: 'Validates X-Auth-Token with Keystone for the HTTP API',
+          environment: {
+            KEYSTONE_URL: identity.keystoneUrl,
+            KEYSTONE_SERVICE_SECRET: identity.serviceSecret,
+            KEYSTONE_CACHE_SECONDS: String(identity.cacheSeconds),
+          },
+        },
+        {
+          // Two Keystone calls of 3 s each fit.
+          timeoutSeconds: AUTHORIZER_MAX_TIMEOUT_SECONDS,
+          maxTimeoutSeconds: AUTHORIZER_MAX_TIMEOUT_SECONDS,
+          maxTimeoutReason: `API Gateway waits at most ${AUTHORIZER_MAX_TIMEOUT_SECONDS} seconds for a Lambda authorizer`,
+        },
+      ),
+    );
     secret.grantRead(fn);
     const authorizer = new HttpLambdaAuthorizer('GlanceKeystone', fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],

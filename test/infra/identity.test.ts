@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_CONTEXT } from '#infra/identity';
@@ -91,6 +91,44 @@ describe('identity mode keystone', () => {
       .filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));
     expect(secretStatements).toHaveLength(1);
     expect(JSON.stringify(secretStatements[0]?.Resource)).toContain('secret:glance/keystone-service-??????');
+  });
+
+  it('gives the authorizer the per-function and observability settings that name it, like every function', () => {
+    const tuned = synth({
+      ...KEYSTONE,
+      'serverless-glance:memoryMb': { KeystoneAuthorizer: 512 },
+      'serverless-glance:timeoutSeconds': { KeystoneAuthorizer: 6 },
+      'serverless-glance:reservedConcurrency': { KeystoneAuthorizer: 3 },
+      'serverless-glance:logLevel': 'DEBUG',
+      'serverless-glance:metricsNamespace': 'GlanceTest',
+      'serverless-glance:logRetentionDays': 90,
+    });
+    const fn = tuned.api.keystoneAuthorizer;
+    if (!fn) throw new Error('no Keystone authorizer');
+    const resources = Template.fromStack(tuned).toJSON().Resources;
+    expect(resources[tuned.getLogicalId(fn.node.defaultChild as CfnElement)].Properties).toMatchObject({
+      MemorySize: 512,
+      Timeout: 6,
+      ReservedConcurrentExecutions: 3,
+      Environment: {
+        Variables: expect.objectContaining({
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+          POWERTOOLS_METRICS_NAMESPACE: 'GlanceTest',
+          KEYSTONE_URL: 'https://keystone.cloud.test:5000/v3',
+        }),
+      },
+    });
+    expect(resources[tuned.getLogicalId(fn.logs.node.defaultChild as CfnElement)].Properties).toMatchObject({
+      RetentionInDays: 90,
+    });
+  });
+
+  it('refuses an authorizer timeout API Gateway would not wait for', () => {
+    expect(() =>
+      synth({ ...KEYSTONE, 'serverless-glance:timeoutSeconds': { KeystoneAuthorizer: 11 } }),
+    ).toThrow(
+      /"serverless-glance:timeoutSeconds" gives KeystoneAuthorizer 11: API Gateway waits at most 10 seconds/,
+    );
   });
 
   it('takes a full secret ARN as it is', () => {
