@@ -1,4 +1,4 @@
-import { Duration, NestedStack } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -61,6 +61,14 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   authorizerError: '$context.authorizer.error',
   userAgent: '$context.identity.userAgent',
 });
+
+/**
+ * Under `/aws/vendedlogs/`, where AWS asks log groups that services deliver to to be, so they
+ * never need room in the account's CloudWatch Logs resource policy; named after the stack so two
+ * stacks of one account do not clash.
+ */
+export const accessLogGroupName = (stackName: string): string =>
+  `/aws/vendedlogs/apigateway/${stackName}-access`;
 
 /** API Gateway waits at most 30 seconds for an integration; a function must answer before. */
 export const API_MAX_TIMEOUT_SECONDS = 29;
@@ -141,7 +149,10 @@ export class Api extends Construct {
       // The stage below: throttled, with access logs.
       createDefaultStage: false,
     });
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      logGroupName: accessLogGroupName(Stack.of(this).stackName),
+      retention: props.logRetention,
+    });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',

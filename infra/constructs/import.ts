@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -35,6 +35,15 @@ import {
 } from '#shared/import/state-machine';
 import { dataEnvironment, type FunctionSettings, GlanceFunction, tunedProps } from './glance-function.ts';
 import type { Monitoring } from './monitoring.ts';
+
+/**
+ * Step Functions adds every log group it delivers to to the account's CloudWatch Logs resource
+ * policy (5120 characters) unless the name starts with `/aws/vendedlogs/`, which the policy covers
+ * once; on an established account the policy may have no room left. The stack's name keeps two
+ * stacks of one account apart.
+ */
+export const stateMachineLogGroupName = (stackName: string): string =>
+  `/aws/vendedlogs/states/${stackName}-import`;
 
 export interface ImportWorkflowProps {
   readonly table: ITable;
@@ -127,6 +136,7 @@ export class ImportWorkflow extends Construct {
       // Every state's events, without the data: states carry web-download URLs, which may hold credentials.
       logs: {
         destination: new LogGroup(this, 'StateMachineLogs', {
+          logGroupName: stateMachineLogGroupName(Stack.of(this).stackName),
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
         }),
         level: LogLevel.ALL,

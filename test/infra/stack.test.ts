@@ -48,10 +48,10 @@ const isRead = (route: Route) => route.method === 'GET' || route.method === 'HEA
 const readRoutes = tableRoutes.filter(isRead);
 const writeRoutes = tableRoutes.filter((route) => !isRead(route));
 
-const synth = (context: Record<string, unknown>) => {
+const synth = (context: Record<string, unknown>, name = 'TestStack') => {
   // No bundling: these tests check the template, not the code, so they stay fast.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  return new ServerlessGlanceStack(app, 'TestStack');
+  return new ServerlessGlanceStack(app, name);
 };
 
 let stack: ServerlessGlanceStack;
@@ -193,6 +193,34 @@ describe('functions', () => {
   it('gives each function its own log group kept for one month, as the state machine and the API access log', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', glanceFunctions().length + 2);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('service log groups', () => {
+  it.each([
+    ['state machine', () => stack.importWorkflow.stateMachine, '/aws/vendedlogs/states/TestStack-import'],
+    ['API access', () => stack.api.stage, '/aws/vendedlogs/apigateway/TestStack-access'],
+  ] as const)(
+    'names the %s log group under /aws/vendedlogs/, after the stack, and sends the logs there',
+    (_, owner, name) => {
+      const [id] = Object.entries(resources).find(
+        ([, resource]) =>
+          resource.Type === 'AWS::Logs::LogGroup' && resource.Properties.LogGroupName === name,
+      ) ?? [''];
+      expect(id).not.toBe('');
+      const owning = resources[logicalId(owner().node.defaultChild as CfnElement)];
+      expect(JSON.stringify(owning?.Properties)).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
+    },
+  );
+
+  it('gives another stack of the same account other names', () => {
+    const other = synth(JWT_CONTEXT, 'OtherStack');
+    const names = (of: Stack) =>
+      Object.values(Template.fromStack(of).findResources('AWS::Logs::LogGroup'))
+        .map((resource) => resource.Properties.LogGroupName)
+        .filter((name) => name !== undefined);
+    expect(names(stack)).toHaveLength(2);
+    expect(names(other).filter((name) => names(stack).includes(name))).toEqual([]);
   });
 });
 
