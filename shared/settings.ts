@@ -493,7 +493,7 @@ export const alarmEmail = { key: 'alarmEmail', kind: 'text', default: '' } as co
 // ---------------------------------------------------------------------------------------------
 // Capacity (docs/deploying.md#capacity)
 
-/** Requests per second the API stage lets through, all routes together (steady rate). */
+/** Requests per second the API stage lets through on each route (steady rate); not a cap on all routes together. */
 export const apiThrottleRate = {
   key: 'apiThrottleRate',
   kind: 'integer',
@@ -502,7 +502,7 @@ export const apiThrottleRate = {
   max: 10_000,
 } as const satisfies IntegerSetting;
 
-/** Requests the API stage lets through in a burst above the rate. */
+/** Requests the API stage lets through on each route in a burst above the rate. */
 export const apiThrottleBurst = {
   key: 'apiThrottleBurst',
   kind: 'integer',

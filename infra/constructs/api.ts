@@ -38,7 +38,7 @@ export interface ApiProps {
   readonly identity: IdentitySettings;
   /** Memory, timeouts and environment from the settings. */
   readonly functions: FunctionSettings;
-  /** Requests per second, and per burst, the stage lets through (all routes together). */
+  /** Requests per second, and per burst, the stage lets through on each route (not all routes together). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** How long the access log is kept. */
   readonly logRetention: RetentionDays;
@@ -157,7 +157,8 @@ export class Api extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      // A burst of API calls must not take every execution of the account from the data path.
+      // Default route throttling: a limit for each route on its own, not for the API as a whole
+      // (reserved concurrency is what keeps executions for the data path: docs/deploying.md#capacity).
       throttle: props.throttle,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
