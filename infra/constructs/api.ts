@@ -31,6 +31,7 @@ import {
 } from '#infra/routes';
 import type { Data } from './data.ts';
 import { dataEnvironment, type FunctionSettings, GlanceFunction } from './glance-function.ts';
+import { vendedLogGroupName } from './log-names.ts';
 
 export interface ApiProps {
   readonly data: Data;
@@ -61,14 +62,6 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   authorizerError: '$context.authorizer.error',
   userAgent: '$context.identity.userAgent',
 });
-
-/**
- * Under `/aws/vendedlogs/`, where AWS asks log groups that services deliver to to be, so they
- * never need room in the account's CloudWatch Logs resource policy; named after the stack so two
- * stacks of one account do not clash.
- */
-export const accessLogGroupName = (stackName: string): string =>
-  `/aws/vendedlogs/apigateway/${stackName}-access`;
 
 /** API Gateway waits at most 30 seconds for an integration; a function must answer before. */
 export const API_MAX_TIMEOUT_SECONDS = 29;
@@ -150,7 +143,7 @@ export class Api extends Construct {
       createDefaultStage: false,
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
-      logGroupName: accessLogGroupName(Stack.of(this).stackName),
+      logGroupName: vendedLogGroupName(this, 'apigateway', 'access'),
       retention: props.logRetention,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {

@@ -34,16 +34,8 @@ import {
   stateTimeoutSeconds,
 } from '#shared/import/state-machine';
 import { dataEnvironment, type FunctionSettings, GlanceFunction, tunedProps } from './glance-function.ts';
+import { vendedLogGroupName } from './log-names.ts';
 import type { Monitoring } from './monitoring.ts';
-
-/**
- * Step Functions adds every log group it delivers to to the account's CloudWatch Logs resource
- * policy (5120 characters) unless the name starts with `/aws/vendedlogs/`, which the policy covers
- * once; on an established account the policy may have no room left. The stack's name keeps two
- * stacks of one account apart.
- */
-export const stateMachineLogGroupName = (stackName: string): string =>
-  `/aws/vendedlogs/states/${stackName}-import`;
 
 export interface ImportWorkflowProps {
   readonly table: ITable;
@@ -136,7 +128,9 @@ export class ImportWorkflow extends Construct {
       // Every state's events, without the data: states carry web-download URLs, which may hold credentials.
       logs: {
         destination: new LogGroup(this, 'StateMachineLogs', {
-          logGroupName: stateMachineLogGroupName(Stack.of(this).stackName),
+          // Step Functions adds any log group outside /aws/vendedlogs/ to the account's CloudWatch Logs
+          // resource policy (5120 characters), which may be full on an established account.
+          logGroupName: vendedLogGroupName(this, 'states', 'import'),
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
         }),
         level: LogLevel.ALL,
