@@ -145,7 +145,7 @@ describe('payload v2 event', () => {
     expect(Buffer.from(await binary.arrayBuffer())).toEqual(Buffer.from([0, 1, 2, 253, 254, 255]));
   });
 
-  it('takes the token from X-Auth-Token only, the JWT authorizer\'s identity source: not from Authorization', async () => {
+  it("takes the token from X-Auth-Token only, the JWT authorizer's identity source: not from Authorization", async () => {
     const res = await stack.api('POST', '/test/echo/1/items/2', {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -182,7 +182,9 @@ describe('JWT authorizer', () => {
       const res = await stack.api('POST', '/test/echo/1/items/2', { token: badToken });
       expect(res.status).toBe(401);
       expect(res.json).toEqual(API_GATEWAY_UNAUTHORIZED);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer scope="" error="invalid_token" error_description="[^"]+"$/);
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /^Bearer scope="" error="invalid_token" error_description="[^"]+"$/,
+      );
     }
     expect(invocations).toHaveLength(0);
   });
