@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { S3AccessModel } from '#infra/local/s3-access';
 import type { ImageRecord } from '#shared/images/model';
 import { ImageRepository } from '#shared/images/repository';
 import { withLock } from '#shared/import/lock';
@@ -29,9 +30,13 @@ export interface ImportStack extends TestStack {
 
 /**
  * The test stack with `LOCAL_FAULTS=1` and retry waits of a few milliseconds. `env` is set before
- * any handler starts (settings are read at cold start) and restored by `stop`.
+ * any handler starts (settings are read at cold start) and restored by `stop`; `s3Access` is what
+ * S3 tells the functions about missing keys (infra/local/s3-access.ts).
  */
-export const startImportStack = async (env: Record<string, string> = {}): Promise<ImportStack> => {
+export const startImportStack = async (
+  env: Record<string, string> = {},
+  s3Access?: S3AccessModel,
+): Promise<ImportStack> => {
   const saved: Record<string, string | undefined> = {
     LOCAL_FAULTS: process.env.LOCAL_FAULTS,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL,
@@ -41,7 +46,7 @@ export const startImportStack = async (env: Record<string, string> = {}): Promis
   process.env.LOCAL_FAULTS = '1';
   // These tests fail imports on purpose; keep the handlers' step logs out of the output.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-  const stack = await startTestStack();
+  const stack = await startTestStack(s3Access ? { s3Access } : {});
   const stop = async () => {
     await stack.stop();
     for (const [name, value] of Object.entries(saved)) {
@@ -78,13 +83,14 @@ export type FileServer = Awaited<ReturnType<typeof startFileServer>>;
 export const useImportStack = (options: {
   routes: Record<string, Serve>;
   env?: Record<string, string>;
+  s3Access?: S3AccessModel;
   afterEach?: () => void;
 }): { readonly stack: ImportStack; readonly files: FileServer } => {
   // Filled in by beforeAll: the test bodies hold these objects from the start.
   const stack = {} as ImportStack;
   const files = {} as FileServer;
   beforeAll(async () => {
-    Object.assign(stack, await startImportStack(options.env));
+    Object.assign(stack, await startImportStack(options.env, options.s3Access));
     Object.assign(files, await startFileServer(options.routes));
   });
   afterAll(async () => {

@@ -6,13 +6,13 @@
  * would ever go back to queued.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { App, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GlanceFunction } from '#infra/constructs/glance-function';
 import { listBucketAllowed, type PolicyStatement, type S3AccessModel } from '#infra/local/s3-access';
 import { ServerlessGlanceStack } from '#infra/stack';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
+import { roleStatementsIn } from '#test/helpers/role-statements';
 import { createImage, s3Of, showImage } from './helpers.ts';
 
 /** The S3 model of a function's role, from the stack as `cdk synth` builds it. */
@@ -27,20 +27,9 @@ beforeAll(() => {
       'serverless-glance:jwtAudience': 'glance',
     },
   });
-  const stack = new ServerlessGlanceStack(app, 'MissingKeys');
-  const resources = Template.fromStack(stack).toJSON().Resources as Record<
-    string,
-    { Type: string; Properties: { Roles?: unknown; PolicyDocument?: { Statement: PolicyStatement[] } } }
-  >;
-  accessOf = (pick) => {
-    const role = stack.getLogicalId(pick(stack).role?.node.defaultChild as CfnElement);
-    const statements = Object.values(resources)
-      .filter(
-        (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(`"${role}"`),
-      )
-      .flatMap((r) => r.Properties.PolicyDocument?.Statement ?? []);
-    return { listBucket: listBucketAllowed(statements) };
-  };
+  const synthesized = new ServerlessGlanceStack(app, 'MissingKeys');
+  const statementsOf = roleStatementsIn(synthesized);
+  accessOf = (pick) => ({ listBucket: listBucketAllowed(statementsOf(pick(synthesized))) });
 }, 120_000);
 
 /** What the local S3 tells the functions; each test sets it as the role it stands for. */
