@@ -50,9 +50,9 @@ export const isMissingObject = (error: unknown): boolean => isS3Error(error, 'No
  * here it is never "missing" but a permission to fix, and says so.
  */
 export class ObjectAccessDenied extends Error {
-  constructor(operation: string, key: string, options?: ErrorOptions) {
+  constructor(operation: string, bucket: string, key: string, options?: ErrorOptions) {
     super(
-      `S3 answered 403 to ${operation} of ${key}: the function's role lacks a permission ` +
+      `S3 answered 403 to ${operation} of s3://${bucket}/${key}: the function's role lacks a permission ` +
         '(s3:GetObject on the key, or s3:ListBucket on the bucket, without which a missing key answers 403, not 404).',
       options,
     );
@@ -121,7 +121,8 @@ export class ObjectStore {
       };
     } catch (error) {
       if (isMissingObject(error)) return undefined;
-      if (isAccessDenied(error)) throw new ObjectAccessDenied('HeadObject', key, { cause: error });
+      if (isAccessDenied(error))
+        throw new ObjectAccessDenied('HeadObject', this.bucket, key, { cause: error });
       throw error;
     }
   }
@@ -147,7 +148,8 @@ export class ObjectStore {
       return { body: object.Body as AsyncIterable<Uint8Array>, etag: object.ETag ?? null };
     } catch (error) {
       if (isMissingObject(error)) return undefined;
-      if (isAccessDenied(error)) throw new ObjectAccessDenied('GetObject', key, { cause: error });
+      if (isAccessDenied(error))
+        throw new ObjectAccessDenied('GetObject', this.bucket, key, { cause: error });
       throw error;
     }
   }
@@ -165,6 +167,8 @@ export class ObjectStore {
       );
     } catch (error) {
       if (isMissingObject(error)) return undefined;
+      if (isAccessDenied(error))
+        throw new ObjectAccessDenied('HeadObject', this.bucket, key, { cause: error });
       throw error;
     }
     const size = head.ContentLength ?? 0;
