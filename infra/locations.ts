@@ -22,8 +22,10 @@ export const locationConfigOf = (settings: Pick<Settings, 'locationS3Allowed'>):
 });
 
 /**
- * GetObject on the allowed prefixes, and ListBucket limited to them (without it S3 answers a missing key with 403,
- * and the workflow must tell "no such object" apart).
+ * GetObject on the allowed prefixes, and ListBucket on their buckets without conditions, as infra/grants.ts gives
+ * readers of the service bucket: without it S3 answers a read of a missing key with 403, and the workflow must tell
+ * "no such object" apart. A `s3:prefix` condition would not do: a HeadObject or GetObject carries no prefix, so S3
+ * would still answer 403. ListBucket only names keys; reading them stays limited to the allowed prefixes.
  */
 export const grantLocationRead = (
   fn: GlanceFunction,
@@ -42,14 +44,11 @@ export const grantLocationRead = (
       resources: entries.map((entry) => `${bucketArn(entry)}/${entry.prefix}*`),
     }),
   );
-  for (const entry of entries) {
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:ListBucket'],
-        resources: [bucketArn(entry)],
-        conditions: { StringLike: { 's3:prefix': [`${entry.prefix}*`] } },
-      }),
-    );
-  }
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['s3:ListBucket'],
+      resources: [...new Set(entries.map(bucketArn))],
+    }),
+  );
 };

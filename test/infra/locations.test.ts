@@ -1,7 +1,10 @@
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import type { GlanceFunction } from '#infra/constructs/glance-function';
 import { locationConfigOf } from '#infra/locations';
 import { contextKey, readSettings, settingsEnvironment } from '#infra/settings';
+import { ServerlessGlanceStack } from '#infra/stack';
 import { locationS3Allowed, showMultipleLocations } from '#shared/settings';
 
 const settingsWith = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
@@ -45,4 +48,63 @@ describe('location settings from CDK context', () => {
       /serverless-glance:locationS3Allowed" must list only s3:\/\/bucket\/prefix items, not "https:\/\/x\/y"/,
     );
   });
+});
+
+describe('read grants on other allowed buckets', () => {
+  interface Statement {
+    readonly Effect: string;
+    readonly Action: string | string[];
+    readonly Resource: unknown;
+    readonly Condition?: unknown;
+  }
+  const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${rest}`]] });
+
+  it('gives the location readers GetObject on the allowed prefixes, ListBucket on their buckets without conditions', () => {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'serverless-glance:identityMode': 'jwt',
+        'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
+        'serverless-glance:jwtAudience': 'glance',
+        [contextKey(locationS3Allowed)]: ['s3://pipeline/golden/', 's3://pipeline/silver/', 's3://other/'],
+      },
+    });
+    const stack = new ServerlessGlanceStack(app, 'Locations');
+    const resources = Object.values(
+      Template.fromStack(stack).toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: { Roles?: unknown; PolicyDocument?: { Statement: Statement[] } } }
+      >,
+    );
+    const statementsOf = (fn: GlanceFunction | undefined) => {
+      const role = stack.getLogicalId(fn?.role?.node.defaultChild as CfnElement);
+      return resources
+        .filter(
+          (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(`"${role}"`),
+        )
+        .flatMap((r) => r.Properties.PolicyDocument?.Statement ?? [])
+        .filter((statement) => /:s3:::(pipeline|other)/.test(JSON.stringify(statement.Resource)));
+    };
+    for (const reader of [
+      stack.importWorkflow.functions.get('Verify'),
+      stack.api.functions.get('DownloadImageData'),
+    ]) {
+      // Without ListBucket on the bucket, S3 answers a missing key with 403 and the import could not say "no object";
+      // an s3:prefix condition would not help, a HeadObject carries no prefix.
+      expect(statementsOf(reader)).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: [arn('pipeline/golden/*'), arn('pipeline/silver/*'), arn('other/*')],
+        },
+        { Effect: 'Allow', Action: 's3:ListBucket', Resource: [arn('pipeline'), arn('other')] },
+      ]);
+    }
+    // No other function touches those buckets.
+    const others = [...stack.api.functions.entries(), ...stack.importWorkflow.functions.entries()].filter(
+      ([name]) => name !== 'Verify' && name !== 'DownloadImageData',
+    );
+    expect(others.length).toBeGreaterThan(10);
+    for (const [, fn] of others) expect(statementsOf(fn)).toEqual([]);
+  }, 120_000);
 });
