@@ -26,7 +26,8 @@ export const handler = apiHandler(async ({ caller, query, event }) => {
     indexOrder: isIndexOrder(parsed.sort),
     matches: (image) => matchesFilters(image, parsed),
     compare: (a, b) => compareImages(a, b, parsed.sort),
-    admit: (image) => budget.admit(imageView(image)),
+    // Measured as sent: with show_multiple_locations the locations are part of each entry.
+    admit: (image) => budget.admit(imageView(image, locationView())),
   });
   return reply(200, {
     images: page.images.map((image) => imageView(image, locationView())),

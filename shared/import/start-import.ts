@@ -170,10 +170,14 @@ export const requestImport = async (
 
   // The quotas are the image owner's (an admin importing into another project uses that project's):
   // room for the data (its staged size, or at least a byte) and, from queued, one more upload.
-  await deps.images.ledger.requireRoom(image.owner, {
-    image_size_total: Math.max(1, image.size ?? 0),
-    image_count_uploading: request.method === 'web-download' ? 1 : 0,
-  });
+  // Glance checks the caller's own; checked here only for a caller who may import into the image,
+  // so nobody else learns the owner's usage from a 413 (the policy's 403 comes below).
+  if (canModifyImage(caller, image)) {
+    await deps.images.ledger.requireRoom(image.owner, {
+      image_size_total: Math.max(1, image.size ?? 0),
+      image_count_uploading: request.method === 'web-download' ? 1 : 0,
+    });
+  }
 
   if (!isImportSource(request.method, image.status)) {
     const required = IMPORT_SOURCE_STATUS[request.method];

@@ -89,6 +89,20 @@ describe('quotas at POST /import', () => {
     expect((await importImage(stack, intoEmpty.id, download(), admin)).status).toBe(202);
     expect((await waitForImport(stack, intoEmpty.id)).task.status).toBe('success');
   });
+
+  it("answers another project's import with 403, never with the owner's usage in a 413", async () => {
+    const owner = await stack.tokenFor({ project: 'p-watched' });
+    await setLimit('p-watched', 'image_size_total', 1);
+    await activeImage(owner, randomBytesOf(MiB));
+    const image = await createImage(stack, { visibility: 'community' }, owner);
+    const outsider = await stack.tokenFor({ project: 'p-watcher' });
+    const refused = await importImage(stack, image.id, download(), outsider);
+    expect(refused.status).toBe(403);
+    expect(refused.text).not.toMatch(/usage|limit|p-watched/);
+    expect(await imageTasks(stack, image.id, owner)).toEqual([]);
+    // The owner still gets the 413, first.
+    expect((await importImage(stack, image.id, download(), owner)).status).toBe(413);
+  });
 });
 
 describe('quotas during the import', () => {
