@@ -7,7 +7,7 @@
  */
 import type { ImageRepository } from '#shared/images/repository';
 import { retryOnConflict } from '#shared/retry';
-import { decideTask, isTerminalTaskStatus, TASK_STATUS } from '#shared/status-rules';
+import { decideTask, isImporting, isTerminalTaskStatus, TASK_STATUS } from '#shared/status-rules';
 import type { TaskRecord, TaskType } from '#shared/tasks/model';
 import type { TaskConflict, TaskRepository } from '#shared/tasks/repository';
 import { lockHolder, withoutLock } from './lock.ts';
@@ -66,10 +66,15 @@ export const failTask = async (
   });
 };
 
-/** Drops the lock if `taskId` still holds it; a no-op otherwise. */
+/**
+ * Drops the lock of an import whose workflow the API could not start, if `taskId` still holds it; a
+ * no-op otherwise. An image the workflow took (`importing`: StartExecution started it after all and
+ * only its answer was lost) keeps the lock: that execution's failure branch, or the backstop when
+ * it ends, gives the image back with it (docs/import-workflow.md#import-lock).
+ */
 export const releaseLock = async (images: ImageRepository, imageId: string, taskId: string): Promise<void> =>
   retryOnConflict(async () => {
     const image = await images.get(imageId);
-    if (!image || lockHolder(image) !== taskId) return;
+    if (!image || lockHolder(image) !== taskId || isImporting(image.status)) return;
     await images.update(image, { properties: withoutLock(image) });
   });
