@@ -19,6 +19,15 @@ export interface ListCaller {
 }
 
 /**
+ * Whether a member status is one the listing asks for (`member_status`, default accepted; `all` =
+ * any). Not being a member (null/undefined) is never one. The listing store asks this before it
+ * loads a shared image, so shares the caller has not accepted cost no image read
+ * (docs/api.md#listing-images).
+ */
+export const wantsMembership = (memberStatus: MemberStatusFilter, membership?: Membership): boolean =>
+  membership != null && (memberStatus === 'all' || membership === memberStatus);
+
+/**
  * Whether the image belongs in this caller's list, before filters (Glance's `_select_images_query`
  * plus its visibility rules, docs/api.md#visibility). `membership` is the caller project's member status on
  * this image, or null/undefined when it is not a member.
@@ -38,10 +47,7 @@ export const inListScope = (
 ): boolean => {
   const owned = image.owner !== null && image.owner === caller.projectId;
   if (!caller.isAdmin) {
-    const member =
-      image.visibility === 'shared' &&
-      membership != null &&
-      (query.memberStatus === 'all' || membership === query.memberStatus);
+    const member = image.visibility === 'shared' && wantsMembership(query.memberStatus, membership);
     if (!(image.visibility === 'public' || image.visibility === 'community' || owned || member)) return false;
   }
   if (query.visibility !== undefined)

@@ -5,7 +5,7 @@ import { matchesFilters, splitInList } from '#shared/images/list-query/filters';
 import { parseIsoTime } from '#shared/images/list-query/iso-time';
 import { firstQuery, nextQuery, pageLinks } from '#shared/images/list-query/links';
 import { type ListImagesQuery, parseListImagesQuery } from '#shared/images/list-query/parse';
-import { inListScope } from '#shared/images/list-query/scope';
+import { inListScope, MEMBER_STATUS_FILTERS, wantsMembership } from '#shared/images/list-query/scope';
 import { compareImages, type SortSpec } from '#shared/images/list-query/sort';
 import type { ImageRecord } from '#shared/images/model';
 import { queuedImage } from '#test/helpers/images';
@@ -669,6 +669,40 @@ describe('inListScope (docs/api.md#visibility)', () => {
     ],
   ])('%s → %s', (_, img, caller, qs, membership, expected) => {
     expect(inListScope(img, q(qs), caller, membership)).toBe(expected);
+  });
+});
+
+describe('wantsMembership: the member statuses a listing loads shared images for', () => {
+  it.each([
+    ['accepted', 'accepted', true],
+    ['accepted', 'pending', false],
+    ['accepted', 'rejected', false],
+    ['pending', 'pending', true],
+    ['pending', 'accepted', false],
+    ['rejected', 'rejected', true],
+    ['all', 'pending', true],
+    ['all', 'rejected', true],
+    ['all', null, false],
+    ['accepted', null, false],
+    ['accepted', undefined, false],
+  ] as const)('member_status=%s, membership %s → %s', (filter, membership, expected) => {
+    expect(wantsMembership(filter, membership)).toBe(expected);
+  });
+
+  it('is exactly what inListScope asks of a non-owner member of a shared image', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...MEMBER_STATUS_FILTERS),
+        fc.constantFrom('pending', 'accepted', 'rejected', null),
+        (filter, membership) =>
+          inListScope(
+            { owner: 'p-other', visibility: 'shared' },
+            { memberStatus: filter },
+            { projectId: 'p-me', isAdmin: false },
+            membership,
+          ) === wantsMembership(filter, membership),
+      ),
+    );
   });
 });
 
