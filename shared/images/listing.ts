@@ -4,7 +4,7 @@
  * caller's project from its member entries (docs/api.md#members), and the streams are merged. In
  * Glance's default order (created_at, then id) every stream is already sorted by its index sort
  * key, so pages are read lazily and a page costs the same with 100 or 100,000 images. Any other
- * order reads the matching streams whole and sorts in memory.
+ * order reads the matching streams whole and sorts in memory, a known cost documented there.
  *
  * Which images belong to the caller's list is decided per image by the policy (`canSeeImage`)
  * and the list scope (`inListScope`: default set, `visibility`, `member_status`), never by the
@@ -17,7 +17,7 @@ import { canSeeImage } from '#shared/policy';
 import { isGone } from '#shared/status-rules';
 import { createdSortKey, ownerIndexKey, visibilityIndexKey } from '#shared/table';
 import { membershipOf } from './access.ts';
-import { inListScope, type MemberStatusFilter } from './list-query/scope.ts';
+import { inListScope, type MemberStatusFilter, wantsMembership } from './list-query/scope.ts';
 import { drainStream, mergeStreams, type ReadPage } from './merge.ts';
 import { type ImageRecord, VISIBILITIES, type Visibility } from './model.ts';
 import type { ImageReads } from './repository.ts';
@@ -71,28 +71,36 @@ export interface ListingStore {
     input: IndexPageInput & { readonly index: 'gsi1' | 'gsi2'; readonly partition: string },
   ): Promise<{ images: ImageRecord[]; lastKey?: Record<string, unknown> }>;
   /**
-   * One page of the images shared with a project, in index order, with the project's membership
-   * of each; images that no longer exist are left out.
+   * One page of the member entries of a project, in index order: the images they point at whose
+   * membership `memberStatus` wants (`wantsMembership`), with that membership. Images of other
+   * memberships are never loaded, so shares the project has not accepted cost the default listing
+   * no image read; images that no longer exist are left out. A page may hold no candidate and
+   * still have a `lastKey`.
    */
   sharedWith(
     project: string,
-    input: IndexPageInput,
+    input: IndexPageInput & { readonly memberStatus: MemberStatusFilter },
   ): Promise<{ candidates: Candidate[]; lastKey?: Record<string, unknown> }>;
 }
 
-/** The listing store on DynamoDB: one Query per page and stream, plus BatchGetItem for shared images. */
+/**
+ * The listing store on DynamoDB: one Query per page and stream. For shared images, a BatchGetItem
+ * of the project's member statuses, projected to that one member, and only then a BatchGetItem of
+ * the images whose status the listing wants: another project can make any number of member
+ * entries point at the caller's project, and reading their images first would let it make every
+ * listing read them all.
+ */
 export const imageListingStore = (repository: ImageReads): ListingStore => ({
   get: (id) => repository.get(id),
   membershipOf: (caller, image) => membershipOf(repository.members, caller, image),
   queryIndex: (input) => repository.queryIndex(input),
-  sharedWith: async (project, input) => {
+  sharedWith: async (project, { memberStatus, ...input }) => {
     const { imageIds, lastKey } = await repository.members.sharedWith(project, input);
-    const [found, statuses] = await Promise.all([
-      repository.getMany(imageIds),
-      repository.members.statusesOf(imageIds, project),
-    ]);
+    const statuses = await repository.members.statusesOf(imageIds, project);
+    const wanted = imageIds.filter((id) => wantsMembership(memberStatus, statuses.get(id)));
+    const found = wanted.length > 0 ? await repository.getMany(wanted) : [];
     const byId = new Map(found.map((image) => [image.id, image]));
-    const candidates = imageIds.flatMap((id) => {
+    const candidates = wanted.flatMap((id) => {
       const image = byId.get(id);
       return image ? [{ image, membership: statuses.get(id) ?? null }] : [];
     });
@@ -143,6 +151,7 @@ const readerOf =
     stream: Stream,
     descending: boolean,
     after: string | undefined,
+    memberStatus: MemberStatusFilter,
   ): ReadPage<Candidate> =>
   async (start, size) => {
     const input = {
@@ -152,7 +161,7 @@ const readerOf =
       startKey: start as Record<string, unknown> | undefined,
     };
     if (stream.kind === 'sharedWith') {
-      const page = await store.sharedWith(stream.project, input);
+      const page = await store.sharedWith(stream.project, { ...input, memberStatus });
       return { items: page.candidates, next: page.lastKey };
     }
     const page = await store.queryIndex({ ...input, index: stream.index, partition: stream.partition });
@@ -217,13 +226,13 @@ export const listImages = async (
   if (request.indexOrder) {
     const { descending } = request.indexOrder;
     const after = marker ? createdSortKey(marker.created_at, marker.id) : undefined;
-    const readers = streams.map((stream) => readerOf(store, stream, descending, after));
+    const readers = streams.map((stream) => readerOf(store, stream, descending, after, scope.memberStatus));
     for await (const candidate of mergeStreams(readers, positionOf, descending, request.limit + 1)) {
       if (!take(candidate)) break;
     }
   } else {
     const everything = await Promise.all(
-      streams.map((stream) => drainStream(readerOf(store, stream, false, undefined))),
+      streams.map((stream) => drainStream(readerOf(store, stream, false, undefined, scope.memberStatus))),
     );
     const sorted = everything.flat().sort((a, b) => request.compare(a.image, b.image));
     for (const candidate of sorted) {

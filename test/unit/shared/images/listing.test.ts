@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Caller } from '#shared/auth';
-import type { MemberStatusFilter } from '#shared/images/list-query/scope';
+import { type MemberStatusFilter, wantsMembership } from '#shared/images/list-query/scope';
 import { type Candidate, type ListingStore, type ListRequest, listImages } from '#shared/images/listing';
 import { mergeStreams, type ReadPage } from '#shared/images/merge';
 import { type ImageRecord, VISIBILITIES, type Visibility } from '#shared/images/model';
@@ -78,10 +78,13 @@ const memoryStore = (world: World): ListingStore & { queries: number } => {
         (entry) => position(byId.get(entry.imageId) as ImageRecord),
         input,
       );
-      const candidates: Candidate[] = slice.map((entry) => ({
-        image: byId.get(entry.imageId) as ImageRecord,
-        membership: statusOf(entry.imageId, project),
-      }));
+      // As the DynamoDB store: only shares of the asked-for status, so a page may hold none.
+      const candidates: Candidate[] = slice
+        .map((entry) => ({
+          image: byId.get(entry.imageId) as ImageRecord,
+          membership: statusOf(entry.imageId, project),
+        }))
+        .filter((candidate) => wantsMembership(input.memberStatus, candidate.membership));
       return { candidates, ...(lastKey ? { lastKey } : {}) };
     },
   };
