@@ -99,13 +99,17 @@ export const applyGrants = (fn: GlanceFunction, grants: RouteGrants, targets: Gr
 
 /**
  * Bucket access of the import's functions (docs/import-workflow.md#state-machine), per prefix:
- * Fetch writes the staged object (streamed, multipart) or finds the uploaded one; Verify reads
- * it; Promote copies it to the image's data key and removes it; the failure branch and the
+ * Mark heads a glance-direct import's staged object when the S3 trigger has not recorded it yet
+ * (HeadObject needs GetObject; `read`'s ListBucket makes a missing object 404, not 403); Fetch
+ * writes the staged object (streamed, multipart) or finds the uploaded one; Verify reads it;
+ * Promote copies it to the image's data key and removes it; the failure branch and the
  * execution-ended cleanup remove what an import left. Every one also reads and writes the table.
+ * test/infra/import/definition.test.ts ties each function's S3 calls to these grants.
  */
 export const IMPORT_GRANTS: Readonly<
   Record<string, { readonly staging?: readonly BucketAccess[]; readonly data?: readonly BucketAccess[] }>
 > = {
+  Mark: { staging: ['read'] },
   Fetch: { staging: ['read', 'write', 'multipart'] },
   Verify: { staging: ['read'] },
   Promote: { staging: ['read', 'delete'], data: ['read', 'write', 'multipart'] },

@@ -12,6 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT } from '#infra/constructs/glance-function';
+import { listBucketAllowed } from '#infra/local/s3-access';
 import {
   definitionFromTemplate,
   importFunctionIds,
@@ -32,6 +33,7 @@ import {
   stateTimeoutSeconds,
   worstCaseStateSeconds,
 } from '#shared/import/state-machine';
+import { roleStatementsIn } from '#test/helpers/role-statements';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type TaskState = {
@@ -263,6 +265,95 @@ describe('in the stack', () => {
           expect(actions.every((a) => a.startsWith('s3:List') || a.startsWith('s3:GetBucket'))).toBe(true);
       }
     }
+  });
+
+  /**
+   * The S3 requests each workflow function makes (shared/import/steps.ts through
+   * shared/storage/object-store.ts), by the IAM action that authorises them and the prefix of the
+   * key. A glance-direct `Mark` heads the staged object when the import arrives before the S3
+   * trigger recorded it (shared/import/staged-data.ts); `Promote` reads the staged object as the
+   * copy's source and writes, heads and, on a failed multipart copy, aborts the image's data key.
+   */
+  const S3_CALLS: Readonly<Record<string, readonly (readonly [request: string, prefix: string])[]>> = {
+    Mark: [['HeadObject', 'staging']],
+    Fetch: [
+      ['HeadObject', 'staging'],
+      ['PutObject', 'staging'],
+      ['CreateMultipartUpload', 'staging'],
+      ['UploadPart', 'staging'],
+      ['CompleteMultipartUpload', 'staging'],
+      ['AbortMultipartUpload', 'staging'],
+    ],
+    Verify: [
+      ['HeadObject', 'staging'],
+      ['GetObject', 'staging'],
+    ],
+    Promote: [
+      ['HeadObject', 'staging'],
+      ['CopyObject:source', 'staging'],
+      ['CopyObject', 'images'],
+      ['CreateMultipartUpload', 'images'],
+      ['UploadPartCopy', 'images'],
+      ['CompleteMultipartUpload', 'images'],
+      ['AbortMultipartUpload', 'images'],
+      ['HeadObject', 'images'],
+      ['DeleteObject', 'staging'],
+    ],
+    Activate: [],
+    Complete: [],
+    FailImport: [
+      ['DeleteObject', 'staging'],
+      ['DeleteObject', 'images'],
+    ],
+    ExecutionEnded: [
+      ['DeleteObject', 'staging'],
+      ['DeleteObject', 'images'],
+    ],
+  };
+  /** The IAM action each request needs (the S3 service authorization reference). */
+  const IAM_ACTION: Readonly<Record<string, string>> = {
+    HeadObject: 's3:GetObject',
+    GetObject: 's3:GetObject',
+    'CopyObject:source': 's3:GetObject',
+    PutObject: 's3:PutObject',
+    CopyObject: 's3:PutObject',
+    CreateMultipartUpload: 's3:PutObject',
+    UploadPart: 's3:PutObject',
+    UploadPartCopy: 's3:PutObject',
+    CompleteMultipartUpload: 's3:PutObject',
+    AbortMultipartUpload: 's3:AbortMultipartUpload',
+    DeleteObject: 's3:DeleteObject',
+  };
+  /** A read of a key that may be missing: without unconditional ListBucket, S3 answers 403, not 404. */
+  const READS = new Set(['HeadObject', 'GetObject']);
+  let statementsOf: ReturnType<typeof roleStatementsIn> | undefined;
+
+  it('names every workflow function in the table of S3 calls', () => {
+    expect(Object.keys(S3_CALLS).sort()).toEqual([...stack.importWorkflow.functions.keys()].sort());
+  });
+
+  it.each(
+    Object.entries(S3_CALLS).flatMap(([name, calls]) =>
+      calls.map(([request, prefix]) => [name, request, prefix]),
+    ),
+  )("%s's role allows the %s it makes on %s/*", (name, request, prefix) => {
+    const fn = stack.importWorkflow.functions.get(name);
+    if (!fn) throw new Error(`no ${name} function`);
+    statementsOf ??= roleStatementsIn(stack);
+    const statements = statementsOf(fn);
+    const action = IAM_ACTION[request];
+    expect(
+      statements.some(
+        (statement) =>
+          statement.Effect === 'Allow' &&
+          statement.Condition === undefined &&
+          [statement.Action].flat().includes(action ?? '-') &&
+          [statement.Resource].flat().some((resource) => JSON.stringify(resource).includes(`"/${prefix}/*"`)),
+      ),
+      `${name} needs ${action} on ${prefix}/* for ${request}`,
+    ).toBe(true);
+    // A missing key must answer 404 (S3 gives 403 without ListBucket: infra/local/s3-access.ts).
+    if (READS.has(request)) expect(listBucketAllowed(statements)).toBe(true);
   });
 
   it('sends failed, timed-out and aborted executions to the execution-ended cleanup', () => {

@@ -2,7 +2,10 @@
  * glance-direct right after the client's presigned stage PUT returned, before the S3 trigger has
  * run (`LOCAL_FINALISER=off`: the test delivers the trigger's event by hand, when it wants). S3 is
  * strongly consistent, so the staged object is there: the import is accepted, and the trigger and
- * the workflow, in either order, end with one verified active image.
+ * the workflow, in either order, end with one verified active image. `Mark` heads the staged
+ * object itself here; the local S3 checks no object permissions (infra/local/s3-access.ts models
+ * only ListBucket's effect on a missing key), so that `Mark` may read `staging/*` on AWS is
+ * checked against its synthesized role in test/infra/import/definition.test.ts.
  */
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
