@@ -25,6 +25,7 @@
  *
  * (6, 9 and 10 concern glance-download and multi-store, which this deployment does not have.)
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '#shared/auth';
 import type { DataLimits } from '#shared/data/limits';
@@ -36,6 +37,7 @@ import { DISK_FORMATS, type ImageRecord } from '#shared/images/model';
 import { ImageConflict, type ImageRepository } from '#shared/images/repository';
 import { logger } from '#shared/logger';
 import { canModifyImage, canUseTasksApi, requireImagePolicy } from '#shared/policy';
+import { retryOnConflict } from '#shared/retry';
 import { IMPORT_SOURCE_STATUS, isImportSource, isTerminalTaskStatus } from '#shared/status-rules';
 import type { ObjectStore } from '#shared/storage/object-store';
 import type { Executions } from '#shared/tasks/executions';
@@ -155,6 +157,22 @@ export const launchTask = async (
   return task;
 };
 
+/**
+ * Runs an import request's checks and its lock write (`run`) again on the fresh image whenever the
+ * write loses to a concurrent one (shared/retry.ts): a write that changed nothing the request
+ * depends on (a PATCH of the name, a tag, the S3 trigger recording the stage) costs a run, not a
+ * 409, and a fresh image that is locked or in the wrong status is refused by the checks
+ * themselves. A request that loses every run is answered 409 with `message`.
+ */
+export const lockWithRetry = async <R>(run: () => Promise<R>, message: string): Promise<R> => {
+  try {
+    return await retryOnConflict(run);
+  } catch (error) {
+    if (error instanceof ImageConflict) throw new Conflict(message, { cause: error });
+    throw error;
+  }
+};
+
 /** `POST /v2/images/{image_id}/import`: the task, once its execution is started. */
 export const requestImport = async (
   deps: ImportApiDeps,
@@ -166,60 +184,54 @@ export const requestImport = async (
   const now = deps.now?.() ?? new Date();
   const request = parseImportBody(body);
 
-  const { image, membership } = await loadImageAccess(deps.images, caller, imageId);
-
-  // The quotas are the image owner's (an admin importing into another project uses that project's):
-  // room for the data (its staged size, or at least a byte) and, from queued, one more upload.
-  // Glance checks the caller's own; checked here only for a caller who may import into the image,
-  // so nobody else learns the owner's usage from a 413 (the policy's 403 comes below).
-  if (canModifyImage(caller, image)) {
-    await deps.images.ledger.requireRoom(image.owner, {
-      image_size_total: Math.max(1, image.size ?? 0),
-      image_count_uploading: request.method === 'web-download' ? 1 : 0,
-    });
-  }
-
-  if (!isImportSource(request.method, image.status)) {
-    const required = IMPORT_SOURCE_STATUS[request.method];
-    throw new Conflict(
-      `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
-    );
-  }
-  if (request.method === 'glance-direct' && !(await stagedData(image, deps.store))) {
-    throw new Conflict(noStagedDataMessage(image.id));
-  }
-  if (!image.container_format) {
-    throw new Conflict(`Image ${image.id} has no container_format; set it before importing.`);
-  }
-  if (!image.disk_format)
-    throw new Conflict(`Image ${image.id} has no disk_format; set it before importing.`);
-
-  requireImagePolicy(caller, image, canModifyImage, 'import data into', membership);
-
-  const lock = await lockState(deps.tasks, image, now);
-  if (lock.kind === 'live') {
-    throw new Conflict(
-      `Image ${image.id} has active task ${lock.taskId}; try again later (the lock expires in ${Math.ceil(lock.remainingMs / 60_000)} minutes).`,
-    );
-  }
-
-  if (!request.allStoresMustSucceed) {
-    throw new BadRequest('all_stores_must_succeed can only be false when several stores are enabled.');
-  }
-  if (request.method === 'web-download') await refusedUri(deps.filter, request.uri);
-
   const taskId = randomUUID();
-  try {
-    await deps.images.update(image, { properties: withLock(image, taskId) }, now);
-  } catch (error) {
-    if (error instanceof ImageConflict) {
+  // Checks 2-13, run again on the fresh image if the lock write loses (docs/import-workflow.md#import-lock).
+  const { image, lock } = await lockWithRetry(async () => {
+    const { image, membership } = await loadImageAccess(deps.images, caller, imageId);
+
+    // The quotas are the image owner's (an admin importing into another project uses that project's):
+    // room for the data (its staged size, or at least a byte) and, from queued, one more upload.
+    // Glance checks the caller's own; checked here only for a caller who may import into the image,
+    // so nobody else learns the owner's usage from a 413 (the policy's 403 comes below).
+    if (canModifyImage(caller, image)) {
+      await deps.images.ledger.requireRoom(image.owner, {
+        image_size_total: Math.max(1, image.size ?? 0),
+        image_count_uploading: request.method === 'web-download' ? 1 : 0,
+      });
+    }
+
+    if (!isImportSource(request.method, image.status)) {
+      const required = IMPORT_SOURCE_STATUS[request.method];
       throw new Conflict(
-        `Image ${image.id} changed while the import was being requested (another import holds ${LOCK_PROPERTY}?); try again.`,
-        { cause: error },
+        `Image ${image.id} is '${image.status}'; import method ${request.method} needs an image in status '${required}'.`,
       );
     }
-    throw error;
-  }
+    if (request.method === 'glance-direct' && !(await stagedData(image, deps.store))) {
+      throw new Conflict(noStagedDataMessage(image.id));
+    }
+    if (!image.container_format) {
+      throw new Conflict(`Image ${image.id} has no container_format; set it before importing.`);
+    }
+    if (!image.disk_format)
+      throw new Conflict(`Image ${image.id} has no disk_format; set it before importing.`);
+
+    requireImagePolicy(caller, image, canModifyImage, 'import data into', membership);
+
+    const lock = await lockState(deps.tasks, image, now);
+    if (lock.kind === 'live') {
+      throw new Conflict(
+        `Image ${image.id} has active task ${lock.taskId}; try again later (the lock expires in ${Math.ceil(lock.remainingMs / 60_000)} minutes).`,
+      );
+    }
+
+    if (!request.allStoresMustSucceed) {
+      throw new BadRequest('all_stores_must_succeed can only be false when several stores are enabled.');
+    }
+    if (request.method === 'web-download') await refusedUri(deps.filter, request.uri);
+
+    await deps.images.update(image, { properties: withLock(image, taskId) }, now);
+    return { image, lock };
+  }, `Image ${imageId} changed while the import was being requested (another import holds ${LOCK_PROPERTY}?); try again.`);
   if (lock.kind === 'stale' && lock.task && !isTerminalTaskStatus(lock.task.status)) {
     await failTask(deps.tasks, lock.task, 'Expired lock preempted', deps.taskTimeToLiveHours).catch((error) =>
       logger.warn('could not fail the task of a busted lock', { taskId: lock.taskId, error }),

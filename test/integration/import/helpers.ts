@@ -304,3 +304,24 @@ export const serveBytes =
 export const expectStatus = (response: ApiResponse, status: number) => {
   expect({ status: response.status, body: response.text }).toMatchObject({ status });
 };
+
+/**
+ * `images` whose first `update` (the lock write) lets `edit` land first, and counts the updates:
+ * the request read the image before `edit`, and writes after it.
+ */
+export const racingImages = (images: ImageRepository, edit: () => Promise<unknown>) => {
+  const seen = { updates: 0 };
+  const proxy = new Proxy(images, {
+    get(target, property) {
+      if (property === 'update') {
+        return async (...args: Parameters<ImageRepository['update']>) => {
+          if (seen.updates++ === 0) await edit();
+          return target.update(...args);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { images: proxy, seen };
+};

@@ -9,6 +9,8 @@
  */
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { requestImport } from '#shared/import/start-import';
+import { member } from '#test/helpers/images';
 import { eventually, putTo } from '#test/integration/uploads/helpers';
 import {
   createImage,
@@ -17,6 +19,7 @@ import {
   importImage,
   md5,
   plantPendingImport,
+  racingImages,
   randomBytesOf,
   sha512,
   useImportStack,
@@ -109,6 +112,22 @@ describe('glance-direct before the S3 trigger has run', () => {
     await execution.done;
     expect(execution.status).toBe('SUCCEEDED');
     await expectVerifiedActive(created.id);
+  });
+
+  it('is accepted when the trigger records the stage between the API reading the image and writing its lock', async () => {
+    const image = await createImage(stack);
+    const key = await stage(image.id);
+    const deps = (await import('#shared/runtime')).importApiDeps();
+    const { images, seen } = racingImages(deps.images, () => trigger(key));
+    const task = await requestImport({ ...deps, images }, member('p-own', 'user-p-own'), image.id, {
+      method: { name: 'glance-direct' },
+    });
+    // The lock write lost to the trigger's and was made again on the recorded stage.
+    expect(seen.updates).toBe(2);
+    expect(task).toMatchObject({ status: 'pending', image_id: image.id });
+    const { execution } = await waitForImport(stack, image.id);
+    expect(execution.status).toBe('SUCCEEDED');
+    await expectVerifiedActive(image.id);
   });
 
   it('is refused (409) while the staged object does not have the declared size', async () => {
