@@ -10,8 +10,10 @@
  *  4. status: the rules' `locationAdd` must apply (`queued`) → 409; formats missing → 400
  *  5. the import lock is held by a live task (another location import) → 409
  *  6. the URL: scheme, S3 allow-list, URI filter and the addresses its host resolves to → 400
- *  7. the lock taken with one conditional write (of two concurrent adds one loses → 409), the
- *     `location_import` task created `pending`, its execution started → 202
+ *  7. the lock taken with one conditional write, the `location_import` task created `pending`,
+ *     its execution started → 202. A lock write that loses to a concurrent write runs 2-7 again
+ *     on the fresh image: of two concurrent adds one finds the other's live lock (409), a PATCH
+ *     of the name costs nothing.
  *
  * The image stays `queued` until the workflow has read and verified the data; then `locationAdd`
  * takes it to `active` in one write, or `locationReject` to `killed`.
@@ -23,10 +25,9 @@ import { BadRequest, Conflict, Forbidden, NotFound } from '#shared/errors';
 import { isUuid, loadImageAccess, type VisibleImage } from '#shared/images/access';
 import type { ImageLocation, ImageRecord } from '#shared/images/model';
 import type { ImageReads } from '#shared/images/repository';
-import { ImageConflict } from '#shared/images/repository';
 import { LOCK_PROPERTY, lockState, withLock } from '#shared/import/lock';
 import { failTask } from '#shared/import/records';
-import { type ImportApiDeps, launchTask } from '#shared/import/start-import';
+import { type ImportApiDeps, launchTask, lockWithRetry } from '#shared/import/start-import';
 import { canAddLocation, canFetchLocations, isService, requireImagePolicy } from '#shared/policy';
 import { decideImage, isGone, isTerminalTaskStatus, TransitionRefused } from '#shared/status-rules';
 import type { TaskRecord } from '#shared/tasks/model';
@@ -105,32 +106,26 @@ export const requestLocationImport = async (
 ): Promise<TaskRecord> => {
   const now = deps.now?.() ?? new Date();
   const request = parseAddLocationBody(body);
-  const { image, membership } = await loadImageFor(deps, caller, imageId);
-  requireImagePolicy(caller, image, canAddLocation, 'add a location to', membership);
-  requireQueued(image);
-
-  const lock = await lockState(deps.tasks, image, now);
-  if (lock.kind === 'live') throw new Conflict(`Image ${image.id} has active task ${lock.taskId}.`);
-
-  try {
-    await checkLocationWithDns(request.url, deps.locations, deps.filter);
-  } catch (error) {
-    if (error instanceof LocationRefused) throw new BadRequest(`Invalid location: ${error.message}`);
-    throw error;
-  }
-
   const taskId = randomUUID();
-  try {
-    await deps.images.update(image, { properties: withLock(image, taskId) }, now);
-  } catch (error) {
-    if (error instanceof ImageConflict) {
-      throw new Conflict(
-        `Image ${image.id} changed while the location was being added (another location import holds ${LOCK_PROPERTY}?); try again.`,
-        { cause: error },
-      );
+  // Checks 2-7, run again on the fresh image if the lock write loses (docs/locations.md#add-location).
+  const { image, lock } = await lockWithRetry(async () => {
+    const { image, membership } = await loadImageFor(deps, caller, imageId);
+    requireImagePolicy(caller, image, canAddLocation, 'add a location to', membership);
+    requireQueued(image);
+
+    const lock = await lockState(deps.tasks, image, now);
+    if (lock.kind === 'live') throw new Conflict(`Image ${image.id} has active task ${lock.taskId}.`);
+
+    try {
+      await checkLocationWithDns(request.url, deps.locations, deps.filter);
+    } catch (error) {
+      if (error instanceof LocationRefused) throw new BadRequest(`Invalid location: ${error.message}`);
+      throw error;
     }
-    throw error;
-  }
+
+    await deps.images.update(image, { properties: withLock(image, taskId) }, now);
+    return { image, lock };
+  }, `Image ${imageId} changed while the location was being added (another location import holds ${LOCK_PROPERTY}?); try again.`);
   if (lock.kind === 'stale' && lock.task && !isTerminalTaskStatus(lock.task.status)) {
     await failTask(deps.tasks, lock.task, 'Expired lock preempted', deps.taskTimeToLiveHours).catch(() => {});
   }

@@ -1,15 +1,17 @@
 /**
  * The import lock against writes that land between the request's read of the image and its lock
- * write (docs/import-workflow.md#import-lock): `POST /import` runs with the service's own
- * dependencies, except that the image repository lets a concurrent write land right
+ * write (docs/import-workflow.md#import-lock): `POST /import` and `POST /locations` run with the
+ * service's own dependencies, except that the image repository lets a concurrent write land right
  * before the lock write. A harmless edit (the name, a tag; the S3 trigger recording the stage is
  * in stage-race.test.ts) costs the request a run on the fresh image, not a 409; an edit that does
  * lock the image, or moves it out of the status the import needs, earns the fresh image's 409.
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { Conflict } from '#shared/errors';
 import { failTask, releaseLock } from '#shared/import/records';
 import { type ImportApiDeps, requestImport } from '#shared/import/start-import';
+import { type LocationApiDeps, requestLocationImport } from '#shared/locations/add-location';
 import { decideImage } from '#shared/status-rules';
 import { member } from '#test/helpers/images';
 import {
@@ -45,6 +47,8 @@ const tag = (imageId: string, value: string) => async () => {
 };
 
 const importDeps = async (): Promise<ImportApiDeps> => (await import('#shared/runtime')).importApiDeps();
+const locationDeps = async (): Promise<LocationApiDeps> =>
+  (await import('#shared/runtime')).locationApiDeps();
 
 /** A staged image (glance-direct ready) whose import is requested while `edit` lands. */
 const importWhile = async (imageId: string, edit: () => Promise<unknown>) => {
@@ -108,5 +112,26 @@ describe('POST /import while another write lands before the lock write', () => {
     expect(refused).toBeInstanceOf(Conflict);
     expect((refused as Conflict).message).toMatch(/needs an image in status 'uploading'/);
     expect(await historyOf(stack, image.id)).not.toContain('importing');
+  });
+});
+
+describe('POST /locations while another write lands before the lock write', () => {
+  it('is accepted after a PATCH of the name, and the location import runs', async () => {
+    const image = await createImage(stack);
+    const key = `locations/${image.id}.raw`;
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: key, Body: data }));
+    const deps = await locationDeps();
+    const { images, seen } = racingImages(deps.images, rename(image.id, 'renamed mid-add'));
+    const task = await requestLocationImport({ ...deps, images }, owner, image.id, {
+      url: `s3://${stack.bucketName}/${key}`,
+    });
+    expect(seen.updates).toBe(2);
+    expect(task).toMatchObject({ type: 'location_import', status: 'pending' });
+    expect((await waitForImport(stack, image.id)).execution.status).toBe('SUCCEEDED');
+    expect(await stack.images.get(image.id)).toMatchObject({
+      status: 'active',
+      name: 'renamed mid-add',
+      checksum: md5(data),
+    });
   });
 });
