@@ -6,6 +6,7 @@ import { pageLinks } from '#shared/images/list-query/links';
 import { parseListImagesQuery } from '#shared/images/list-query/parse';
 import { compareImages } from '#shared/images/list-query/sort';
 import { imageListingStore, isIndexOrder, listImages } from '#shared/images/listing';
+import type { ImageRecord } from '#shared/images/model';
 import { imageView } from '#shared/images/view';
 import { canListImages } from '#shared/policy';
 import { imageReads, locationView } from '#shared/runtime';
@@ -18,6 +19,8 @@ export const handler = apiHandler(async ({ caller, query, event }) => {
   if (!canListImages(caller)) throw new Forbidden('You are not authorized to list images.');
   const parsed = parseListImagesQuery(query);
   const budget = new ResponseBudget();
+  // Measured as sent: with show_multiple_locations the locations are part of each entry.
+  const view = (image: ImageRecord) => imageView(image, locationView());
   const page = await listImages(imageListingStore(imageReads()), caller, {
     limit: parsed.limit,
     marker: parsed.marker,
@@ -26,11 +29,10 @@ export const handler = apiHandler(async ({ caller, query, event }) => {
     indexOrder: isIndexOrder(parsed.sort),
     matches: (image) => matchesFilters(image, parsed),
     compare: (a, b) => compareImages(a, b, parsed.sort),
-    // Measured as sent: with show_multiple_locations the locations are part of each entry.
-    admit: (image) => budget.admit(imageView(image, locationView())),
+    admit: (image) => budget.admit(view(image)),
   });
   return reply(200, {
-    images: page.images.map((image) => imageView(image, locationView())),
+    images: page.images.map(view),
     ...pageLinks('/v2/images', event.rawQueryString ?? '', page.nextMarker),
     schema: '/v2/schemas/images',
   });

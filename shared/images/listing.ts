@@ -79,7 +79,8 @@ export interface ListingStore {
    */
   sharedWith(
     project: string,
-    input: IndexPageInput & { readonly memberStatus: MemberStatusFilter },
+    input: IndexPageInput,
+    memberStatus: MemberStatusFilter,
   ): Promise<{ candidates: Candidate[]; lastKey?: Record<string, unknown> }>;
 }
 
@@ -94,11 +95,11 @@ export const imageListingStore = (repository: ImageReads): ListingStore => ({
   get: (id) => repository.get(id),
   membershipOf: (caller, image) => membershipOf(repository.members, caller, image),
   queryIndex: (input) => repository.queryIndex(input),
-  sharedWith: async (project, { memberStatus, ...input }) => {
+  sharedWith: async (project, input, memberStatus) => {
     const { imageIds, lastKey } = await repository.members.sharedWith(project, input);
     const statuses = await repository.members.statusesOf(imageIds, project);
     const wanted = imageIds.filter((id) => wantsMembership(memberStatus, statuses.get(id)));
-    const found = wanted.length > 0 ? await repository.getMany(wanted) : [];
+    const found = await repository.getMany(wanted);
     const byId = new Map(found.map((image) => [image.id, image]));
     const candidates = wanted.flatMap((id) => {
       const image = byId.get(id);
@@ -161,7 +162,7 @@ const readerOf =
       startKey: start as Record<string, unknown> | undefined,
     };
     if (stream.kind === 'sharedWith') {
-      const page = await store.sharedWith(stream.project, { ...input, memberStatus });
+      const page = await store.sharedWith(stream.project, input, memberStatus);
       return { items: page.candidates, next: page.lastKey };
     }
     const page = await store.queryIndex({ ...input, index: stream.index, partition: stream.partition });

@@ -70,7 +70,11 @@ const memoryStore = (world: World): ListingStore & { queries: number } => {
       const { slice, lastKey } = page(inPartition, position, input);
       return { images: slice, ...(lastKey ? { lastKey } : {}) };
     },
-    sharedWith: async (project: string, input: Parameters<ListingStore['sharedWith']>[1]) => {
+    sharedWith: async (
+      project: string,
+      input: Parameters<ListingStore['sharedWith']>[1],
+      memberStatus: Parameters<ListingStore['sharedWith']>[2],
+    ) => {
       store.queries++;
       const mine = world.entries.filter((entry) => entry.project === project);
       const { slice, lastKey } = page(
@@ -84,7 +88,7 @@ const memoryStore = (world: World): ListingStore & { queries: number } => {
           image: byId.get(entry.imageId) as ImageRecord,
           membership: statusOf(entry.imageId, project),
         }))
-        .filter((candidate) => wantsMembership(input.memberStatus, candidate.membership));
+        .filter((candidate) => wantsMembership(memberStatus, candidate.membership));
       return { candidates, ...(lastKey ? { lastKey } : {}) };
     },
   };
