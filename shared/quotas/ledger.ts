@@ -93,8 +93,12 @@ const PREVIOUS_SETTLED = 'attribute_not_exists(#pending.#previous)';
 /** Invariant: the limit in force is the one the reservation was checked against (an override, or none). */
 const limitAsSeen = (i: number, override: number | undefined) =>
   override === undefined ? `attribute_not_exists(#limit${i})` : `#limit${i} = :limit${i}`;
-/** Invariant: the usage plus this reservation stays within the limit (`:max` = limit - increase). */
-const withinLimit = (i: number) => `(attribute_not_exists(#use${i}) OR #use${i} <= :max${i})`;
+/**
+ * Invariant: the usage plus this reservation stays within the limit (`:max` = limit - increase). A
+ * usage never counted yet is 0, so it passes only when the increase alone fits (`:max` ≥ 0).
+ */
+const withinLimit = (i: number, fitsAlone: boolean) =>
+  fitsAlone ? `(attribute_not_exists(#use${i}) OR #use${i} <= :max${i})` : `#use${i} <= :max${i}`;
 
 const isMissingPath = (error: unknown) =>
   (error as Error)?.name === 'ValidationException' && /document path/i.test((error as Error).message);
@@ -313,7 +317,7 @@ export class UsageLedger {
         const limit = limitInCounted(name, limits[name]);
         if (limit !== null) {
           values[`:max${i}`] = limit - delta[name];
-          conditions.push(withinLimit(i));
+          conditions.push(withinLimit(i, delta[name] <= limit));
         }
       });
       if (previous) {
