@@ -251,7 +251,9 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
       // Out of the pending-upload index (gsi3) for good: no upload can be in flight any more. A
       // staged object the trigger has not recorded yet is recorded here, in the same conditional
       // write; the trigger then finds it current (or, having won the race, makes this step retry).
-      set: { upload: null, ...(staged?.fromUpload ? { data_key: staged.key } : {}) },
+      // Its size is what the importing image holds of image_stage_total: data of an undeclared
+      // size is reserved here, and fails the import with the quota's reason when it does not fit.
+      set: { upload: null, ...(staged?.fromUpload ? { data_key: staged.key, size: staged.size } : {}) },
       now: deps.now?.(),
     });
   }
