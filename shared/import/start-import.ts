@@ -10,7 +10,8 @@
  *     shared/http/json-body.ts), `method` / `method.name` missing, method not enabled (copy-image,
  *     glance-download), `all_stores_must_succeed` / `all_stores` not boolean → 400
  *  2. image invisible → 404
- *  3. no room in the image owner's quotas for its data or (web-download) one more upload → 413
+ *  3. no room in the image owner's quotas for its data or (web-download) one more upload and its
+ *     staged download → 413
  *     (the quotas are the owner's, so the image is loaded first; an invisible image stays 404)
  *  4. status: glance-direct needs `uploading` with its staged data in S3 (recorded by the trigger,
  *     or the stage upload's object already there: staged-data.ts `stagedData`), web-download
@@ -190,12 +191,14 @@ export const requestImport = async (
     const { image, membership } = await loadImageAccess(deps.images, caller, imageId);
 
     // The quotas are the image owner's (an admin importing into another project uses that project's):
-    // room for the data (its staged size, or at least a byte) and, from queued, one more upload.
+    // room for the data (its staged size, or at least a byte) and, from queued, one more upload and
+    // (Glance's enforce_image_staging_total) at least a byte of staging, where the download goes.
     // Glance checks the caller's own; checked here only for a caller who may import into the image,
     // so nobody else learns the owner's usage from a 413 (the policy's 403 comes below).
     if (canModifyImage(caller, image)) {
       await deps.images.ledger.requireRoom(image.owner, {
         image_size_total: Math.max(1, image.size ?? 0),
+        image_stage_total: request.method === 'web-download' ? 1 : 0,
         image_count_uploading: request.method === 'web-download' ? 1 : 0,
       });
     }

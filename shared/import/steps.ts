@@ -260,6 +260,25 @@ export const mark = async (deps: StepDeps, state: ImportState, execution?: strin
   return { image_id: image.id, method: source.method };
 };
 
+/**
+ * The most a web-download may bring, and what sets it: the size cap, or the room the owner has
+ * left of `image_size_total` (the image it becomes) or of `image_stage_total` (where it is
+ * downloaded to), whichever is smallest (docs/quotas.md#where-they-are-checked).
+ */
+const downloadRoom = async (
+  deps: StepDeps,
+  image: ImageRecord,
+): Promise<{ readonly maxBytes: number; readonly limitedBy: string }> => {
+  let room = { maxBytes: deps.limits.sizeCap, limitedBy: 'the size cap' };
+  for (const quota of ['image_size_total', 'image_stage_total'] as const) {
+    const left = await deps.images.roomFor(image, quota);
+    if (left < room.maxBytes) {
+      room = { maxBytes: left, limitedBy: `what project ${image.owner} has left of ${quota}` };
+    }
+  }
+  return room;
+};
+
 /** Fetch: web-download streams the URL into staging; glance-direct uses the staged object. */
 export const fetch = async (deps: StepDeps, state: ImportState, execution?: string): Promise<FetchResult> => {
   const { task, image } = await requireRunning(deps, state, execution);
@@ -274,8 +293,10 @@ export const fetch = async (deps: StepDeps, state: ImportState, execution?: stri
       throw new ImportError(`The staged data of image ${image.id} (${image.data_key}) is missing.`);
     return { key: image.data_key, size };
   }
-  const maxBytes = await allowedBytes(deps.images, deps.limits, image);
-  const download = await openDownload(source.uri, { filter: deps.filter, maxBytes });
+  const download = await openDownload(source.uri, {
+    filter: deps.filter,
+    ...(await downloadRoom(deps, image)),
+  });
   const key = stagingKeyOf(image.id, task.id);
   const size = await deps.store.upload(key, download.body);
   return { key, size };

@@ -17,6 +17,8 @@ export interface DownloadOptions {
   readonly filter: UriFilter;
   /** The most bytes the image may have (size cap, quota). */
   readonly maxBytes: number;
+  /** What sets `maxBytes`, for the refusal's reason; by default the size cap or image_size_total. */
+  readonly limitedBy?: string;
   readonly maxRedirects?: number;
   /** Socket inactivity timeout. */
   readonly idleTimeoutMs?: number;
@@ -70,6 +72,7 @@ async function* checkedBody(
   url: string,
   contentLength: number | undefined,
   maxBytes: number,
+  limitedBy: string,
 ): AsyncGenerator<Uint8Array> {
   let received = 0;
   let finished = false;
@@ -78,7 +81,7 @@ async function* checkedBody(
       received += chunk.byteLength;
       if (received > maxBytes) {
         throw new ImportError(
-          `The data at ${url} is larger than the ${maxBytes} bytes this image may hold (size cap, or what the project has left of image_size_total).`,
+          `The data at ${url} is larger than the ${maxBytes} bytes this image may hold (${limitedBy}).`,
         );
       }
       if (contentLength !== undefined && received > contentLength) {
@@ -105,6 +108,9 @@ async function* checkedBody(
   if (!response.complete)
     throw new TransientError(`The download of ${url} broke off after ${received} bytes.`);
 }
+
+const limitedBy = (options: DownloadOptions): string =>
+  options.limitedBy ?? 'size cap, or what the project has left of image_size_total';
 
 /** Opens the download: status and size checked, redirects followed; the body is not read yet. */
 export const openDownload = async (uri: string, options: DownloadOptions): Promise<Download> => {
@@ -139,13 +145,13 @@ export const openDownload = async (uri: string, options: DownloadOptions): Promi
     if (contentLength !== undefined && contentLength > options.maxBytes) {
       response.destroy();
       throw new ImportError(
-        `${url.href} announces ${contentLength} bytes, more than the ${options.maxBytes} bytes this image may hold (size cap, or what the project has left of image_size_total).`,
+        `${url.href} announces ${contentLength} bytes, more than the ${options.maxBytes} bytes this image may hold (${limitedBy(options)}).`,
       );
     }
     return {
       url: url.href,
       contentLength,
-      body: checkedBody(response, url.href, contentLength, options.maxBytes),
+      body: checkedBody(response, url.href, contentLength, options.maxBytes, limitedBy(options)),
     };
   }
 };

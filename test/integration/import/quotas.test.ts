@@ -1,8 +1,9 @@
 /**
  * Quotas during imports (docs/quotas.md#where-they-are-checked): 413 at `POST /import` when the
  * image owner has no room, an admin importing into another project held to that project's
- * limits, and the reservation at activation that lets only what fits become active when imports
- * race (the other ends killed with the reason).
+ * limits, a web-download held to the room left in image_stage_total (where it stages its data),
+ * and the reservation at activation that lets only what fits become active when imports race (the
+ * other ends killed with the reason).
  */
 import { describe, expect, it } from 'vitest';
 import type { QuotaName } from '#shared/quotas/usage';
@@ -72,6 +73,19 @@ describe('quotas at POST /import', () => {
     // The slot is free again once the import is done.
     expect((await importImage(stack, queued.id, download(), token)).status).toBe(202);
     expect((await waitForImport(stack, queued.id)).task.status).toBe('success');
+  });
+
+  it('needs room in image_stage_total for a web-download, which stages its data', async () => {
+    const token = await stack.tokenFor({ project: 'p-stage-full' });
+    await setLimit('p-stage-full', 'image_stage_total', 0);
+    const image = await createImage(stack, {}, token);
+    const response = await importImage(stack, image.id, download(), token);
+    expect(response.status).toBe(413);
+    expect(response.json.error.message).toMatch(
+      /^Project p-stage-full is over a limit for \[Resource image_stage_total is over limit of 0 due to current usage 0 and delta 0/,
+    );
+    expect(await imageTasks(stack, image.id, token)).toEqual([]);
+    expect(await showImage(stack, image.id)).toMatchObject({ status: 'queued' });
   });
 
   it("checks the image owner's quotas, not the caller's, when an admin imports into another project", async () => {
@@ -144,6 +158,22 @@ describe('quotas during the import', () => {
       status: 'failure',
       message: expect.stringMatching(
         /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes/,
+      ),
+    });
+    expect(await showImage(stack, image.id)).toMatchObject({ status: 'killed' });
+  });
+
+  it('stops a download at what the project has left of image_stage_total', async () => {
+    const token = await stack.tokenFor({ project: 'p-stage-left' });
+    await setLimit('p-stage-left', 'image_stage_total', 1);
+    await stageDirect(stack, (await createImage(stack, {}, token)).id, randomBytesOf(512 * KiB));
+    const image = await createImage(stack, {}, token);
+    expect((await importImage(stack, image.id, download(), token)).status).toBe(202);
+    const { task } = await waitForImport(stack, image.id);
+    expect(task).toMatchObject({
+      status: 'failure',
+      message: expect.stringMatching(
+        /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes .*what project p-stage-left has left of image_stage_total/,
       ),
     });
     expect(await showImage(stack, image.id)).toMatchObject({ status: 'killed' });
