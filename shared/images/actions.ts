@@ -4,11 +4,21 @@
  */
 import type { Caller } from '#shared/auth';
 import { canModifyImage, requireImagePolicy } from '#shared/policy';
-import { decideImage, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
+import { decideImage, type ImageDecision, type ImageTrigger, TransitionRefused } from '#shared/status-rules';
 import { actorOf } from './access.ts';
 import { withFreshImage } from './edit.ts';
 import type { ImageRecord } from './model.ts';
 import type { ImageRepository, TransitionOptions } from './repository.ts';
+
+/** The status rules' decision on `trigger` for `image`; throws the rules' error when it does not apply. */
+export const decideOrRefuse = (image: ImageRecord, trigger: ImageTrigger): ImageDecision => {
+  try {
+    return decideImage(image, trigger);
+  } catch (error) {
+    if (error instanceof TransitionRefused) throw error.error;
+    throw error;
+  }
+};
 
 /** Applies a trigger to an image as loaded; throws the rules' error when it does not apply. */
 export const applyTrigger = async (
@@ -16,16 +26,7 @@ export const applyTrigger = async (
   image: ImageRecord,
   trigger: ImageTrigger,
   options: TransitionOptions,
-): Promise<ImageRecord> => {
-  let decision: ReturnType<typeof decideImage>;
-  try {
-    decision = decideImage(image, trigger);
-  } catch (error) {
-    if (error instanceof TransitionRefused) throw error.error;
-    throw error;
-  }
-  return repository.transition(image, decision, options);
-};
+): Promise<ImageRecord> => repository.transition(image, decideOrRefuse(image, trigger), options);
 
 /**
  * Deactivate or reactivate (T16, T17): owner or admin; idempotent; 403 from other statuses. A

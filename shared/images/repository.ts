@@ -358,6 +358,10 @@ export class ImageRepository<M extends MemberReads = MemberReads> extends ImageR
     } else if (changes.upload !== undefined || gone || isPendingDelete(decision.from)) {
       setUploadIndex(update, image.id, gone ? null : (changes.upload ?? null));
     }
+    if (!gone && (changes.owner !== undefined || changes.visibility !== undefined)) {
+      // Invariant: an image is listed under the owner and visibility it has (as in `update`).
+      for (const [key, value] of Object.entries(indexKeys(next))) update.set(key, value);
+    }
     if (gone) {
       for (const key of [
         TABLE_KEYS.gsi1.partition,

@@ -8,7 +8,8 @@
 import type { Caller } from '#shared/auth';
 import { BadRequest, Conflict, Forbidden } from '#shared/errors';
 import { actorOf } from '#shared/images/access';
-import { applyTrigger } from '#shared/images/actions';
+import { decideOrRefuse } from '#shared/images/actions';
+import { requireWithinBudget } from '#shared/images/budget';
 import { withFreshImage } from '#shared/images/edit';
 import type { ImageLocation, ImageRecord } from '#shared/images/model';
 import { applyPatch, type PatchOperation } from '#shared/images/patch';
@@ -190,7 +191,12 @@ export const patchImage = (
     }
     const all: ImageChanges = { ...changes, ...edit?.changes };
     if (edit?.activate) {
-      return applyTrigger(repository, image, 'locationAdd', {
+      // The rules decide on the image as this request leaves it (formats set or cleared by its other
+      // operations), and the write is held to the budget like any edit; both before anything is written.
+      const patched: ImageRecord = { ...image, ...all };
+      const decision = decideOrRefuse(patched, 'locationAdd');
+      requireWithinBudget(patched, image);
+      return repository.transition(image, decision, {
         actor: actorOf(caller),
         reason: 'location added by PATCH /locations',
         set: all,

@@ -241,3 +241,56 @@ describe('listing images whose locations are shown', () => {
     expect(listed.sort()).toEqual([...ids].sort());
   }, 60_000);
 });
+
+describe('a PATCH that adds the first location and changes other attributes', () => {
+  it('is decided on the image as the request leaves it: formats cleared by it → 400, nothing written', async () => {
+    const image = await createImage(stack);
+    const response = await patch(image.id, [
+      { op: 'replace', path: '/disk_format', value: null },
+      { op: 'add', path: '/locations/-', value: { metadata: {}, url: httpImage() } },
+    ]);
+    expect(response.status).toBe(400);
+    expect(response.json.error.message).toContain('disk_format and container_format must be set');
+    expect(await show(image.id)).toMatchObject({ status: 'queued', disk_format: 'raw', locations: [] });
+  });
+
+  it('accepts formats set by the same request, as Glance does', async () => {
+    const image = await createImage(stack, { disk_format: undefined, container_format: undefined });
+    expect(image.disk_format).toBeNull();
+    const response = await patch(image.id, [
+      { op: 'replace', path: '/disk_format', value: 'raw' },
+      { op: 'replace', path: '/container_format', value: 'bare' },
+      { op: 'add', path: '/locations/-', value: { metadata: {}, url: httpImage() } },
+    ]);
+    expect(response.status).toBe(200);
+    expect(await show(image.id)).toMatchObject({
+      status: 'active',
+      disk_format: 'raw',
+      container_format: 'bare',
+    });
+  });
+
+  it('files the image under the visibility it sets, so listings find it', async () => {
+    const image = await createImage(stack);
+    const response = await patch(image.id, [
+      { op: 'replace', path: '/visibility', value: 'community' },
+      { op: 'add', path: '/locations/-', value: { metadata: {}, url: httpImage() } },
+    ]);
+    expect(response.status).toBe(200);
+    const listed = await stack.api('GET', '/v2/images?visibility=community&limit=1000', {
+      token: stack.other,
+    });
+    expect(listed.json.images.map((entry: { id: string }) => entry.id)).toContain(image.id);
+  });
+
+  it('holds it to the image budget: 413, nothing written', async () => {
+    const image = await createImage(stack);
+    const big = 'x'.repeat(60_000);
+    const response = await patch(image.id, [
+      ...Array.from({ length: 6 }, (_, i) => ({ op: 'add', path: `/big_${i}`, value: big })),
+      { op: 'add', path: '/locations/-', value: { metadata: {}, url: httpImage() } },
+    ]);
+    expect(response.status).toBe(413);
+    expect(await show(image.id)).toMatchObject({ status: 'queued', locations: [] });
+  });
+});
