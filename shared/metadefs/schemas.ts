@@ -256,7 +256,8 @@ export type RequestSchemaName = keyof typeof REQUEST_SCHEMAS;
 
 const nonNegativeInteger: JsonObject = { type: 'integer', minimum: 0 };
 const strings: JsonObject = { type: 'array', items: { type: 'string' } };
-const enumValues: JsonObject = { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true };
+// Values may repeat: Glance's model takes any list of strings, and its own catalog has repeats.
+const enumValues: JsonObject = { type: 'array', items: { type: 'string' }, minItems: 1 };
 
 /**
  * What a stored property definition may be: Glance's property model (every key it knows, no other,

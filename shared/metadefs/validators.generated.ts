@@ -2135,7 +2135,7 @@ return errors === 0;
 }
 
 export const property_definition: RequestValidator = { schema: "property_definition", validate: validate61 };
-const schema23 = {"type":"object","required":["type","title"],"additionalProperties":false,"properties":{"name":{"type":"string","maxLength":80},"type":{"type":"string","enum":["array","boolean","integer","number","object","string"]},"title":{"type":"string"},"description":{"type":"string"},"operators":{"type":"array","items":{"type":"string"}},"default":{},"readonly":{"type":"boolean"},"minimum":{"type":"number"},"maximum":{"type":"number"},"enum":{"type":"array","items":{"type":"string"},"minItems":1,"uniqueItems":true},"pattern":{"type":"string"},"minLength":{"type":"integer","minimum":0},"maxLength":{"type":"integer","minimum":0},"confidential":{"type":"boolean"},"items":{"type":"object","required":["type"],"additionalProperties":false,"properties":{"type":{"type":"string","enum":["array","boolean","integer","number","object","string"]},"enum":{"type":"array","items":{"type":"string"},"minItems":1,"uniqueItems":true}}},"uniqueItems":{"type":"boolean"},"minItems":{"type":"integer","minimum":0},"maxItems":{"type":"integer","minimum":0},"additionalItems":{"type":"boolean"}}};
+const schema23 = {"type":"object","required":["type","title"],"additionalProperties":false,"properties":{"name":{"type":"string","maxLength":80},"type":{"type":"string","enum":["array","boolean","integer","number","object","string"]},"title":{"type":"string"},"description":{"type":"string"},"operators":{"type":"array","items":{"type":"string"}},"default":{},"readonly":{"type":"boolean"},"minimum":{"type":"number"},"maximum":{"type":"number"},"enum":{"type":"array","items":{"type":"string"},"minItems":1},"pattern":{"type":"string"},"minLength":{"type":"integer","minimum":0},"maxLength":{"type":"integer","minimum":0},"confidential":{"type":"boolean"},"items":{"type":"object","required":["type"],"additionalProperties":false,"properties":{"type":{"type":"string","enum":["array","boolean","integer","number","object","string"]},"enum":{"type":"array","items":{"type":"string"},"minItems":1}}},"uniqueItems":{"type":"boolean"},"minItems":{"type":"integer","minimum":0},"maxItems":{"type":"integer","minimum":0},"additionalItems":{"type":"boolean"}}};
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2308,26 +2308,6 @@ if(!valid2){
 break;
 }
 }
-if(valid2){
-let i2 = data9.length;
-let j0;
-if(i2 > 1){
-const indices0 = {};
-for(;i2--;){
-let item0 = data9[i2];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-validate61.errors = [{instancePath:instancePath+"/enum",schemaPath:"#/properties/enum/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)"}];
-return false;
-break;
-}
-indices0[item0] = i2;
-}
-}
-}
 }
 }
 else {
@@ -2438,12 +2418,12 @@ if(!((((((data16 === "array") || (data16 === "boolean")) || (data16 === "integer
 validate61.errors = [{instancePath:instancePath+"/items/type",schemaPath:"#/properties/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema23.properties.items.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid4 = _errs35 === errors;
+var valid3 = _errs35 === errors;
 }
 else {
-var valid4 = true;
+var valid3 = true;
 }
-if(valid4){
+if(valid3){
 if(data15.enum !== undefined){
 let data17 = data15.enum;
 const _errs37 = errors;
@@ -2454,37 +2434,17 @@ validate61.errors = [{instancePath:instancePath+"/items/enum",schemaPath:"#/prop
 return false;
 }
 else {
-var valid5 = true;
+var valid4 = true;
 const len2 = data17.length;
-for(let i3=0; i3<len2; i3++){
+for(let i2=0; i2<len2; i2++){
 const _errs39 = errors;
-if(typeof data17[i3] !== "string"){
-validate61.errors = [{instancePath:instancePath+"/items/enum/" + i3,schemaPath:"#/properties/items/properties/enum/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(typeof data17[i2] !== "string"){
+validate61.errors = [{instancePath:instancePath+"/items/enum/" + i2,schemaPath:"#/properties/items/properties/enum/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid5 = _errs39 === errors;
-if(!valid5){
+var valid4 = _errs39 === errors;
+if(!valid4){
 break;
-}
-}
-if(valid5){
-let i4 = data17.length;
-let j1;
-if(i4 > 1){
-const indices1 = {};
-for(;i4--;){
-let item1 = data17[i4];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-validate61.errors = [{instancePath:instancePath+"/items/enum",schemaPath:"#/properties/items/properties/enum/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)"}];
-return false;
-break;
-}
-indices1[item1] = i4;
-}
 }
 }
 }
@@ -2494,10 +2454,10 @@ validate61.errors = [{instancePath:instancePath+"/items/enum",schemaPath:"#/prop
 return false;
 }
 }
-var valid4 = _errs37 === errors;
+var valid3 = _errs37 === errors;
 }
 else {
-var valid4 = true;
+var valid3 = true;
 }
 }
 }
