@@ -53,6 +53,8 @@ export interface PatchOperation {
   readonly value?: unknown;
   /** `/locations/<position>`: the second segment (docs/locations.md#legacy-patch). */
   readonly position?: string;
+  /** An `add` in the v2.0 media type, which Glance refuses (409) for an attribute already there. */
+  readonly addOnly?: true;
 }
 
 const OPERATIONS = ['add', 'remove', 'replace'] as const;
@@ -141,7 +143,12 @@ export const parsePatch = (body: unknown, dialect: PatchDialect): PatchOperation
     if (op === 'remove') return { op, ...where };
     if (!Object.hasOwn(change, 'value'))
       throw new BadRequest(`Operation "${op}" requires a member named "value".`);
-    return { op, ...where, value: change.value };
+    return {
+      op,
+      ...where,
+      value: change.value,
+      ...(op === 'add' && dialect === 'draft-04' ? { addOnly: true } : {}),
+    };
   });
 };
 
@@ -188,8 +195,12 @@ export const applyPatch = (
   const properties = new Map(Object.entries(image.properties));
   let propertiesChanged = false;
 
-  for (const { op, attribute, value } of operations) {
+  for (const { op, attribute, value, addOnly } of operations) {
     refuseProtected(attribute);
+    // Glance's `_do_add` in the v2.0 media type: every base attribute is there, and so is a property set.
+    if (addOnly && (isClientAttribute(attribute) || properties.has(attribute))) {
+      throw new Conflict(`Property ${attribute} already present.`);
+    }
     if (isClientAttribute(attribute)) {
       if (op === 'remove') throw new Forbidden(`Base attribute '${attribute}' cannot be removed.`);
       const checked = validateImageValue(attribute, value);

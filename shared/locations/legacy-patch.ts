@@ -97,6 +97,10 @@ export const applyLocationPatch = (
       list = [...list.slice(0, index), withoutValidation(entry), ...list.slice(index)];
       added.push(entry.url);
     } else if (operation.op === 'replace') {
+      // Glance's `_do_replace`, before any other check.
+      if (!operation.value || (Array.isArray(operation.value) && operation.value.length === 0)) {
+        throw new Forbidden('Cannot set locations to empty list.');
+      }
       if (!acceptsLegacyLocation(image.status)) {
         throw new Conflict(`It's not allowed to replace locations if image status is ${image.status}.`);
       }

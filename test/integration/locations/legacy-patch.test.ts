@@ -294,3 +294,15 @@ describe('a PATCH that adds the first location and changes other attributes', ()
     expect(await show(image.id)).toMatchObject({ status: 'queued', locations: [] });
   });
 });
+
+describe('replace /locations with nothing', () => {
+  it.each([
+    ['a queued image', false],
+    ['an active image', true],
+  ])("answers Glance's 403 on %s, before any other check", async (_, active) => {
+    const image = active ? await setLocation() : await createImage(stack);
+    const response = await patch(image.id, [{ op: 'replace', path: '/locations', value: [] }]);
+    expect(response.status).toBe(403);
+    expect(response.json.error.message).toBe('Cannot set locations to empty list.');
+  });
+});

@@ -58,7 +58,12 @@ describe('parsePatch', () => {
       [{ replace: '/name', value: 'x' }],
       [{ op: 'replace', attribute: 'name', value: 'x' }],
     ],
-    ['draft 4 add', 'draft-04', [{ add: '/a', value: null }], [{ op: 'add', attribute: 'a', value: null }]],
+    [
+      'draft 4 add',
+      'draft-04',
+      [{ add: '/a', value: null }],
+      [{ op: 'add', attribute: 'a', value: null, addOnly: true }],
+    ],
     ['draft 4 remove', 'draft-04', [{ remove: '/a' }], [{ op: 'remove', attribute: 'a' }]],
     [
       'escapes',
@@ -177,7 +182,7 @@ describe('parsePatch', () => {
     expect(() => parsePatch(body, dialect)).toThrow(expect.objectContaining({ status: 400, message }));
   });
 
-  it('reads both dialects into the same operations', () => {
+  it('reads both dialects into the same operations (an add of v2.0 marked add-only)', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('add', 'replace', 'remove'),
@@ -194,7 +199,9 @@ describe('parsePatch', () => {
               return (error as Error).message;
             }
           };
-          expect(read(v20, 'draft-04')).toEqual(read(v21, 'draft-10'));
+          const asV21 = (operations: ReturnType<typeof read>) =>
+            typeof operations === 'string' ? operations : operations.map(({ addOnly: _, ...rest }) => rest);
+          expect(asV21(read(v20, 'draft-04'))).toEqual(read(v21, 'draft-10'));
         },
       ),
     );
@@ -205,6 +212,17 @@ describe('applyPatch', () => {
   const image = queuedImage({ properties: { color: 'red' } });
   const apply = (operations: unknown, on = image, caller = member()) =>
     applyPatch(on, parsePatch(operations, 'draft-10'), caller);
+
+  it.each([
+    ['a base attribute (always there)', '/name', 409],
+    ['a property already set', '/color', 409],
+    ['a new property', '/size_hint', 0],
+  ])('answers an add in the v2.0 media type to %s as Glance does (%i: 409 or none)', (_, path, status) => {
+    const applied = () => applyPatch(image, parsePatch([{ add: path, value: 'x' }], 'draft-04'), member());
+    expect(statusOf(applied)).toBe(status);
+    // The v2.1 media type (RFC 6902) replaces.
+    expect(statusOf(() => apply([{ op: 'add', path, value: 'x' }]))).toBe(0);
+  });
 
   it('returns only what changes, applying operations in order', () => {
     expect(
