@@ -102,6 +102,8 @@ export const transitionEvent = (transition: Transition): TransitionEvent => {
       Time: entryTime(entry.at),
       Detail: JSON.stringify({
         image_id: item?.id,
+        // With the image id, names the transition: a consumer drops a repeated delivery by it.
+        version: entry.version,
         owner: item?.owner ?? null,
         from: entry.from,
         to: entry.to,

@@ -40,6 +40,7 @@ describe('transitionEvents', () => {
     expect(events.map((event) => JSON.parse(event.Detail))).toEqual([
       expect.objectContaining({
         image_id: image.id,
+        version: 2,
         from: 'queued',
         to: 'saving',
         trigger: 'uploadStart',
