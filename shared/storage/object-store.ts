@@ -253,13 +253,15 @@ export class ObjectStore {
    * Removes everything an image has in the bucket (decision D2, docs/api.md#delete): every object under its
    * data and staging prefixes (current data, staged data, stale attempts) and its pending multipart
    * upload. Objects that arrive later are removed by the S3 trigger, which finds the image deleted.
-   * Returns how many objects were deleted.
+   * Returns how many objects were deleted; throws when S3 refused to delete any (after trying all),
+   * so a caller that can come back (the scrubber) does.
    */
   async deleteImageObjects(image: { id: string; upload: PendingUpload | null }): Promise<number> {
     if (image.upload?.multipart_upload_id) {
       await this.abortMultipart(image.upload.key, image.upload.multipart_upload_id);
     }
     let deleted = 0;
+    let failed = 0;
     for (const prefix of imagePrefixes(image.id)) {
       let token: string | undefined;
       do {
@@ -273,12 +275,14 @@ export class ObjectStore {
           );
           if (result.Errors?.length) {
             logger.error('could not delete image objects', { imageId: image.id, errors: result.Errors });
+            failed += result.Errors.length;
           }
           deleted += keys.length - (result.Errors?.length ?? 0);
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     }
+    if (failed) throw new Error(`${failed} object(s) of image ${image.id} could not be deleted.`);
     return deleted;
   }
 

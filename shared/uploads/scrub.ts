@@ -1,7 +1,7 @@
 /**
  * The scrubber (T20): with delayed delete on, a deleted active image waits in `pending_delete`
- * with its data; once `SCRUB_TIME_SECONDS` have passed, the scrubber moves it to `deleted` and
- * removes the data. Found with one Query on the `SCRUB` partition of the gsi3 "due" index. Runs
+ * with its data; once `SCRUB_TIME_SECONDS` have passed, the scrubber removes the data and moves
+ * it to `deleted`. Found with one Query on the `SCRUB` partition of the gsi3 "due" index. Runs
  * with the upload sweeper, so nothing stays `pending_delete` for ever either.
  */
 import { applyTrigger } from '#shared/images/actions';
@@ -27,11 +27,13 @@ export const scrubImages = async (
       try {
         const image = await ctx.images.get(id);
         if (!image || !isPendingDelete(image.status)) continue;
+        // The data first: a removal that fails leaves the image pending_delete, in the due index,
+        // for the next run; after the transition nothing would ever name its objects again.
+        await ctx.store.deleteImageObjects(image);
         await applyTrigger(ctx.images, image, 'scrub', {
           actor: SCRUBBER_ACTOR,
           reason: 'Delayed delete: scrubbed.',
         });
-        await ctx.store.deleteImageObjects(image);
         scrubbed.push(id);
       } catch (error) {
         // A lost race (restored meanwhile) or one failing image must not stop the others.

@@ -72,6 +72,28 @@ it('keeps a deleted active image pending_delete with its data, then scrubs it to
   expect(await scrubImages(dataContext, 0)).not.toContain(image.id);
 });
 
+it('leaves an image whose data could not be removed pending_delete, and scrubs it on the next run', async () => {
+  const image = await createImage(stack, token);
+  expect((await uploadDirect(stack, token, image.id, randomData(2048))).status).toBe(204);
+  expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token })).status).toBe(204);
+  const dataContext = (await import('#shared/runtime')).uploadContext();
+  const { scrubImages } = await import('#shared/uploads/scrub');
+  const store = dataContext.store;
+  // S3 refuses the removal once (throttling, a permission): nothing may be lost track of.
+  const refusing = Object.assign(Object.create(store), {
+    deleteImageObjects: async () => {
+      throw new Error('SlowDown');
+    },
+  });
+  expect(await scrubImages({ ...dataContext, store: refusing }, 0)).not.toContain(image.id);
+  expect((await dataContext.images.get(image.id))?.status).toBe('pending_delete');
+  expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toHaveLength(1);
+
+  expect(await scrubImages(dataContext, 0)).toContain(image.id);
+  expect((await dataContext.images.get(image.id))?.status).toBe('deleted');
+  expect(await keysUnder(s3Of(stack), stack.bucketName, `images/${image.id}/`)).toEqual([]);
+});
+
 it('deletes images without data at once, even with delayed delete on', async () => {
   const image = await createImage(stack, token);
   expect((await stack.api('DELETE', `/v2/images/${image.id}`, { token })).status).toBe(204);

@@ -133,3 +133,40 @@ describe('upload (web-download)', () => {
     ]);
   });
 });
+
+describe('deleteImageObjects', () => {
+  /** Lists one object under each prefix; DeleteObjects refuses the keys in `refused`. */
+  const bucketWith = (refused: string[]) => {
+    const deletes: string[][] = [];
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        if (command.constructor.name === 'ListObjectsV2Command') {
+          return { Contents: [{ Key: `${command.input.Prefix}data` }], IsTruncated: false };
+        }
+        const keys = (command.input.Delete as { Objects: { Key: string }[] }).Objects.map((o) => o.Key);
+        deletes.push(keys);
+        return {
+          Errors: keys.filter((key) => refused.includes(key)).map((Key) => ({ Key, Code: 'AccessDenied' })),
+        };
+      },
+    } as unknown as S3Client;
+    return { client, deletes };
+  };
+
+  it('deletes what is under every prefix of the image and counts it', async () => {
+    const { client, deletes } = bucketWith([]);
+    expect(await new ObjectStore(client, 'b').deleteImageObjects({ id: 'i', upload: null })).toBe(
+      deletes.flat().length,
+    );
+    expect(deletes.flat().length).toBeGreaterThan(0);
+  });
+
+  it('tries every prefix, then throws when S3 refused any key, so a caller that can come back does', async () => {
+    const { client, deletes } = bucketWith(['images/i/data']);
+    await expect(new ObjectStore(client, 'b').deleteImageObjects({ id: 'i', upload: null })).rejects.toThrow(
+      '1 object(s) of image i could not be deleted.',
+    );
+    expect(deletes.flat()).toContain('images/i/data');
+    expect(deletes.length).toBeGreaterThan(1);
+  });
+});
