@@ -31,6 +31,7 @@ import type { Inspection } from '#shared/image-format/inspector';
 import { applyTrigger } from '#shared/images/actions';
 import type { ImageRecord } from '#shared/images/model';
 import type { ImageChanges } from '#shared/images/repository';
+import { lockHolder } from '#shared/import/lock';
 import { logger } from '#shared/logger';
 import { QuotaExceeded, type QuotaName } from '#shared/quotas/usage';
 import { retryOnConflict } from '#shared/retry';
@@ -41,7 +42,7 @@ import {
   keepsItsData,
   TransitionRefused,
 } from '#shared/status-rules';
-import { parseUploadKey, type UploadKind } from '#shared/storage/bucket';
+import { imageDataKeyOf, parseUploadKey, stagingKeyOf, type UploadKind } from '#shared/storage/bucket';
 import { isPreconditionFailed } from '#shared/storage/object-store';
 import type { UploadContext } from './context.ts';
 
@@ -115,9 +116,18 @@ const fateOf = (image: ImageRecord | undefined, key: string, kind: UploadKind): 
   if (image.data_key === key && keepsItsData(image.status)) return 'current';
   if (isGone(image.status)) return 'orphan';
   if (image.upload?.key === key) return allows(image, finishTrigger(kind)) ? 'expected' : 'orphan';
-  // The import workflow moves data while the image is importing: its objects are its own.
-  if (allows(image, 'importSucceed')) return 'import';
+  // The import workflow moves data while the image is importing: the objects of the task holding
+  // its lock are its own. Anything else (a late object of an upload swept before the import) is not.
+  if (allows(image, 'importSucceed')) return isImportObject(image, key) ? 'import' : 'orphan';
   return 'orphan';
+};
+
+/** Whether `key` is one the import holding the image's lock writes (its staged download or its copy). */
+const isImportObject = (image: ImageRecord, key: string): boolean => {
+  const task = lockHolder(image);
+  return (
+    task !== undefined && (key === stagingKeyOf(image.id, task) || key === imageDataKeyOf(image.id, task))
+  );
 };
 
 /** What one read of the object found. */

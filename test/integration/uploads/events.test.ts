@@ -177,14 +177,20 @@ describe('orphans', () => {
     expect((await finalise(event))[0]?.outcome).toBe('ignored');
     expect(await objectExists(s3, stack.bucketName, foreign)).toBe(true);
 
-    // An import in progress writes its own objects (the import workflow owns them).
+    // An import in progress writes its own objects (those of the task holding the lock are the
+    // import workflow's; test/integration/import/late-objects.test.ts has the others).
     const image = await createImage(stack, owner);
     const images = (await import('#shared/runtime')).images();
     const { applyTrigger } = await import('#shared/images/actions');
+    const { withLock } = await import('#shared/import/lock');
     const record = await images.get(image.id);
     if (!record) throw new Error('no record');
-    await applyTrigger(images, record, 'importStart', { actor: 'system:test' });
-    const imported = `images/${image.id}/0d9f6a8e-3b0c-4c1e-9a36-4f8f3b2e7d10`;
+    const taskId = '0d9f6a8e-3b0c-4c1e-9a36-4f8f3b2e7d10';
+    await applyTrigger(images, record, 'importStart', {
+      actor: 'system:test',
+      set: { properties: withLock(record, taskId) },
+    });
+    const imported = `images/${image.id}/${taskId}`;
     await s3.send(new PutObjectCommand({ Bucket: stack.bucketName, Key: imported, Body: 'import' }));
     const [importEvent] = await eventsFor(imported);
     if (!importEvent) throw new Error('no event');
