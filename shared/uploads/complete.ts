@@ -28,9 +28,9 @@ import { type UploadKind, uploadIdOf } from '#shared/storage/bucket';
 import { isS3Error, type ObjectStore } from '#shared/storage/object-store';
 import { COMPLETER_ACTOR, type UploadContext } from './context.ts';
 import { allows, finishTrigger } from './finalise.ts';
-import { COMPLETION_WINDOW_SECONDS, uploadDeadline } from './lifetime.ts';
+import { COMPLETION_WINDOW_SECONDS } from './lifetime.ts';
 import { type CompleteBody, normaliseEtag, partCountOf } from './plan.ts';
-import { pendingUploadOf } from './presign.ts';
+import { extendUpload, pendingUploadOf } from './presign.ts';
 
 /** What the API function hands the completion function: small, and enough to find the rest. */
 export interface CompletionRequest {
@@ -124,36 +124,15 @@ export const completeUpload = async (
   now = new Date(),
 ): Promise<void> => {
   await checkCompletion(ctx, image, kind, body);
-  await holdForAssembly(ctx.images, image, kind, body.uploadId, now);
+  // The deadline moves out to when the queued assembly must have ended, before it is queued: the
+  // sweeper would otherwise find no object yet at the old deadline, send the image back to queued
+  // and abort the parts S3 is assembling, after the client was told 202. An upload already past
+  // its deadline is the sweeper's: 409.
+  await extendUpload(ctx.images, image, kind, body.uploadId, now, () => COMPLETION_WINDOW_SECONDS, {
+    refuseExpired: true,
+  });
   await completions.start({ image_id: image.id, kind, upload_id: body.uploadId });
 };
-
-/**
- * Moves the upload's deadline out to when its queued assembly must have ended
- * (`COMPLETION_WINDOW_SECONDS`), before the assembly is queued: the sweeper would otherwise find no
- * object yet at the old deadline, send the image back to queued and abort the parts S3 is
- * assembling, after the client was told 202. Never past the multipart upload's maximum lifetime.
- * An upload already past its deadline is the sweeper's: 409.
- */
-const holdForAssembly = (
-  images: ImageRepository,
-  image: ImageRecord,
-  kind: UploadKind,
-  uploadId: string,
-  now: Date,
-): Promise<ImageRecord> =>
-  retryOnConflict<ImageRecord, ImageConflict>(async (previous) => {
-    if (previous && !previous.current) throw new Conflict(previous.message, { cause: previous });
-    const current = previous?.current ?? image;
-    const upload = pendingUploadOf(current, kind, uploadId);
-    if (upload.deadline < now.toISOString()) {
-      throw new Conflict(`Upload ${uploadId} expired at ${upload.deadline}; presign a new upload.`);
-    }
-    const deadline = uploadDeadline(upload, now, COMPLETION_WINDOW_SECONDS);
-    return deadline > upload.deadline
-      ? images.update(current, { upload: { ...upload, deadline } }, now)
-      : current;
-  });
 
 /**
  * The completion request is not one (a malformed invocation): nothing to assemble or to give back;

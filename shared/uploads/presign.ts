@@ -20,7 +20,7 @@ import { BadRequest, Conflict } from '#shared/errors';
 import { actorOf } from '#shared/images/access';
 import { MULTIPART_UPLOAD_ID_LENGTH } from '#shared/images/budget';
 import type { ImageRecord, PendingUpload } from '#shared/images/model';
-import type { ImageConflict } from '#shared/images/repository';
+import type { ImageConflict, ImageRepository } from '#shared/images/repository';
 import { retryOnConflict } from '#shared/retry';
 import { newUploadId, type UploadKind, uploadIdOf, uploadKey } from '#shared/storage/bucket';
 import { presignPut, presignUploadPart } from '#shared/storage/presign';
@@ -193,6 +193,35 @@ export const pendingUploadOf = (image: ImageRecord, kind: UploadKind, uploadId: 
   return upload;
 };
 
+/**
+ * Holds the upload `uploadId` names on `image` at least `secondsFor(upload)` past `now` (never past a multipart
+ * upload's maximum lifetime), on the fresh image when a concurrent write wins: the upload in flight
+ * and the image as saved. 409 when the image no longer exists or no longer waits for the upload, and,
+ * with `refuseExpired`, when the upload's deadline has passed (it is the sweeper's then).
+ */
+export const extendUpload = (
+  images: ImageRepository,
+  image: ImageRecord,
+  kind: UploadKind,
+  uploadId: string,
+  now: Date,
+  secondsFor: (upload: PendingUpload) => number,
+  { refuseExpired = false } = {},
+): Promise<{ image: ImageRecord; upload: PendingUpload }> =>
+  retryOnConflict<{ image: ImageRecord; upload: PendingUpload }, ImageConflict>(async (previous) => {
+    if (previous && !previous.current) throw new Conflict(previous.message, { cause: previous });
+    const current = previous?.current ?? image;
+    const upload = pendingUploadOf(current, kind, uploadId);
+    if (refuseExpired && upload.deadline < now.toISOString()) {
+      throw new Conflict(`Upload ${uploadId} expired at ${upload.deadline}; presign a new upload.`);
+    }
+    const deadline = uploadDeadline(upload, now, secondsFor(upload));
+    if (deadline <= upload.deadline) return { image: current, upload };
+    const extended = { ...upload, deadline };
+    return { image: await images.update(current, { upload: extended }, now), upload: extended };
+  });
+
+/** Fresh URLs for the upload in flight, its deadline moved out by their lifetime and the grace. */
 const resign = async (
   ctx: UploadContext,
   image: ImageRecord,
@@ -200,15 +229,14 @@ const resign = async (
   uploadId: string,
   partNumbers: readonly number[] | null,
   now: Date,
-): Promise<PresignAnswer> =>
-  retryOnConflict<PresignAnswer, ImageConflict>(async (previous) => {
-    // An image that no longer exists has no upload to re-sign.
-    if (previous && !previous.current) throw new Conflict(previous.message, { cause: previous });
-    const current = previous?.current ?? image;
-    const upload = pendingUploadOf(current, kind, uploadId);
-    // Never past the multipart upload's maximum lifetime, however often it is re-signed.
-    const deadline = uploadDeadline(upload, now, ctx.settings.uploadUrlSeconds + graceFor(ctx, upload));
-    const extended = deadline > upload.deadline ? { ...upload, deadline } : upload;
-    const saved = extended === upload ? current : await ctx.images.update(current, { upload: extended });
-    return answerFor(ctx, saved, extended, partNumbers, now);
-  });
+): Promise<PresignAnswer> => {
+  const held = await extendUpload(
+    ctx.images,
+    image,
+    kind,
+    uploadId,
+    now,
+    (upload) => ctx.settings.uploadUrlSeconds + graceFor(ctx, upload),
+  );
+  return answerFor(ctx, held.image, held.upload, partNumbers, now);
+};
