@@ -6,6 +6,7 @@ import { locationConfigOf } from '#infra/locations';
 import { contextKey, readSettings, settingsEnvironment } from '#infra/settings';
 import { ServerlessGlanceStack } from '#infra/stack';
 import { locationS3Allowed, showMultipleLocations } from '#shared/settings';
+import { jwtSynthContext } from '#test/helpers/synth-context';
 
 const settingsWith = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
 /** The location variables the functions get. */
@@ -61,13 +62,9 @@ describe('read grants on other allowed buckets', () => {
 
   it('gives the location readers GetObject on the allowed prefixes, ListBucket on their buckets without conditions', () => {
     const app = new App({
-      context: {
-        'aws:cdk:bundling-stacks': [],
-        'serverless-glance:identityMode': 'jwt',
-        'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
-        'serverless-glance:jwtAudience': 'glance',
+      context: jwtSynthContext({
         [contextKey(locationS3Allowed)]: ['s3://pipeline/golden/', 's3://pipeline/silver/', 's3://other/'],
-      },
+      }),
     });
     const stack = new ServerlessGlanceStack(app, 'Locations');
     const resources = Object.values(

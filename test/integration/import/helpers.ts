@@ -8,6 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { S3AccessModel } from '#infra/local/s3-access';
 import type { ImageRecord } from '#shared/images/model';
@@ -18,6 +19,7 @@ import { MemberRepository } from '#shared/members/repository';
 import { decideImage } from '#shared/status-rules';
 import { TaskRepository } from '#shared/tasks/repository';
 import { type ApiResponse, startTestStack, type TestStack } from '#test/helpers/local-stack';
+import { eventually, putTo } from '#test/integration/uploads/helpers';
 
 export interface ImportStack extends TestStack {
   readonly images: ImageRepository<MemberRepository>;
@@ -324,4 +326,48 @@ export const racingImages = (images: ImageRepository, edit: () => Promise<unknow
     },
   });
   return { images: proxy, seen };
+};
+
+/**
+ * Stage uploads whose S3 trigger runs only when the test says (the stack runs with
+ * `LOCAL_FINALISER=off`): `stage` presigns and PUTs the bytes, waiting for S3's event but not
+ * delivering it; `trigger` delivers the events of a key to the finaliser, late.
+ */
+export const lateStageTrigger = (stack: ImportStack) => {
+  const records: S3EventRecord[] = [];
+  let listening = false;
+  return {
+    async stage(
+      imageId: string,
+      bytes: Uint8Array,
+      { token = stack.owner, size = bytes.byteLength }: { token?: string; size?: number | null } = {},
+    ): Promise<string> {
+      // The stack starts after this module's top level runs: listen from the first upload on.
+      if (!listening) stack.onObjectCreated((event) => void records.push(...event.Records));
+      listening = true;
+      const response = await stack.api('POST', `/v2/images/${imageId}/stage/presign`, {
+        token,
+        body: size === null ? {} : { size },
+      });
+      expect(response.status).toBe(200);
+      const plan = response.json;
+      // s3rver does not enforce the signed Content-Length that S3 would: a short body can arrive.
+      const headers = Object.fromEntries(
+        Object.entries((plan.headers ?? {}) as Record<string, string>).filter(
+          ([name]) => name.toLowerCase() !== 'content-length',
+        ),
+      );
+      expect((await putTo(plan.url, bytes, headers)).status).toBe(200);
+      const key = `staging/${imageId}/${plan.upload_id}`;
+      await eventually(async () => records.some((record) => record.s3.object.key === key));
+      return key;
+    },
+    async trigger(key: string) {
+      const { handler } = await import('#functions/uploads/finalise');
+      return handler(
+        { Records: records.filter((record) => record.s3.object.key === key) } as S3Event,
+        { functionName: 'Finalise', awsRequestId: 'late', getRemainingTimeInMillis: () => 60_000 } as Context,
+      );
+    },
+  };
 };

@@ -147,35 +147,27 @@ describe('quotas during the import', () => {
     expect(quota.pending).toEqual([]);
   });
 
-  it('stops a download at what the project has left', async () => {
-    const token = await stack.tokenFor({ project: 'p-left' });
-    await setLimit('p-left', 'image_size_total', 1);
-    await activeImage(token, randomBytesOf(512 * KiB));
+  it.each<[QuotaName, string, (token: string) => Promise<unknown>, RegExp]>([
+    [
+      'image_size_total',
+      'p-left',
+      (token) => activeImage(token, randomBytesOf(512 * KiB)),
+      /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes/,
+    ],
+    [
+      'image_stage_total',
+      'p-stage-left',
+      async (token) => stageDirect(stack, (await createImage(stack, {}, token)).id, randomBytesOf(512 * KiB)),
+      /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes .*what project p-stage-left has left of image_stage_total/,
+    ],
+  ])('stops a download at what the project has left of %s', async (quota, project, use, message) => {
+    const token = await stack.tokenFor({ project });
+    await setLimit(project, quota, 1);
+    await use(token);
     const image = await createImage(stack, {}, token);
     expect((await importImage(stack, image.id, download(), token)).status).toBe(202);
     const { task } = await waitForImport(stack, image.id);
-    expect(task).toMatchObject({
-      status: 'failure',
-      message: expect.stringMatching(
-        /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes/,
-      ),
-    });
-    expect(await showImage(stack, image.id)).toMatchObject({ status: 'killed' });
-  });
-
-  it('stops a download at what the project has left of image_stage_total', async () => {
-    const token = await stack.tokenFor({ project: 'p-stage-left' });
-    await setLimit('p-stage-left', 'image_stage_total', 1);
-    await stageDirect(stack, (await createImage(stack, {}, token)).id, randomBytesOf(512 * KiB));
-    const image = await createImage(stack, {}, token);
-    expect((await importImage(stack, image.id, download(), token)).status).toBe(202);
-    const { task } = await waitForImport(stack, image.id);
-    expect(task).toMatchObject({
-      status: 'failure',
-      message: expect.stringMatching(
-        /^Import failed at step Fetch: .*announces 716800 bytes, more than the 524288 bytes .*what project p-stage-left has left of image_stage_total/,
-      ),
-    });
+    expect(task).toMatchObject({ status: 'failure', message: expect.stringMatching(message) });
     expect(await showImage(stack, image.id)).toMatchObject({ status: 'killed' });
   });
 });

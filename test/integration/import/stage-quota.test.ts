@@ -1,17 +1,10 @@
-/**
- * `image_stage_total` of a glance-direct import whose `Mark` takes the staged object before the S3
- * trigger recorded it (`LOCAL_FINALISER=off`: the trigger never runs unless a test delivers its
- * event). `Mark` records the object's size in the write that ends the upload, so the importing
- * image holds its staged data until the import ends (docs/quotas.md#held-usage), and data of an
- * undeclared size is checked against the limit there.
- */
-import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { injectFault } from '#shared/import/faults';
-import { eventually, putTo } from '#test/integration/uploads/helpers';
+import { eventually } from '#test/integration/uploads/helpers';
 import {
   createImage,
   importImage,
+  lateStageTrigger,
   randomBytesOf,
   showImage,
   useImportStack,
@@ -19,35 +12,19 @@ import {
 } from './helpers.ts';
 
 const data = randomBytesOf(30_000);
-const records: S3EventRecord[] = [];
 const { stack } = useImportStack({ routes: {}, env: { LOCAL_FINALISER: 'off' } });
 
 const ledger = async () => (await import('#shared/runtime')).ledger();
 const usageOf = async (project: string) => (await (await ledger()).read(project)).usage;
 
+const late = lateStageTrigger(stack);
+const { trigger } = late;
+
 /** Presigns a stage upload (with `size`, or without) and PUTs the data to it; the trigger has not run. */
 const stage = async (token: string, imageId: string, size: number | undefined) => {
-  if (records.length === 0) stack.onObjectCreated((event) => void records.push(...event.Records));
-  const response = await stack.api('POST', `/v2/images/${imageId}/stage/presign`, {
-    token,
-    body: size === undefined ? {} : { size },
-  });
-  expect(response.status).toBe(200);
-  const plan = response.json;
-  expect((await putTo(plan.url, data, plan.headers)).status).toBe(200);
-  const key = `staging/${imageId}/${plan.upload_id}`;
-  await eventually(async () => records.some((record) => record.s3.object.key === key));
+  const key = await late.stage(imageId, data, { token, size: size ?? null });
   expect(await stack.images.get(imageId)).toMatchObject({ status: 'uploading', size: null, data_key: null });
   return key;
-};
-
-/** Delivers the S3 event of `key` to the finaliser, late. */
-const trigger = async (key: string) => {
-  const { handler } = await import('#functions/uploads/finalise');
-  return handler(
-    { Records: records.filter((record) => record.s3.object.key === key) } as S3Event,
-    { functionName: 'Finalise', awsRequestId: 'late', getRemainingTimeInMillis: () => 60_000 } as Context,
-  );
 };
 
 describe('glance-direct taken by Mark before the S3 trigger', () => {

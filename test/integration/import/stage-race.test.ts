@@ -1,22 +1,12 @@
-/**
- * glance-direct right after the client's presigned stage PUT returned, before the S3 trigger has
- * run (`LOCAL_FINALISER=off`: the test delivers the trigger's event by hand, when it wants). S3 is
- * strongly consistent, so the staged object is there: the import is accepted, and the trigger and
- * the workflow, in either order, end with one verified active image. `Mark` heads the staged
- * object itself here; the local S3 checks no object permissions (infra/local/s3-access.ts models
- * only ListBucket's effect on a missing key), so that `Mark` may read `staging/*` on AWS is
- * checked against its synthesized role in test/infra/import/definition.test.ts.
- */
-import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { requestImport } from '#shared/import/start-import';
 import { member } from '#test/helpers/images';
-import { eventually, putTo } from '#test/integration/uploads/helpers';
 import {
   createImage,
   historyOf,
   imageTasks,
   importImage,
+  lateStageTrigger,
   md5,
   plantPendingImport,
   racingImages,
@@ -27,44 +17,17 @@ import {
 } from './helpers.ts';
 
 const data = randomBytesOf(30_000);
-const records: S3EventRecord[] = [];
 const { stack } = useImportStack({ routes: {}, env: { LOCAL_FINALISER: 'off' } });
 
-/** Presigns a stage upload and PUTs `bytes` to it; the trigger has not run. */
+const late = lateStageTrigger(stack);
+const { trigger } = late;
+
+/** Presigns a stage upload for `data` and PUTs `bytes` to it; the trigger has not run. */
 const stage = async (imageId: string, bytes: Uint8Array = data) => {
-  if (records.length === 0) stack.onObjectCreated((event) => void records.push(...event.Records));
-  const plan = (
-    await stack.api('POST', `/v2/images/${imageId}/stage/presign`, {
-      token: stack.owner,
-      body: { size: data.byteLength },
-    })
-  ).json;
-  // s3rver does not enforce the signed Content-Length that S3 would: a short body can arrive.
-  const headers = Object.fromEntries(
-    Object.entries(plan.headers as Record<string, string>).filter(
-      ([name]) => name.toLowerCase() !== 'content-length',
-    ),
-  );
-  expect((await putTo(plan.url, bytes, headers)).status).toBe(200);
-  const key = `staging/${imageId}/${plan.upload_id}`;
-  await eventually(async () => records.some((record) => record.s3.object.key === key));
+  const key = await late.stage(imageId, bytes, { size: data.byteLength });
   const image = await stack.images.get(imageId);
   expect(image).toMatchObject({ status: 'uploading', data_key: null, upload: { kind: 'stage', key } });
   return key;
-};
-
-/** Delivers the S3 event of `key` to the finaliser, as S3 would, late. */
-const trigger = async (key: string) => {
-  const { handler } = await import('#functions/uploads/finalise');
-  const delivered = records.filter((record) => record.s3.object.key === key);
-  return handler(
-    { Records: delivered } as S3Event,
-    {
-      functionName: 'Finalise',
-      awsRequestId: 'late',
-      getRemainingTimeInMillis: () => 60_000,
-    } as unknown as Context,
-  );
 };
 
 const expectVerifiedActive = async (imageId: string) => {

@@ -13,6 +13,7 @@ import type { GlanceFunction } from '#infra/constructs/glance-function';
 import { listBucketAllowed, type S3AccessModel } from '#infra/local/s3-access';
 import { ServerlessGlanceStack } from '#infra/stack';
 import { roleStatementsIn } from '#test/helpers/role-statements';
+import { jwtSynthContext } from '#test/helpers/synth-context';
 import {
   createImage,
   randomBytesOf,
@@ -30,13 +31,7 @@ let accessOf: (fn: (stack: ServerlessGlanceStack) => GlanceFunction | undefined)
 
 beforeAll(() => {
   const app = new App({
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      'serverless-glance:identityMode': 'jwt',
-      'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
-      'serverless-glance:jwtAudience': 'glance',
-      'serverless-glance:locationS3Allowed': [ALLOWED],
-    },
+    context: jwtSynthContext({ 'serverless-glance:locationS3Allowed': [ALLOWED] }),
   });
   const synthesized = new ServerlessGlanceStack(app, 'ExternalLocations');
   const statementsOf = roleStatementsIn(synthesized);

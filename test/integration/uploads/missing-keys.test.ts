@@ -13,6 +13,7 @@ import { listBucketAllowed, type PolicyStatement, type S3AccessModel } from '#in
 import { ServerlessGlanceStack } from '#infra/stack';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { roleStatementsIn } from '#test/helpers/role-statements';
+import { jwtSynthContext } from '#test/helpers/synth-context';
 import { createImage, s3Of, showImage } from './helpers.ts';
 
 /** The S3 model of a function's role, from the stack as `cdk synth` builds it. */
@@ -20,12 +21,7 @@ let accessOf: (fn: (stack: ServerlessGlanceStack) => GlanceFunction) => S3Access
 
 beforeAll(() => {
   const app = new App({
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      'serverless-glance:identityMode': 'jwt',
-      'serverless-glance:jwtIssuer': 'https://idp.corp.net/',
-      'serverless-glance:jwtAudience': 'glance',
-    },
+    context: jwtSynthContext(),
   });
   const synthesized = new ServerlessGlanceStack(app, 'MissingKeys');
   const statementsOf = roleStatementsIn(synthesized);
